@@ -1,0 +1,64 @@
+# minigrad developer tasks (GNU make).
+# Works on a fresh machine with only python3, make and bash: `make test` builds .venv first.
+
+SHELL   := /bin/bash
+PY      ?= python3
+VENV    ?= .venv
+VPY     := $(VENV)/bin/python
+STAMP   := $(VENV)/.installed
+EXTRAS  ?= dev,examples,viz,io
+# Always pinned: an unpinned `torch` would resolve to the multi-GB CUDA build.
+TORCH   ?= torch==2.13.0
+PIP     := $(VPY) -m pip
+PIP_Q   ?= -q
+PYTEST_ARGS ?= -p xdist -n 2
+
+.PHONY: venv demo test lint format bench clean dot
+
+venv: $(STAMP)
+
+# Re-runs whenever pyproject.toml changes.
+$(STAMP): pyproject.toml
+	@if [ ! -x "$(VPY)" ]; then \
+		echo ">> creating $(VENV) with $(PY)"; \
+		$(PY) -m venv $(VENV) || { rm -rf $(VENV); \
+			echo "error: '$(PY) -m venv' failed (on Debian/Ubuntu: apt-get install python3-venv)" >&2; exit 1; }; \
+	fi
+	$(PIP) install $(PIP_Q) --upgrade pip
+	$(PIP) install $(PIP_Q) -e '.[$(EXTRAS)]' '$(TORCH)'
+	@touch $@
+
+# Graphviz's `dot` binary (the python `graphviz` package only wraps it).
+# Best effort: installed via apt when missing and we are root; never fatal.
+dot:
+	@if ! command -v dot >/dev/null 2>&1; then \
+		if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+			echo ">> installing graphviz (dot) via apt-get"; \
+			{ apt-get update -qq && DEBIAN_FRONTEND=noninteractive \
+				apt-get install -y -qq --no-install-recommends graphviz; } >/dev/null 2>&1 \
+				|| echo "warning: could not install graphviz; rendering tests may skip" >&2; \
+		else \
+			echo "note: graphviz 'dot' not found; rendering tests may skip" >&2; \
+		fi; \
+	fi
+
+demo: venv
+	$(VPY) examples/demo.py
+
+test: venv dot
+	$(VPY) -m pytest $(PYTEST_ARGS)
+
+lint: venv
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+format: venv
+	$(VENV)/bin/ruff check --fix .
+	$(VENV)/bin/ruff format .
+
+bench: venv
+	$(VPY) benchmarks/run.py
+
+clean:
+	rm -rf $(VENV) build dist *.egg-info .pytest_cache .ruff_cache .hypothesis
+	find . -name __pycache__ -type d -prune -exec rm -rf {} +

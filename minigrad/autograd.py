@@ -1,0 +1,759 @@
+"""Reverse-mode automatic differentiation: recording the graph and running backward. Read this first.
+
+The whole algorithm:
+
+1. An `Op` is a primitive: a forward function and one gradient rule per input, written side by
+   side like PyTorch's derivatives.yaml (see `minigrad/ops/`). A rule's parameter names say what
+   it reads (`g` the output gradient, `out`, an input by name, `x_shape`, a param), so recording
+   saves exactly those values and nothing else.
+2. `apply(op, inputs, params)` runs the forward on raw arrays and, when grad mode is on and some
+   input requires grad, records a `Node`: the op, the saved values, and per input where its
+   gradient goes next (the input's own Node, the leaf Tensor itself, or None). Nodes point only
+   to their inputs, never to their output tensor, so the graph has no reference cycles and is
+   freed by reference counting the moment the last tensor using it goes away.
+3. `backward` counts, for every node reachable from the roots, how many consumers feed it a
+   gradient; a node runs once all of them have (Kahn's algorithm, no recursion). Each rule's
+   result is summed down to its input's shape (unbroadcasting, done once here and never in a
+   rule), accumulated per node, and finally added into the leaves' `.grad`.
+4. Rules are written against a namespace `xp`. Normally that is NumPy/CuPy and the rules see raw
+   arrays; under `create_graph=True` it is minigrad itself and the rules see Tensors, so the
+   backward pass is recorded like any forward pass and can be differentiated again.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import threading
+import weakref
+from typing import Any, Callable, Sequence
+
+from minigrad.backend import _BACKENDS
+
+Tensor: Any = None  # minigrad.tensor sets this (tensor.py imports this module, not the reverse)
+graph_namespace: Any = None  # minigrad.ops sets this: the xp rules see under create_graph=True
+
+
+# --- grad mode --------------------------------------------------------------------------------
+
+
+class _Mode(threading.local):
+    grad_enabled = True
+    anomaly = False
+    tracer = None
+
+
+mode = _Mode()
+
+
+def is_grad_enabled() -> bool:
+    return mode.grad_enabled
+
+
+class set_grad_enabled(contextlib.ContextDecorator):
+    """Turn graph recording on or off: a context manager, a decorator, or a plain call."""
+
+    def __init__(self, enabled: bool = True):
+        self.enabled = bool(enabled)
+        self._previous: list[bool] = []
+        self._previous_now = mode.grad_enabled
+        mode.grad_enabled = self.enabled  # a plain call takes effect at once, as in PyTorch
+
+    def __enter__(self):
+        self._previous.append(self._previous_now)
+        mode.grad_enabled = self.enabled
+        return self
+
+    def __exit__(self, *exc):
+        mode.grad_enabled = self._previous.pop()
+        return False
+
+    def __call__(self, fn):
+        mode.grad_enabled = self._previous_now  # used as a decorator: undo the eager switch
+        return super().__call__(fn)
+
+
+class no_grad(set_grad_enabled):
+    """Disable graph recording (inference, optimizer updates). Context manager or decorator."""
+
+    def __init__(self):
+        self.enabled = False
+        self._previous = []
+
+    def __enter__(self):
+        self._previous.append(mode.grad_enabled)
+        mode.grad_enabled = False
+        return self
+
+    def __call__(self, fn):
+        return contextlib.ContextDecorator.__call__(self, fn)
+
+
+class enable_grad(no_grad):
+    """Re-enable graph recording inside `no_grad`. Context manager or decorator."""
+
+    def __enter__(self):
+        self._previous.append(mode.grad_enabled)
+        mode.grad_enabled = True
+        return self
+
+
+# --- ops and nodes ----------------------------------------------------------------------------
+
+
+class Op:
+    """A differentiable primitive: `forward(xp, *inputs, **params)` and one rule per input.
+
+    `rules[i]` is None for an input without a gradient (an index, a mask). `arg_names[i]` lists
+    what rule i reads; `saves` is their union over inputs, `out` and residuals: what a Node keeps.
+    `residuals` names extra arrays the forward returns after its output (indices, masks): they are
+    saved for the rules and treated as constants under double backward.
+    """
+
+    __slots__ = (
+        "name",
+        "forward",
+        "input_names",
+        "variadic",
+        "rules",
+        "arg_names",
+        "saves",
+        "residuals",
+        "view",
+        "formulas",
+        "backward_name",
+    )
+
+    def __init__(self, name, forward, rules, *, residuals=(), view=False, formulas=None):
+        # forward(xp, *inputs, *, params): positional names are inputs, keyword-only are params
+        code = forward.__code__
+        names = code.co_varnames[1 : code.co_argcount]
+        self.variadic = bool(code.co_flags & 0x04)  # forward(xp, *xs, *, params)
+        if self.variadic:
+            names = (code.co_varnames[code.co_argcount + code.co_kwonlyargcount],)
+        unknown = set(rules) - set(names)
+        if unknown:
+            raise TypeError(f"op {name!r}: rules for unknown inputs {sorted(unknown)}; inputs: {names}")
+        self.name = name
+        self.forward = forward
+        self.input_names = tuple(names)
+        self.rules = tuple(rules.get(n) for n in names)
+        self.arg_names = tuple(
+            () if r is None else r.__code__.co_varnames[: r.__code__.co_argcount] for r in self.rules
+        )
+        plain = {"xp", "g", "i"}
+        self.saves = tuple(sorted({a for args in self.arg_names for a in args} - plain))
+        self.residuals = tuple(residuals)
+        self.view = view
+        self.formulas = formulas or {}
+        self.backward_name = "".join(p.capitalize() for p in name.split("_")) + "Backward0"
+
+    def __repr__(self) -> str:
+        return f"<Op {self.name}>"
+
+
+def defop(name: str, forward: Callable, *, residuals=(), view=False, formulas=None, **rules) -> Op:
+    """Define a primitive. Example (the whole definition of multiplication)::
+
+        mul = defop("mul", lambda xp, a, b: a * b,
+                    a=lambda g, b: g * b,   # d(a*b)/da = b
+                    b=lambda g, a: g * a)   # d(a*b)/db = a
+    """
+    return Op(name, forward, rules, residuals=residuals, view=view, formulas=formulas)
+
+
+_NOTHING: dict = {}
+
+
+class Node:
+    """One recorded op application: where gradients go next, and what its rules read."""
+
+    __slots__ = ("op", "next", "params", "saved", "shapes", "versions", "hooks", "retained", "where", "__weakref__")
+
+    def __init__(self, op, next, params, saved, shapes, versions):
+        self.op = op
+        self.next = next  # per input: Node, leaf Tensor, or None (no gradient needed)
+        self.params = params
+        self.saved = saved
+        self.shapes = shapes
+        self.versions = versions  # [(name, version counter, value at save time)]
+        self.hooks = None  # tensor hooks of the output (a non-leaf's register_hook)
+        self.retained = None  # weakref to the output tensor that called retain_grad()
+        self.where = None  # forward's stack frame summary, under detect_anomaly()
+
+    def name(self) -> str:
+        return self.op.backward_name
+
+    @property
+    def next_functions(self):
+        """PyTorch-compatible view of the graph edges: ((node_or_leaf, 0), ...)."""
+        return tuple((n, 0) for n in self.next)
+
+    def __repr__(self) -> str:
+        return f"<{self.name()}>"
+
+    # -- backward --
+
+    def check_saved(self) -> None:
+        if self.saved is None:
+            raise RuntimeError(
+                f"Trying to backward through the graph a second time (or directly access saved "
+                f"tensors after they have already been freed): {self.name()} released its saved "
+                f"values when you called .backward() or autograd.grad(). Specify "
+                f"retain_graph=True on the first call if you need to backward through the graph "
+                f"a second time."
+            )
+        for name, counter, expected in self.versions:
+            if counter[0] != expected:
+                raise _modified_error(self, name, counter[0], expected)
+
+    def env(self, g, create_graph: bool) -> dict:
+        """The values a rule may read, as arrays (or as Tensors when recording backward)."""
+        env = dict(self.params)
+        if not create_graph:
+            env.update(self.saved)
+            env["xp"] = _BACKENDS[type(g)].xp
+        else:
+            for name, value in self.saved.items():
+                env[name] = self._saved_tensor(name, value)
+            env["xp"] = graph_namespace
+        env["g"] = g
+        return env
+
+    def _saved_tensor(self, name: str, value):
+        """Rebuild a saved array as a Tensor that carries its place in the graph."""
+        op = self.op
+        if name == "out":
+            return Tensor._make(value, True, self)
+        if name in op.input_names:
+            if op.variadic:
+                return tuple(self._input_tensor(i, v) for i, v in enumerate(value))
+            return self._input_tensor(op.input_names.index(name), value)
+        return Tensor._make(value) if type(value) in _BACKENDS else value  # residual, shape, dtype
+
+    def _input_tensor(self, i: int, value):
+        source = self.next[i]
+        if source is None:
+            return Tensor._make(value)
+        if isinstance(source, Node):
+            return Tensor._make(value, True, source)
+        return source  # a leaf: the very tensor, so second-order grads reach its .grad
+
+    def input_grads(self, g, create_graph: bool) -> list:
+        """Apply each needed rule to the output gradient `g`; None where no grad flows."""
+        self.check_saved()
+        op = self.op
+        env = self.env(g, create_graph)
+        grads = []
+        for i, source in enumerate(self.next):
+            if source is None:
+                grads.append(None)
+                continue
+            k = 0 if op.variadic else i
+            rule = op.rules[k]
+            if rule is None:
+                grads.append(None)
+                continue
+            env["i"] = i
+            grads.append(rule(*[env[a] for a in op.arg_names[k]]))
+        return grads
+
+    def release(self) -> None:
+        if self.saved:
+            self.saved = None
+
+
+def _modified_error(node, name: str, now: int, expected: int) -> RuntimeError:
+    return RuntimeError(
+        f"one of the variables needed for gradient computation has been modified by an inplace "
+        f"operation: '{name}', saved by {node.name()}, is at version {now}; expected version "
+        f"{expected} instead. Hint: use an out-of-place op (x = x * 2 rather than x *= 2), or "
+        f"clone() the tensor before modifying it."
+    )
+
+
+class FunctionNode(Node):
+    """A Node for a user-defined `Function`: its backward returns all input grads at once."""
+
+    __slots__ = ("function", "ctx")
+
+    def input_grads(self, g, create_graph: bool) -> list:
+        ctx = self.ctx
+        if ctx.released:
+            self.saved = None
+            self.check_saved()
+        for name, counter, expected in self.versions:
+            if counter[0] != expected:
+                raise _modified_error(self, f"saved tensor {name}", counter[0], expected)
+        grad = g if create_graph else Tensor._make(g)
+        with set_grad_enabled(create_graph):
+            result = self.function.backward(ctx, grad)
+        if not isinstance(result, tuple):
+            result = (result,)
+        if len(result) != len(self.next):
+            raise RuntimeError(
+                f"function {self.function.__name__}.backward returned {len(result)} gradients, "
+                f"but forward took {len(self.next)} tensor inputs"
+            )
+        grads = []
+        for r, source in zip(result, self.next):
+            if r is None or source is None:
+                grads.append(None)
+            else:
+                grads.append(r if create_graph else r._data)
+        return grads
+
+    def release(self) -> None:
+        self.ctx.released = True
+
+    def name(self) -> str:
+        return f"{self.function.__name__}Backward"
+
+
+def _version_counter():
+    return [0]
+
+
+def apply(op: Op, inputs: Sequence, params: dict) -> Any:
+    """Run `op` on Tensors and record it when some input needs a gradient."""
+    arrays = [t._data for t in inputs]
+    array_type = type(arrays[0])
+    for a, t in zip(arrays, inputs):
+        if type(a) is not array_type:
+            raise RuntimeError(
+                f"Expected all tensors to be on the same device, but found at least two devices, "
+                f"{inputs[0].device} and {t.device}! (in {op.name})"
+            )
+    xp = _BACKENDS[array_type].xp
+    result = op.forward(xp, *arrays, **params)
+    residuals = ()
+    if op.residuals:
+        result, *residuals = result
+    needs_grad = mode.grad_enabled and any(t.requires_grad for t in inputs)
+    out = Tensor._make(result, needs_grad)
+    if op.view:
+        out._vc = inputs[0]._vc  # a view shares its base's version counter, as in PyTorch
+    if needs_grad:
+        out.grad_fn = _record(op, inputs, arrays, params, result, residuals, out)
+    return out
+
+
+def _record(op, inputs, arrays, params, result, residuals, out):
+    next = tuple(
+        t.grad_fn if t.grad_fn is not None else (t if t.requires_grad else None) for t in inputs
+    )
+    saved = _NOTHING
+    versions = ()
+    if op.saves:
+        saved = {}
+        versions = []
+        names = op.input_names
+        for name in op.saves:
+            if name == "out":
+                saved[name] = result
+                versions.append((name, out._vc, out._vc[0]))
+            elif name in names:
+                if op.variadic:
+                    saved[name] = tuple(arrays)
+                    versions.extend((name, t._vc, t._vc[0]) for t in inputs)
+                else:
+                    k = names.index(name)
+                    saved[name] = arrays[k]
+                    versions.append((name, inputs[k]._vc, inputs[k]._vc[0]))
+            elif name.endswith("_shape") and name[:-6] in names:
+                saved[name] = arrays[names.index(name[:-6])].shape
+            elif name.endswith("_dtype") and name[:-6] in names:
+                saved[name] = arrays[names.index(name[:-6])].dtype
+            elif name.endswith("_device") and name[:-7] in names:
+                array = arrays[names.index(name[:-7])]
+                saved[name] = _BACKENDS[type(array)].device_of(array)
+            elif name.endswith("_shapes"):
+                saved[name] = tuple(a.shape for a in arrays)
+            elif name in op.residuals:
+                saved[name] = residuals[op.residuals.index(name)]
+            elif name not in params:
+                raise TypeError(f"op {op.name!r}: a rule reads {name!r}, which the op does not provide")
+    node = Node(op, next, params, saved, tuple(a.shape for a in arrays), versions)
+    if mode.anomaly:
+        node.where = _forward_site()
+    return node
+
+
+def _forward_site() -> str:
+    import traceback
+
+    frames = [f for f in traceback.extract_stack()[:-3] if "/minigrad/" not in f.filename.replace("\\", "/")]
+    frame = frames[-1] if frames else traceback.extract_stack()[-4]
+    return f'File "{frame.filename}", line {frame.lineno}, in {frame.name}\n    {frame.line}'
+
+
+# --- backward ---------------------------------------------------------------------------------
+
+
+def sum_to(xp, grad, shape: tuple):
+    """Undo broadcasting: sum `grad` down to `shape` (works on arrays and on Tensors)."""
+    if grad.shape == shape:
+        return grad
+    lead = len(grad.shape) - len(shape)
+    axes = tuple(range(lead)) + tuple(
+        lead + i for i, n in enumerate(shape) if n == 1 and grad.shape[lead + i] != 1
+    )
+    if axes:
+        grad = xp.sum(grad, axis=axes, keepdims=True)
+    return xp.reshape(grad, shape) if grad.shape != shape else grad
+
+
+def _run_hooks(hooks, grad, create_graph: bool):
+    for hook in hooks:
+        wrapped = grad if create_graph else Tensor._make(grad)
+        result = hook(wrapped)
+        if result is not None:
+            if not isinstance(result, Tensor) or result.shape != wrapped.shape:
+                raise RuntimeError(
+                    f"hook {getattr(hook, '__name__', hook)!r} returned {result!r}; a tensor hook "
+                    f"must return None or a Tensor of the gradient's shape {tuple(wrapped.shape)}"
+                )
+            grad = result if create_graph else result._data
+    return grad
+
+
+def _add(a, b):
+    return b if a is None else a + b
+
+
+def run_backward(
+    roots: Sequence,
+    root_grads: Sequence,
+    *,
+    retain_graph: bool,
+    create_graph: bool,
+    inputs: Sequence | None = None,
+    allow_unused: bool = False,
+) -> list | None:
+    """The engine behind `Tensor.backward` (inputs=None: accumulate into leaves' .grad) and
+    `autograd.grad` (return the gradients of `inputs` and leave .grad alone)."""
+    # 1. Count each node's consumers: a node runs once all of them have sent their gradient.
+    grads: dict = {}
+    leaf_grads: dict = {}
+    pending: dict = {}
+    stack = []
+    for root, g in zip(roots, root_grads):
+        node = root.grad_fn
+        if node is None:
+            leaf_grads[root] = _add(leaf_grads.get(root), g)
+            continue
+        grads[node] = _add(grads.get(node), g)
+        if node not in pending:
+            pending[node] = 0
+            stack.append(node)
+    while stack:
+        for source in stack.pop().next:
+            if isinstance(source, Node):
+                if source in pending:
+                    pending[source] += 1
+                else:
+                    pending[source] = 1
+                    stack.append(source)
+
+    borrowed = {id(g) for g in root_grads}
+    capture = None
+    if inputs is not None:
+        capture = {(t.grad_fn if t.grad_fn is not None else t): None for t in inputs}
+
+    tracer = mode.tracer
+    anomaly = mode.anomaly
+    ready = [n for n, count in pending.items() if count == 0]
+    previous_mode = mode.grad_enabled
+    mode.grad_enabled = create_graph
+    try:
+        # 2. Run the nodes in dependency order.
+        while ready:
+            node = ready.pop()
+            g = grads.pop(node, None)
+            if g is not None:
+                if node.hooks:
+                    g = _run_hooks(node.hooks, g, create_graph)
+                if node.retained is not None:
+                    _retain(node.retained(), g, create_graph)
+                if capture is not None and node in capture:
+                    capture[node] = g
+                if tracer is not None:
+                    tracer._start(node, g)
+                input_grads = node.input_grads(g, create_graph)
+                if anomaly:
+                    _check_finite(node, input_grads)
+            else:  # nothing flowed into this node; still release its consumers' counts
+                input_grads = [None] * len(node.next)
+            shapes = node.shapes
+            for k, (source, gi) in enumerate(zip(node.next, input_grads)):
+                if gi is g and gi is not None:
+                    borrowed.add(id(gi))  # passed through unchanged (add, sub): shared upstream
+                if gi is not None and gi.shape != shapes[k]:
+                    xp = graph_namespace if create_graph else _BACKENDS[type(gi)].xp
+                    gi = sum_to(xp, gi, shapes[k])
+                if isinstance(source, Node):
+                    if gi is not None:
+                        previous = grads.get(source)
+                        grads[source] = gi if previous is None else previous + gi
+                    pending[source] -= 1
+                    if pending[source] == 0:
+                        ready.append(source)
+                elif source is not None and gi is not None:
+                    previous = leaf_grads.get(source)
+                    leaf_grads[source] = gi if previous is None else previous + gi
+            if tracer is not None and g is not None:
+                tracer._end(node, input_grads)
+            if not retain_graph:
+                node.release()
+
+        # 3. Leaves: run their hooks on the summed gradient, then accumulate or capture.
+        for leaf, g in leaf_grads.items():
+            if not create_graph and (g.base is not None or id(g) in borrowed):
+                g = g.copy()  # never let two .grad tensors (or the caller's array) share memory
+            if leaf._hooks:
+                g = _run_hooks(leaf._hooks, g, create_graph)
+            if tracer is not None:
+                tracer._leaf(leaf, g)
+            if capture is not None:
+                if leaf in capture:
+                    capture[leaf] = g
+            else:
+                _accumulate(leaf, g, create_graph)
+    finally:
+        mode.grad_enabled = previous_mode
+
+    if capture is None:
+        return None
+    results = []
+    for k, t in enumerate(inputs):
+        g = capture[t.grad_fn if t.grad_fn is not None else t]
+        if g is None:
+            if not allow_unused:
+                raise RuntimeError(
+                    f"One of the differentiated Tensors (input {k}, shape {tuple(t.shape)}) appears "
+                    f"to not have been used in the graph. Set allow_unused=True if this is the "
+                    f"desired behavior."
+                )
+            results.append(None)
+        else:
+            results.append(g if create_graph else Tensor._make(g))
+    return results
+
+
+def _accumulate(leaf, g, create_graph: bool) -> None:
+    if create_graph:
+        leaf.grad = g if leaf.grad is None else leaf.grad + g
+    elif leaf.grad is None:
+        leaf.grad = Tensor._make(g)
+    else:
+        leaf.grad._data = leaf.grad._data + g
+
+
+def _retain(tensor, g, create_graph: bool) -> None:
+    if tensor is None:
+        return
+    if create_graph:
+        tensor.grad = g if tensor.grad is None else tensor.grad + g
+    else:
+        g = g.copy()
+        tensor.grad = Tensor._make(g) if tensor.grad is None else Tensor._make(tensor.grad._data + g)
+
+
+def _check_finite(node, input_grads) -> None:
+    for k, gi in enumerate(input_grads):
+        if gi is None:
+            continue
+        data = gi._data if isinstance(gi, Tensor) else gi
+        xp = _BACKENDS[type(data)].xp
+        if not bool(xp.all(xp.isfinite(data))):
+            where = f"\nThe op was created in forward at:\n  {node.where}" if node.where else ""
+            raise RuntimeError(
+                f"Function '{node.name()}' returned nan or inf values in its {k}th output "
+                f"(the gradient of input '{node.op.input_names[0 if node.op.variadic else k]}')."
+                f"{where}"
+            )
+
+
+# --- public API: grad, anomaly mode, Function -------------------------------------------------
+
+
+def _as_list(x) -> list:
+    if x is None:
+        return []
+    if isinstance(x, (list, tuple)):
+        return list(x)
+    return [x]
+
+
+def _root_grads(outputs: list, grad_outputs: list, create_graph: bool) -> list:
+    if grad_outputs and len(grad_outputs) != len(outputs):
+        raise RuntimeError(f"grad_outputs has {len(grad_outputs)} tensors but outputs has {len(outputs)}")
+    roots = []
+    for k, out in enumerate(outputs):
+        if not out.requires_grad:
+            raise RuntimeError(
+                f"element {k} of tensors does not require grad and does not have a grad_fn"
+            )
+        g = grad_outputs[k] if grad_outputs else None
+        if g is None:
+            if out.numel() != 1:
+                raise RuntimeError(
+                    f"grad can be implicitly created only for scalar outputs; output {k} has "
+                    f"shape {tuple(out.shape)}: pass gradient= (or grad_outputs=) of that shape"
+                )
+            xp = _BACKENDS[type(out._data)].xp
+            g = Tensor._make(xp.ones(out.shape, dtype=out.dtype))
+        elif not isinstance(g, Tensor):
+            g = Tensor._make(_BACKENDS[type(out._data)].xp.asarray(g, dtype=out.dtype))
+        if tuple(g.shape) != tuple(out.shape):
+            raise RuntimeError(
+                f"Mismatch in shape: grad_output[{k}] has a shape of {tuple(g.shape)} and "
+                f"output[{k}] has a shape of {tuple(out.shape)}."
+            )
+        if g.device != out.device:
+            raise RuntimeError(f"grad_output[{k}] is on {g.device} but output[{k}] is on {out.device}")
+        roots.append(g if create_graph else g._data)
+    return roots
+
+
+def backward(tensors, grad_tensors=None, retain_graph=None, create_graph=False, inputs=None) -> None:
+    """`mg.autograd.backward`: accumulate d(tensors)/d(leaves) into the leaves' `.grad`."""
+    outputs = _as_list(tensors)
+    roots = _root_grads(outputs, _as_list(grad_tensors), create_graph)
+    if retain_graph is None:
+        retain_graph = create_graph
+    if inputs is not None:
+        wanted = _as_list(inputs)
+        grads = run_backward(outputs, roots, retain_graph=retain_graph, create_graph=create_graph,
+                             inputs=wanted, allow_unused=True)
+        for t, g in zip(wanted, grads):
+            if g is not None:
+                _accumulate(t, g if create_graph else g._data, create_graph)
+        return
+    run_backward(outputs, roots, retain_graph=retain_graph, create_graph=create_graph)
+
+
+def grad(
+    outputs,
+    inputs,
+    grad_outputs=None,
+    retain_graph: bool | None = None,
+    create_graph: bool = False,
+    allow_unused: bool = False,
+) -> tuple:
+    """Gradients of `outputs` with respect to `inputs`, returned rather than stored in `.grad`.
+
+    With `create_graph=True` the results are part of a graph themselves (gradient penalties,
+    Hessian-vector products).
+    """
+    outs = _as_list(outputs)
+    ins = _as_list(inputs)
+    for k, t in enumerate(ins):
+        if not t.requires_grad:
+            raise RuntimeError(f"One of the differentiated Tensors (input {k}) does not require grad")
+    roots = _root_grads(outs, _as_list(grad_outputs), create_graph)
+    if retain_graph is None:
+        retain_graph = create_graph
+    return tuple(
+        run_backward(outs, roots, retain_graph=retain_graph, create_graph=create_graph,
+                     inputs=ins, allow_unused=allow_unused)
+    )
+
+
+class detect_anomaly(contextlib.ContextDecorator):
+    """Record where each op was created; backward then names the first op whose gradient is
+    NaN/inf and that forward line (PyTorch's anomaly mode). Slows every op: debugging only."""
+
+    def __init__(self, check_nan: bool = True):
+        self.check_nan = check_nan
+        self._previous: list[bool] = []
+
+    def __enter__(self):
+        self._previous.append(mode.anomaly)
+        mode.anomaly = self.check_nan
+        return self
+
+    def __exit__(self, *exc):
+        mode.anomaly = self._previous.pop()
+        return False
+
+
+class FunctionCtx:
+    """The `ctx` of a custom Function: what forward leaves for backward."""
+
+    def __init__(self):
+        self._saved: tuple = ()
+        self.needs_input_grad: tuple = ()
+        self.released = False
+
+    def save_for_backward(self, *tensors) -> None:
+        self._saved = tensors
+
+    @property
+    def saved_tensors(self) -> tuple:
+        if self.released:
+            raise RuntimeError(
+                "Trying to backward through the graph a second time: this Function's saved "
+                "tensors were freed by the first .backward(). Specify retain_graph=True."
+            )
+        return self._saved
+
+
+class Function:
+    """Define a differentiable op by hand, as with `torch.autograd.Function`::
+
+        class Cube(mg.autograd.Function):
+            @staticmethod
+            def forward(ctx, x):
+                ctx.save_for_backward(x)
+                return x ** 3
+
+            @staticmethod
+            def backward(ctx, grad):
+                (x,) = ctx.saved_tensors
+                return grad * 3 * x ** 2       # d/dx x^3 = 3x^2
+
+        y = Cube.apply(x)
+
+    `forward` runs without recording; `backward` gets and returns Tensors (one per tensor input,
+    None for inputs without a gradient). Under `create_graph=True` backward is recorded too, so
+    a backward written with minigrad ops is differentiable again.
+    """
+
+    @staticmethod
+    def forward(ctx, *args, **kwargs):
+        raise NotImplementedError("subclasses of Function implement forward(ctx, ...)")
+
+    @staticmethod
+    def backward(ctx, *grads):
+        raise NotImplementedError("subclasses of Function implement backward(ctx, grad)")
+
+    @classmethod
+    def apply(cls, *args, **kwargs):
+        tensors = [a for a in args if isinstance(a, Tensor)]
+        ctx = FunctionCtx()
+        ctx.needs_input_grad = tuple(t.requires_grad for t in tensors)
+        with no_grad():
+            out = cls.forward(ctx, *args, **kwargs)
+        if not isinstance(out, Tensor):
+            raise TypeError(
+                f"{cls.__name__}.forward must return a single Tensor, got {type(out).__name__}"
+            )
+        if not (mode.grad_enabled and any(ctx.needs_input_grad)):
+            return out
+        out = Tensor._make(out._data, True)
+        node = FunctionNode.__new__(FunctionNode)
+        Node.__init__(
+            node,
+            None,
+            tuple(t.grad_fn if t.grad_fn is not None else (t if t.requires_grad else None) for t in tensors),
+            _NOTHING,
+            {},
+            tuple(t.shape for t in tensors),
+            tuple((str(k), t._vc, t._vc[0]) for k, t in enumerate(ctx._saved)),
+        )
+        node.function = cls
+        node.ctx = ctx
+        out.grad_fn = node
+        return out
+
+

@@ -1,0 +1,232 @@
+"""Tensor constructors: `tensor`, `zeros`, `ones`, `full`, `arange`, `linspace`, `eye`, random
+ones, `*_like`, `from_numpy`. Each takes PyTorch's `dtype`, `device` and `requires_grad`."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from minigrad import dtypes
+from minigrad.backend import Device, backend_for_device, to_device
+from minigrad.tensor import Tensor
+
+
+def _device(device) -> Device:
+    if device is None:
+        return Device("cpu")
+    device = device if isinstance(device, Device) else Device(device)
+    return Device("cuda", 0) if device.type == "cuda" and device.index is None else device
+
+
+def _xp(device: Device):
+    return backend_for_device(device).xp
+
+
+def _on(array, device: Device):
+    return to_device(array, device) if device.type != "cpu" else array
+
+
+def _shape(size) -> tuple:
+    if len(size) == 1 and isinstance(size[0], (tuple, list)):
+        size = size[0]
+    return tuple(int(s) for s in size)
+
+
+def _finish(array, requires_grad: bool) -> Tensor:
+    t = Tensor._make(array)
+    if requires_grad:
+        t.requires_grad_(True)
+    return t
+
+
+def _infer_dtype(array: np.ndarray, data) -> np.dtype:
+    """PyTorch's inference: Python floats become the default dtype, ints int64, bools bool."""
+    kind = array.dtype.kind
+    if kind == "f" and not isinstance(data, np.ndarray) and not isinstance(data, np.generic):
+        return dtypes.get_default_dtype()
+    if kind in "iu" and not isinstance(data, np.ndarray):
+        return dtypes.int64
+    if kind == "O":
+        raise TypeError(f"could not infer a dtype from {type(data).__name__} of mixed or non-numeric values")
+    return array.dtype
+
+
+def tensor(data, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
+    """A new tensor holding a copy of `data` (nested lists, scalars, arrays or Tensors)."""
+    if isinstance(data, Tensor):
+        array = data._data
+        source_device = data.device
+    else:
+        if isinstance(data, (list, tuple)) and any(isinstance(d, Tensor) for d in data):
+            data = [d.detach() if isinstance(d, Tensor) else d for d in data]
+            data = [np.asarray(d) for d in data]
+        array = np.asarray(data) if not hasattr(data, "__cuda_array_interface__") else data
+        source_device = None
+    dt = dtypes.as_dtype(dtype) if dtype is not None else (
+        array.dtype if isinstance(data, Tensor) else _infer_dtype(array, data)
+    )
+    target = _device(device) if device is not None else (source_device or Device("cpu"))
+    array = to_device(array, target) if (source_device or Device("cpu")) != target else array
+    xp = _xp(target)
+    return _finish(xp.array(array, dtype=dt, copy=True), requires_grad)
+
+
+def as_tensor(data, dtype=None, device=None) -> Tensor:
+    if isinstance(data, Tensor) and (dtype is None or data.dtype == dtypes.as_dtype(dtype)) and (
+        device is None or data.device == _device(device)
+    ):
+        return data
+    return tensor(data, dtype=dtype, device=device)
+
+
+def from_numpy(array: np.ndarray) -> Tensor:
+    """A tensor sharing memory with `array` (changes to one show in the other)."""
+    if not isinstance(array, np.ndarray):
+        raise TypeError(f"expected np.ndarray (got {type(array).__name__})")
+    return Tensor._make(array)
+
+
+def _filled(fill, size, dtype, device, requires_grad, value=None) -> Tensor:
+    dev = _device(device)
+    dt = dtypes.as_dtype(dtype) if dtype is not None else dtypes.get_default_dtype()
+    shape = _shape(size)
+    xp = _xp(dev)
+    array = xp.full(shape, value, dtype=dt) if fill == "full" else getattr(xp, fill)(shape, dtype=dt)
+    return _finish(array, requires_grad)
+
+
+def zeros(*size, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
+    return _filled("zeros", size, dtype, device, requires_grad)
+
+
+def ones(*size, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
+    return _filled("ones", size, dtype, device, requires_grad)
+
+
+def empty(*size, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
+    return _filled("empty", size, dtype, device, requires_grad)
+
+
+def full(size, fill_value, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
+    if dtype is None:
+        dtype = dtypes.result_type([], [], [fill_value])
+    return _filled("full", (size,), dtype, device, requires_grad, fill_value)
+
+
+def _like(x: Tensor, dtype, device):
+    return (x.dtype if dtype is None else dtype), (x.device if device is None else device)
+
+
+def zeros_like(x: Tensor, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
+    return zeros(x.shape, dtype=_like(x, dtype, device)[0], device=_like(x, dtype, device)[1], requires_grad=requires_grad)
+
+
+def ones_like(x: Tensor, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
+    return ones(x.shape, dtype=_like(x, dtype, device)[0], device=_like(x, dtype, device)[1], requires_grad=requires_grad)
+
+
+def empty_like(x: Tensor, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
+    return empty(x.shape, dtype=_like(x, dtype, device)[0], device=_like(x, dtype, device)[1], requires_grad=requires_grad)
+
+
+def full_like(x: Tensor, fill_value, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
+    dt, dev = _like(x, dtype, device)
+    return full(x.shape, fill_value, dtype=dt, device=dev, requires_grad=requires_grad)
+
+
+def arange(start, end=None, step=1, *, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
+    if end is None:
+        start, end = 0, start
+    if dtype is None:
+        dtype = dtypes.result_type([], [], [start, end, step])
+    xp = _xp(_device(device))
+    return _finish(xp.arange(start, end, step, dtype=dtypes.as_dtype(dtype)), requires_grad)
+
+
+def linspace(start, end, steps: int, *, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
+    dt = dtypes.as_dtype(dtype) if dtype is not None else dtypes.get_default_dtype()
+    xp = _xp(_device(device))
+    return _finish(xp.linspace(start, end, steps, dtype=dt), requires_grad)
+
+
+def eye(n: int, m: int | None = None, *, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
+    dt = dtypes.as_dtype(dtype) if dtype is not None else dtypes.get_default_dtype()
+    xp = _xp(_device(device))
+    return _finish(xp.eye(n, m, dtype=dt), requires_grad)
+
+
+# --- random ------------------------------------------------------------------------------------
+
+
+def _rng(device: Device):
+    return backend_for_device(device).xp.rng()
+
+
+def _float_dtype(dtype):
+    dt = dtypes.as_dtype(dtype) if dtype is not None else dtypes.get_default_dtype()
+    if dt.kind != "f":
+        raise RuntimeError(f"expected a floating point dtype for random floats, got {dt}")
+    return dt
+
+
+def rand(*size, dtype=None, device=None, requires_grad: bool = False, generator=None) -> Tensor:
+    """Uniform samples in [0, 1)."""
+    dev, dt = _device(device), _float_dtype(dtype)
+    rng = generator or _rng(dev)
+    sample_dt = dt if dt != dtypes.float16 else dtypes.float32
+    return _finish(rng.random(_shape(size), dtype=sample_dt).astype(dt, copy=False), requires_grad)
+
+
+def randn(*size, dtype=None, device=None, requires_grad: bool = False, generator=None) -> Tensor:
+    """Standard normal samples."""
+    dev, dt = _device(device), _float_dtype(dtype)
+    rng = generator or _rng(dev)
+    sample_dt = dt if dt != dtypes.float16 else dtypes.float32
+    return _finish(rng.standard_normal(_shape(size), dtype=sample_dt).astype(dt, copy=False), requires_grad)
+
+
+def randint(low, high=None, size=None, *, dtype=None, device=None, generator=None) -> Tensor:
+    """Integers in [low, high) (PyTorch: `randint(high, size)` or `randint(low, high, size)`)."""
+    if size is None:
+        low, high, size = 0, low, high
+    if size is None:
+        raise TypeError("randint() missing required argument 'size'")
+    dev = _device(device)
+    rng = generator or _rng(dev)
+    dt = dtypes.as_dtype(dtype) if dtype is not None else dtypes.int64
+    return _finish(rng.integers(low, high, size=tuple(size)).astype(dt, copy=False), False)
+
+
+def randperm(n: int, *, dtype=None, device=None, generator=None) -> Tensor:
+    dev = _device(device)
+    rng = generator or _rng(dev)
+    dt = dtypes.as_dtype(dtype) if dtype is not None else dtypes.int64
+    return _finish(rng.permutation(n).astype(dt, copy=False), False)
+
+
+def rand_like(x: Tensor, dtype=None, device=None) -> Tensor:
+    dt, dev = _like(x, dtype, device)
+    return rand(x.shape, dtype=dt, device=dev)
+
+
+def randn_like(x: Tensor, dtype=None, device=None) -> Tensor:
+    dt, dev = _like(x, dtype, device)
+    return randn(x.shape, dtype=dt, device=dev)
+
+
+def randint_like(x: Tensor, low, high=None, dtype=None, device=None) -> Tensor:
+    dt, dev = _like(x, dtype, device)
+    return randint(low, high, x.shape, dtype=dt, device=dev)
+
+
+def multinomial(probs: Tensor, num_samples: int, replacement: bool = False, *, generator=None) -> Tensor:
+    """Draw category indices from each row of (unnormalised) probabilities."""
+    p = probs.detach()._host().astype(np.float64)
+    if p.ndim not in (1, 2):
+        raise RuntimeError(f"prob_dist must be 1 or 2 dim, got {p.ndim}")
+    rows = p.reshape(-1, p.shape[-1])
+    if (rows < 0).any() or not np.isfinite(rows).all() or (rows.sum(-1) <= 0).any():
+        raise RuntimeError("invalid multinomial distribution (sum of probabilities <= 0, or negative/inf/nan)")
+    rng = generator or _rng(Device("cpu"))
+    out = np.stack([rng.choice(rows.shape[1], size=num_samples, replace=replacement, p=r / r.sum()) for r in rows])
+    out = out.reshape(p.shape[:-1] + (num_samples,)).astype(np.int64)
+    return Tensor._make(to_device(out, probs.device))

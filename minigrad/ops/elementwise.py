@@ -1,0 +1,435 @@
+"""Elementwise primitives: each forward beside its gradient rule, one line each where possible.
+
+Rules read `g` (the output's gradient) and whatever they name: inputs, `out`, params. They never
+unbroadcast (the engine sums gradients down to each input's shape) and are written against `xp`,
+so they run on arrays in backward and on Tensors under `create_graph=True`.
+"""
+
+from __future__ import annotations
+
+import math
+
+from minigrad import dtypes
+from minigrad.autograd import apply, defop
+from minigrad.tensor import Tensor
+
+SQRT_2 = math.sqrt(2.0)
+SQRT_2_OVER_PI = math.sqrt(2.0 / math.pi)
+INV_SQRT_2PI = 1.0 / math.sqrt(2.0 * math.pi)
+GELU_C = 0.044715
+
+# fmt: off
+ADD = defop("add", lambda xp, a, b: a + b,
+            a=lambda g: g,                              # d(a+b)/da = 1
+            b=lambda g: g)                              # d(a+b)/db = 1
+SUB = defop("sub", lambda xp, a, b: a - b,
+            a=lambda g: g,
+            b=lambda g: -g)                             # d(a-b)/db = -1
+MUL = defop("mul", lambda xp, a, b: a * b,
+            a=lambda g, b: g * b,                       # d(ab)/da = b
+            b=lambda g, a: g * a)                       # d(ab)/db = a
+DIV = defop("div", lambda xp, a, b: a / b,
+            a=lambda g, b: g / b,                       # d(a/b)/da = 1/b
+            b=lambda g, a, b: -g * a / (b * b))         # d(a/b)/db = -a/b^2
+POW = defop("pow", lambda xp, a, b: a ** b,
+            a=lambda g, a, b: g * b * a ** (b - 1),     # d(a^b)/da = b a^(b-1)
+            b=lambda xp, g, a, out:                     # d(a^b)/db = a^b ln a  (0 where a <= 0)
+                g * out * xp.log(xp.where(a > 0, a, 1)))
+NEG = defop("neg", lambda xp, x: -x, x=lambda g: -g)
+EXP = defop("exp", lambda xp, x: xp.exp(x), x=lambda g, out: g * out)                 # e^x
+LOG = defop("log", lambda xp, x: xp.log(x), x=lambda g, x: g / x)                     # 1/x
+LOG1P = defop("log1p", lambda xp, x: xp.log1p(x), x=lambda g, x: g / (1 + x))        # 1/(1+x)
+EXPM1 = defop("expm1", lambda xp, x: xp.expm1(x), x=lambda g, out: g * (out + 1))     # e^x
+SQRT = defop("sqrt", lambda xp, x: xp.sqrt(x), x=lambda g, out: g / (2 * out))       # 1/(2 sqrt x)
+RSQRT = defop("rsqrt", lambda xp, x: 1 / xp.sqrt(x),
+              x=lambda g, out: -0.5 * g * out * out * out)                           # -x^(-3/2)/2
+ABS = defop("abs", lambda xp, x: xp.abs(x), x=lambda xp, g, x: g * xp.sign(x))        # sign(x)
+SIGN = defop("sign", lambda xp, x: xp.sign(x), x=lambda xp, g: g * 0)                 # 0
+SIN = defop("sin", lambda xp, x: xp.sin(x), x=lambda xp, g, x: g * xp.cos(x))         # cos x
+COS = defop("cos", lambda xp, x: xp.cos(x), x=lambda xp, g, x: -g * xp.sin(x))        # -sin x
+TANH = defop("tanh", lambda xp, x: xp.tanh(x), x=lambda g, out: g * (1 - out * out))  # 1 - tanh^2
+SIGMOID = defop("sigmoid", lambda xp, x: 0.5 + 0.5 * xp.tanh(0.5 * x),                # stable
+                x=lambda g, out: g * out * (1 - out))                                # s (1 - s)
+RELU = defop("relu", lambda xp, x: xp.maximum(x, 0),
+             x=lambda xp, g, out: xp.where(out > 0, g, 0))                           # 1[x > 0]
+LEAKY_RELU = defop("leaky_relu",
+                   lambda xp, x, *, negative_slope: xp.where(x > 0, x, x * negative_slope),
+                   x=lambda xp, g, x, negative_slope: xp.where(x > 0, g, g * negative_slope))
+SILU = defop("silu", lambda xp, x: x * (0.5 + 0.5 * xp.tanh(0.5 * x)),
+             x=lambda xp, g, x: g * _silu_grad(xp, x))          # s(x) (1 + x (1 - s(x)))
+SOFTPLUS = defop("softplus",
+                 lambda xp, x, *, beta, threshold: xp.where(
+                     x * beta > threshold, x, xp.logaddexp(0, x * beta) / beta),
+                 x=lambda xp, g, x, beta, threshold: xp.where(                        # s(beta x)
+                     x * beta > threshold, g, g * (0.5 + 0.5 * xp.tanh(0.5 * beta * x))))
+GELU = defop("gelu", lambda xp, x, *, approximate: _gelu(xp, x, approximate),
+             x=lambda xp, g, x, approximate: g * _gelu_grad(xp, x, approximate))
+ERF = defop("erf", lambda xp, x: xp.erf(x),
+            x=lambda xp, g, x: g * (2 / math.sqrt(math.pi)) * xp.exp(-x * x))        # 2/sqrt(pi) e^(-x^2)
+CLAMP = defop("clamp", lambda xp, x, *, lo, hi: xp.clip(x, lo, hi),
+              x=lambda xp, g, x, lo, hi: xp.where((x >= lo) & (x <= hi), g, 0))      # 1 inside
+MAXIMUM = defop("maximum", lambda xp, a, b: xp.maximum(a, b),                        # ties: half each
+                a=lambda xp, g, a, b: xp.where(a > b, g, xp.where(a == b, g * 0.5, 0)),
+                b=lambda xp, g, a, b: xp.where(b > a, g, xp.where(a == b, g * 0.5, 0)))
+MINIMUM = defop("minimum", lambda xp, a, b: xp.minimum(a, b),
+                a=lambda xp, g, a, b: xp.where(a < b, g, xp.where(a == b, g * 0.5, 0)),
+                b=lambda xp, g, a, b: xp.where(b < a, g, xp.where(a == b, g * 0.5, 0)))
+WHERE = defop("where", lambda xp, cond, a, b: xp.where(cond, a, b),
+              a=lambda xp, g, cond: xp.where(cond, g, 0),
+              b=lambda xp, g, cond: xp.where(cond, 0, g))
+CAST = defop("cast", lambda xp, x, *, dtype: x.astype(dtype),
+             x=lambda g, x_dtype: g.astype(x_dtype))                                 # back to x's dtype
+# fmt: on
+
+
+def _silu_grad(xp, x):
+    s = 0.5 + 0.5 * xp.tanh(0.5 * x)
+    return s * (1 + x * (1 - s))
+
+
+def _gelu(xp, x, approximate):
+    if approximate == "tanh":  # 0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3)))
+        return 0.5 * x * (1 + xp.tanh(SQRT_2_OVER_PI * (x + GELU_C * x * x * x)))
+    return 0.5 * x * (1 + xp.erf(x / SQRT_2))  # x Phi(x)
+
+
+def _gelu_grad(xp, x, approximate):
+    if approximate == "tanh":
+        t = xp.tanh(SQRT_2_OVER_PI * (x + GELU_C * x * x * x))
+        dt = SQRT_2_OVER_PI * (1 + 3 * GELU_C * x * x)
+        return 0.5 * (1 + t) + 0.5 * x * (1 - t * t) * dt
+    return 0.5 * (1 + xp.erf(x / SQRT_2)) + x * INV_SQRT_2PI * xp.exp(-0.5 * x * x)  # Phi + x phi
+
+
+# --- operand handling: PyTorch's type promotion -----------------------------------------------
+
+
+def as_tensor_like(value, like: Tensor, dtype=None) -> Tensor:
+    """A constant Tensor for `value` on `like`'s device (Python scalars, arrays, lists)."""
+    if isinstance(value, Tensor):
+        return value
+    xp = like._backend_xp()
+    return Tensor._make(xp.asarray(value, dtype=dtype or like._data.dtype))
+
+
+def promote(*operands) -> list[Tensor]:
+    """Tensors for `operands` (Tensors and Python scalars), cast to PyTorch's result dtype."""
+    tensors = [o for o in operands if isinstance(o, Tensor)]
+    first = tensors[0]
+    dt = first._data.dtype
+    if len(tensors) == len(operands) and all(t._data.dtype is dt for t in tensors):
+        return list(operands)  # the common case: no promotion needed
+    dims = [t._data.dtype for t in tensors if t._data.ndim]
+    zero = [t._data.dtype for t in tensors if not t._data.ndim]
+    scalars = [o for o in operands if not isinstance(o, Tensor)]
+    for s in scalars:
+        if not isinstance(s, (int, float, bool)):
+            raise TypeError(
+                f"unsupported operand type {type(s).__name__}: expected a Tensor or a Python number"
+            )
+    result = dtypes.result_type(dims, zero, scalars)
+    out = []
+    for o in operands:
+        if isinstance(o, Tensor):
+            out.append(o if o._data.dtype == result else cast(o, result))
+        else:
+            out.append(as_tensor_like(o, first, result))
+    return out
+
+
+def _float_operands(*operands) -> list[Tensor]:
+    """Promote, then make integer results the default float (true division, pow with floats)."""
+    ops = promote(*operands)
+    if ops[0]._data.dtype.kind not in "fc":
+        ops = [cast(t, dtypes.get_default_dtype()) for t in ops]
+    return ops
+
+
+def _as_tensor(x) -> Tensor:
+    if isinstance(x, Tensor):
+        return x
+    raise TypeError(f"expected a Tensor, got {type(x).__name__}")
+
+
+def _float_input(x: Tensor, name: str) -> Tensor:
+    x = _as_tensor(x)
+    if x._data.dtype.kind not in "fc":
+        return cast(x, dtypes.get_default_dtype())  # PyTorch: exp(int tensor) is float
+    return x
+
+
+# --- public functions (also Tensor methods; see minigrad/ops/__init__.py) -------------------
+
+
+def cast(x: Tensor, dtype) -> Tensor:
+    dtype = dtypes.as_dtype(dtype)
+    if dtype.kind not in "fc" or x._data.dtype.kind not in "fc":
+        out = Tensor._make(x._data.astype(dtype))  # casts to or from integers carry no gradient
+        return out
+    return apply(CAST, (x,), {"dtype": dtype})
+
+
+def add(a, b, *, alpha=1) -> Tensor:
+    if alpha != 1:
+        b = mul(b, alpha)
+    a, b = promote(a, b)
+    return apply(ADD, (a, b), {})
+
+
+def sub(a, b, *, alpha=1) -> Tensor:
+    if alpha != 1:
+        b = mul(b, alpha)
+    a, b = promote(a, b)
+    if a._data.dtype.kind == "b":
+        raise RuntimeError("Subtraction, the `-` operator, with two bool tensors is not supported.")
+    return apply(SUB, (a, b), {})
+
+
+def mul(a, b) -> Tensor:
+    a, b = promote(a, b)
+    return apply(MUL, (a, b), {})
+
+
+def div(a, b, *, rounding_mode: str | None = None) -> Tensor:
+    if rounding_mode is not None:
+        return _rounded_div(a, b, rounding_mode)
+    a, b = _float_operands(a, b)
+    return apply(DIV, (a, b), {})
+
+
+true_divide = divide = div
+
+
+def _rounded_div(a, b, rounding_mode: str) -> Tensor:
+    a, b = promote(a, b)
+    xp = a._backend_xp()
+    if rounding_mode == "floor":
+        return Tensor._make(xp.floor_divide(a._data, b._data))
+    if rounding_mode == "trunc":
+        q = a._data / b._data
+        return Tensor._make(xp.trunc(q).astype(a._data.dtype))
+    raise ValueError(f"div expected rounding_mode to be one of None, 'trunc', or 'floor' but found '{rounding_mode}'")
+
+
+def floor_divide(a, b) -> Tensor:
+    return _rounded_div(a, b, "floor")
+
+
+def remainder(a, b) -> Tensor:
+    """a - floor(a/b) * b (Python's %); differentiable in a (gradient 1) like PyTorch."""
+    a, b = promote(a, b)
+    return sub(a, mul(floor_divide(a.detach(), b.detach()), b))
+
+
+fmod = remainder
+
+
+def pow(a, b) -> Tensor:
+    if isinstance(b, (int, float)) and isinstance(a, Tensor) and a._data.dtype.kind in "iub":
+        if isinstance(b, float):
+            a = cast(a, dtypes.get_default_dtype())
+        elif b < 0:
+            raise RuntimeError("Integers to negative integer powers are not allowed.")
+    a, b = promote(a, b)
+    return apply(POW, (a, b), {})
+
+
+def neg(x: Tensor) -> Tensor:
+    return apply(NEG, (_as_tensor(x),), {})
+
+
+negative = neg
+
+
+def _unary(op, float_only: bool = True):
+    def fn(x: Tensor) -> Tensor:
+        return apply(op, (_float_input(x, op.name) if float_only else _as_tensor(x),), {})
+
+    fn.__name__ = op.name
+    fn.__qualname__ = op.name
+    fn.__doc__ = f"Elementwise {op.name}; the gradient rule is `minigrad.ops.elementwise.{op.name.upper()}`."
+    return fn
+
+
+exp = _unary(EXP)
+log = _unary(LOG)
+log1p = _unary(LOG1P)
+expm1 = _unary(EXPM1)
+sqrt = _unary(SQRT)
+rsqrt = _unary(RSQRT)
+sin = _unary(SIN)
+cos = _unary(COS)
+tanh = _unary(TANH)
+sigmoid = _unary(SIGMOID)
+erf = _unary(ERF)
+abs = _unary(ABS, float_only=False)
+sign = _unary(SIGN, float_only=False)
+relu = _unary(RELU, float_only=False)
+silu = _unary(SILU)
+
+
+def square(x: Tensor) -> Tensor:
+    return mul(x, x)
+
+
+def log2(x: Tensor) -> Tensor:
+    return mul(log(x), 1 / math.log(2))
+
+
+def log10(x: Tensor) -> Tensor:
+    return mul(log(x), 1 / math.log(10))
+
+
+def reciprocal(x: Tensor) -> Tensor:
+    return div(1.0, x)
+
+
+def tan(x: Tensor) -> Tensor:
+    return div(sin(x), cos(x))
+
+
+def leaky_relu(x: Tensor, negative_slope: float = 0.01) -> Tensor:
+    return apply(LEAKY_RELU, (_as_tensor(x),), {"negative_slope": float(negative_slope)})
+
+
+def gelu(x: Tensor, approximate: str = "none") -> Tensor:
+    if approximate not in ("none", "tanh"):
+        raise ValueError(f"approximate argument must be either none or tanh, got {approximate!r}")
+    return apply(GELU, (_float_input(x, "gelu"),), {"approximate": approximate})
+
+
+def softplus(x: Tensor, beta: float = 1.0, threshold: float = 20.0) -> Tensor:
+    return apply(SOFTPLUS, (_float_input(x, "softplus"),), {"beta": float(beta), "threshold": float(threshold)})
+
+
+def clamp(x: Tensor, min=None, max=None) -> Tensor:
+    """Limit to [min, max]; gradient 1 inside (bounds included), 0 outside. Bounds may be Tensors."""
+    if min is None and max is None:
+        raise RuntimeError("torch.clamp: At least one of 'min' or 'max' must not be None")
+    if isinstance(min, Tensor) or isinstance(max, Tensor):
+        out = x
+        if min is not None:
+            out = maximum(out, min)
+        if max is not None:
+            out = minimum(out, max)
+        return out
+    lo = -math.inf if min is None else min
+    hi = math.inf if max is None else max
+    if x._data.dtype.kind in "iu" and (isinstance(lo, float) or isinstance(hi, float)):
+        x = cast(x, dtypes.get_default_dtype())
+    return apply(CLAMP, (x,), {"lo": lo, "hi": hi})
+
+
+clip = clamp
+
+
+def maximum(a, b) -> Tensor:
+    a, b = promote(a, b)
+    return apply(MAXIMUM, (a, b), {})
+
+
+def minimum(a, b) -> Tensor:
+    a, b = promote(a, b)
+    return apply(MINIMUM, (a, b), {})
+
+
+def where(condition, input=None, other=None) -> Tensor:
+    """`condition ? input : other` elementwise; gradients flow to the chosen side only."""
+    if input is None and other is None:
+        from minigrad.ops.reduce import nonzero
+
+        return nonzero(condition, as_tuple=True)
+    cond = condition if isinstance(condition, Tensor) else None
+    if cond is None:
+        like = input if isinstance(input, Tensor) else other
+        cond = as_tensor_like(condition, like, dtypes.bool)
+    if cond._data.dtype.kind != "b":
+        cond = Tensor._make(cond._data.astype(bool))
+    if not isinstance(input, Tensor) and not isinstance(other, Tensor):
+        input = as_tensor_like(input, cond, dtypes.result_type([], [], [input, other]))
+    a, b = promote(input, other)
+    return apply(WHERE, (cond, a, b), {})
+
+
+def masked_fill(x: Tensor, mask, value) -> Tensor:
+    if isinstance(value, Tensor) and value.ndim != 0:
+        raise RuntimeError(
+            f"masked_fill only supports a 0-dimensional value tensor, but got tensor with "
+            f"{value.ndim} dimension(s)."
+        )
+    mask = mask if isinstance(mask, Tensor) else as_tensor_like(mask, x, dtypes.bool)
+    if mask._data.dtype.kind != "b":
+        raise RuntimeError(f"masked_fill only supports boolean masks, but got mask with dtype {mask.dtype}")
+    value = value if isinstance(value, Tensor) else as_tensor_like(value, x)
+    if value._data.dtype != x._data.dtype:
+        value = cast(value, x._data.dtype)
+    return where(mask, value, x)
+
+
+# --- comparisons and other ops without gradients ----------------------------------------------
+
+
+def _compare(name: str):
+    def fn(a, b) -> Tensor:
+        a, b = promote(a, b)
+        xp = a._backend_xp()
+        return Tensor._make(getattr(xp, name)(a._data, b._data))
+
+    fn.__name__ = name
+    return fn
+
+
+eq = _compare("equal")
+ne = _compare("not_equal")
+lt = _compare("less")
+le = _compare("less_equal")
+gt = _compare("greater")
+ge = _compare("greater_equal")
+logical_and = _compare("logical_and")
+logical_or = _compare("logical_or")
+logical_xor = _compare("logical_xor")
+bitwise_and = _compare("bitwise_and")
+bitwise_or = _compare("bitwise_or")
+bitwise_xor = _compare("bitwise_xor")
+
+
+def logical_not(x: Tensor) -> Tensor:
+    return Tensor._make(x._backend_xp().logical_not(x._data))
+
+
+def bitwise_not(x: Tensor) -> Tensor:
+    xp = x._backend_xp()
+    fn = xp.logical_not if x._data.dtype.kind == "b" else xp.invert
+    return Tensor._make(fn(x._data))
+
+
+def _nograd_unary(name: str):
+    def fn(x: Tensor) -> Tensor:
+        return Tensor._make(getattr(x._backend_xp(), name)(x._data))
+
+    fn.__name__ = name
+    return fn
+
+
+floor = _nograd_unary("floor")
+ceil = _nograd_unary("ceil")
+round = _nograd_unary("round")
+trunc = _nograd_unary("trunc")
+isnan = _nograd_unary("isnan")
+isinf = _nograd_unary("isinf")
+isfinite = _nograd_unary("isfinite")
+
+
+def equal(a: Tensor, b: Tensor) -> bool:
+    """True when both tensors have the same shape and elements (PyTorch's `torch.equal`)."""
+    return a.shape == b.shape and bool(eq(a, b)._data.all())
+
+
+def allclose(a: Tensor, b: Tensor, rtol: float = 1e-5, atol: float = 1e-8, equal_nan: bool = False) -> bool:
+    xp = a._backend_xp()
+    return bool(xp.allclose(a._data, b._data, rtol=rtol, atol=atol, equal_nan=equal_nan))
+
+
+def isclose(a: Tensor, b: Tensor, rtol: float = 1e-5, atol: float = 1e-8, equal_nan: bool = False) -> Tensor:
+    xp = a._backend_xp()
+    return Tensor._make(xp.isclose(a._data, b._data, rtol=rtol, atol=atol, equal_nan=equal_nan))

@@ -1,0 +1,171 @@
+"""Indexing: `x[index]`, its adjoint (scatter-add), gather and index_select, and `x[index] = v`.
+
+Basic indexing (ints, slices, None, Ellipsis) returns a view; integer/boolean array indexing
+copies. Either way the backward puts the gradient back where it was read, adding where an
+integer index repeats a position (`unindex`).
+"""
+
+from __future__ import annotations
+
+from minigrad import dtypes
+from minigrad.autograd import apply, defop
+from minigrad.ops.elementwise import as_tensor_like, cast, where
+from minigrad.tensor import Tensor
+
+# fmt: off
+GETITEM = defop("select", lambda xp, x, *, index: x[index], view=True,
+                x=lambda xp, g, x_shape, index: xp.unindex(g, x_shape, index))   # scatter back
+INDEX = defop("index", lambda xp, x, *, index: x[index],
+              x=lambda xp, g, x_shape, index: xp.unindex(g, x_shape, index))     # scatter-add back
+UNINDEX = defop("unindex", lambda xp, g, *, shape, index: xp.unindex(g, shape, index),
+                g=lambda g, index: g[index])                                   # adjoint of indexing
+# fmt: on
+
+
+def _is_basic(index: tuple) -> bool:
+    return all(isinstance(i, (int, slice)) or i is None or i is Ellipsis for i in index)
+
+
+def _normalize_index(x: Tensor, index) -> tuple:
+    """Turn Tensors and lists inside an index into backend arrays, with clear errors."""
+    if not isinstance(index, tuple):
+        index = (index,)
+    xp = x._backend_xp()
+    out = []
+    for i in index:
+        if isinstance(i, Tensor):
+            if i._data.dtype.kind not in "biu":
+                raise IndexError(
+                    f"tensors used as indices must be long, int, byte or bool tensors, got {i.dtype}"
+                )
+            if type(i._data) is not type(x._data):
+                raise RuntimeError(
+                    f"indices should be either on cpu or on the same device as the indexed tensor "
+                    f"({x.device}), got indices on {i.device}"
+                )
+            i = i._data
+        elif isinstance(i, (list, tuple)) or hasattr(i, "__array__") and not isinstance(i, (int, slice)):
+            i = xp.asarray(i)
+        elif not (isinstance(i, (int, slice)) or i is None or i is Ellipsis):
+            if hasattr(i, "__index__"):
+                i = int(i)
+            else:
+                raise IndexError(
+                    f"only integers, slices (`:`), ellipsis (`...`), None and long or byte "
+                    f"Variables are valid indices (got {type(i).__name__})"
+                )
+        out.append(i)
+    return tuple(out)
+
+
+def getitem(x: Tensor, index) -> Tensor:
+    index = _normalize_index(x, index)
+    try:
+        x._data[index] if not _is_basic(index) else None
+    except IndexError as e:
+        raise IndexError(f"{e} (indexing a tensor of shape {list(x.shape)})") from None
+    if _is_basic(index):
+        try:
+            return apply(GETITEM, (x,), {"index": index})
+        except IndexError as e:
+            raise IndexError(f"{e} (indexing a tensor of shape {list(x.shape)})") from None
+    return apply(INDEX, (x,), {"index": index})
+
+
+def unindex(g: Tensor, shape: tuple, index: tuple) -> Tensor:
+    """Zeros of `shape` with `g` added at `index` (differentiable; used by double backward)."""
+    return apply(UNINDEX, (g,), {"shape": tuple(shape), "index": index})
+
+
+def index_put(x: Tensor, index, value) -> Tensor:
+    """`x` with `x[index]` replaced by `value`, differentiable in both (out of place)."""
+    index = _normalize_index(x, index)
+    value = value if isinstance(value, Tensor) else as_tensor_like(value, x)
+    if value._data.dtype != x._data.dtype:
+        value = cast(value, x._data.dtype)
+    xp = x._backend_xp()
+    mask = xp.zeros(x.shape, dtype=bool)
+    mask[index] = True
+    try:
+        target_shape = x._data[index].shape
+    except IndexError as e:
+        raise IndexError(f"{e} (assigning into a tensor of shape {list(x.shape)})") from None
+    try:
+        placed = unindex(value.expand(target_shape), x.shape, index)
+    except RuntimeError as e:
+        raise RuntimeError(
+            f"shape mismatch: value tensor of shape {list(value.shape)} cannot be broadcast to "
+            f"indexing result of shape {list(target_shape)}"
+        ) from e
+    return where(Tensor._make(mask), placed, x)
+
+
+def _gather_index(x: Tensor, dim: int, index: Tensor) -> tuple:
+    """The advanced index that reads x[..., index[i, j, k], ...] along `dim` (PyTorch's gather)."""
+    xp = x._backend_xp()
+    if index.ndim != x.ndim:
+        raise RuntimeError(
+            f"Index tensor must have the same number of dimensions as input tensor "
+            f"({index.ndim} vs {x.ndim})"
+        )
+    for d in range(x.ndim):
+        if d != dim and index.shape[d] > x.shape[d]:
+            raise RuntimeError(
+                f"Size does not match at dimension {d} expected index {list(index.shape)} to be "
+                f"smaller than self {list(x.shape)} apart from dimension {dim}"
+            )
+    grids = []
+    for d in range(x.ndim):
+        if d == dim:
+            grids.append(index._data)
+        else:
+            shape = [1] * x.ndim
+            shape[d] = index.shape[d]
+            grids.append(xp.arange(index.shape[d]).reshape(shape))
+    return tuple(grids)
+
+
+def gather(x: Tensor, dim: int, index: Tensor) -> Tensor:
+    """out[i][j][k] = x[i][index[i][j][k]][k] for dim=1; the backward scatter-adds."""
+    from minigrad.tensor import _dim
+
+    if index._data.dtype.kind not in "iu":
+        raise RuntimeError(f"gather(): Expected dtype int64 for index, got {index.dtype}")
+    d = _dim(dim, x.ndim)
+    return apply(INDEX, (x,), {"index": _gather_index(x, d, index)})
+
+
+take_along_dim = gather
+
+
+def index_select(x: Tensor, dim: int, index: Tensor) -> Tensor:
+    from minigrad.tensor import _dim
+
+    if index.ndim > 1:
+        raise IndexError(f"index_select(): Index is supposed to be a vector, got {index.ndim}-D")
+    d = _dim(dim, x.ndim)
+    return getitem(x, (slice(None),) * d + (index.reshape(-1),))
+
+
+def take(x: Tensor, index: Tensor) -> Tensor:
+    return getitem(x.reshape(-1), index)
+
+
+def masked_select(x: Tensor, mask: Tensor) -> Tensor:
+    x, mask = x.broadcast_to(_broadcast_shape(x, mask)), mask.broadcast_to(_broadcast_shape(x, mask))
+    return getitem(x, mask)
+
+
+def _broadcast_shape(a: Tensor, b: Tensor) -> tuple:
+    return a._backend_xp().broadcast_shapes(a.shape, b.shape)
+
+
+def one_hot(tensor: Tensor, num_classes: int = -1) -> Tensor:
+    if tensor._data.dtype.kind not in "iu":
+        raise RuntimeError("one_hot is only applicable to index tensor.")
+    xp = tensor._backend_xp()
+    if num_classes < 0:
+        num_classes = int(tensor._data.max()) + 1 if tensor.numel() else 0
+    if tensor.numel() and (int(tensor._data.min()) < 0 or int(tensor._data.max()) >= num_classes):
+        raise RuntimeError(f"Class values must be in [0, {num_classes}) for one_hot")
+    return Tensor._make((tensor._data[..., None] == xp.arange(num_classes)).astype(dtypes.int64))

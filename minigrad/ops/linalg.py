@@ -1,0 +1,178 @@
+"""Matrix products: matmul (1-D, 2-D, batched with broadcast batch dims), linear and einsum.
+
+The rules fold batch dimensions into one GEMM where a weight is shared across the batch
+(`x @ W` with x of shape [B, T, k]), instead of producing a [B, k, m] gradient and summing it.
+"""
+
+from __future__ import annotations
+
+from minigrad.autograd import apply, defop
+from minigrad.ops.elementwise import promote
+from minigrad.tensor import Tensor
+
+
+def _matmul_grad_a(xp, g, b, a_shape):
+    """d(a @ b)/da applied to g: g @ b^T, with 1-D operands treated as in NumPy."""
+    if len(b.shape) == 1:  # out[..., i] = a[..., i, :] . b
+        return xp.expand_dims(g, -1) * b
+    if len(a_shape) == 1:  # out[..., j] = a . b[..., :, j]
+        return xp.matmul(b, xp.expand_dims(g, -1))[..., 0]
+    return xp.matmul(g, xp.swapaxes(b, -1, -2))
+
+
+def _matmul_grad_b(xp, g, a, b_shape):
+    """d(a @ b)/db applied to g: a^T @ g, one GEMM when b is a matrix shared over a batch."""
+    if len(a.shape) == 1:
+        return xp.expand_dims(a, -1) * xp.expand_dims(g, -2)
+    if len(b_shape) == 1:
+        return xp.matmul(xp.swapaxes(a, -1, -2), xp.expand_dims(g, -1))[..., 0]
+    if len(b_shape) == 2 and len(a.shape) > 2:
+        return xp.matmul(xp.reshape(a, (-1, a.shape[-1])).T, xp.reshape(g, (-1, g.shape[-1])))
+    return xp.matmul(xp.swapaxes(a, -1, -2), g)
+
+
+def _linear_grad_w(xp, g, x):
+    """d(x W^T)/dW applied to g: g^T x over all leading dims, as one [out, in] GEMM."""
+    return xp.matmul(xp.reshape(g, (-1, g.shape[-1])).T, xp.reshape(x, (-1, x.shape[-1])))
+
+
+# fmt: off
+MATMUL = defop("matmul", lambda xp, a, b: xp.matmul(a, b),
+               a=_matmul_grad_a,                                  # g @ b^T
+               b=_matmul_grad_b)                                  # a^T @ g
+LINEAR = defop("linear", lambda xp, x, weight: xp.matmul(x, weight.T),
+               x=lambda xp, g, weight: xp.matmul(g, weight),      # g W
+               weight=_linear_grad_w)                             # g^T x
+LINEAR_BIAS = defop("linear", lambda xp, x, weight, bias: xp.matmul(x, weight.T) + bias,
+                    x=lambda xp, g, weight: xp.matmul(g, weight),
+                    weight=_linear_grad_w,
+                    bias=lambda g: g)                             # summed over rows by the engine
+EINSUM = defop("einsum", lambda xp, *xs, equation: xp.einsum(equation, *xs, optimize=len(xs) > 2),
+               xs=lambda xp, g, i, xs, equation: _einsum_grad(xp, g, i, xs, equation))
+# fmt: on
+
+
+def _check_matmul(a: Tensor, b: Tensor, name: str = "matmul") -> None:
+    if a.ndim == 0 or b.ndim == 0:
+        raise RuntimeError(
+            f"both arguments to {name} need to be at least 1D, but they are {a.ndim}D and {b.ndim}D"
+        )
+    k_a = a.shape[-1]
+    k_b = b.shape[0] if b.ndim == 1 else b.shape[-2]
+    if k_a != k_b:
+        sa = f"{a.shape[-2] if a.ndim > 1 else 1}x{k_a}"
+        sb = f"{k_b}x{b.shape[-1] if b.ndim > 1 else 1}"
+        raise RuntimeError(f"mat1 and mat2 shapes cannot be multiplied ({sa} and {sb}) in {name} of shapes {list(a.shape)} and {list(b.shape)}")
+
+
+def matmul(a: Tensor, b: Tensor) -> Tensor:
+    a, b = promote(a, b)
+    _check_matmul(a, b)
+    return apply(MATMUL, (a, b), {})
+
+
+def mm(a: Tensor, b: Tensor) -> Tensor:
+    if a.ndim != 2 or b.ndim != 2:
+        raise RuntimeError(f"mm: expected 2-D tensors, got {a.ndim}-D and {b.ndim}-D")
+    return matmul(a, b)
+
+
+def bmm(a: Tensor, b: Tensor) -> Tensor:
+    if a.ndim != 3 or b.ndim != 3:
+        raise RuntimeError(f"bmm: expected 3-D tensors, got {a.ndim}-D and {b.ndim}-D")
+    if a.shape[0] != b.shape[0]:
+        raise RuntimeError(f"bmm: batch sizes differ: {a.shape[0]} and {b.shape[0]}")
+    return matmul(a, b)
+
+
+def mv(a: Tensor, v: Tensor) -> Tensor:
+    return matmul(a, v)
+
+
+def dot(a: Tensor, b: Tensor) -> Tensor:
+    if a.ndim != 1 or b.ndim != 1:
+        raise RuntimeError(f"1D tensors expected, but got {a.ndim}D and {b.ndim}D tensors")
+    return matmul(a, b)
+
+
+inner = dot
+
+
+def outer(a: Tensor, b: Tensor) -> Tensor:
+    return a.unsqueeze(-1) * b.unsqueeze(0)
+
+
+def linear(x: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
+    """x W^T + b, with W of shape [out_features, in_features] (one node, as PyTorch's addmm)."""
+    if weight.ndim != 2:
+        raise RuntimeError(f"linear: weight must be 2-D [out_features, in_features], got {list(weight.shape)}")
+    if x.ndim == 0 or x.shape[-1] != weight.shape[1]:
+        raise RuntimeError(
+            f"mat1 and mat2 shapes cannot be multiplied ({'x'.join(map(str, x.shape[:-1] or (1,)))}"
+            f"x{x.shape[-1] if x.ndim else 1} and {weight.shape[1]}x{weight.shape[0]}): linear got "
+            f"input {list(x.shape)} and weight {list(weight.shape)}"
+        )
+    if bias is None:
+        x, weight = promote(x, weight)
+        return apply(LINEAR, (x, weight), {})
+    if bias.shape not in ((weight.shape[0],), ()):
+        raise RuntimeError(f"linear: bias must have shape [{weight.shape[0]}], got {list(bias.shape)}")
+    x, weight, bias = promote(x, weight, bias)
+    return apply(LINEAR_BIAS, (x, weight, bias), {})
+
+
+def _parse_einsum(equation: str, shapes: list) -> tuple[list[str], str]:
+    """Explicit subscripts per operand and output, with '...' spelled as capital letters."""
+    equation = equation.replace(" ", "")
+    lhs, arrow, rhs = equation.partition("->")
+    terms = lhs.split(",")
+    if len(terms) != len(shapes):
+        raise RuntimeError(f"einsum(): {len(terms)} operands in the equation {equation!r} but {len(shapes)} tensors given")
+    ell_rank = max((len(s) - len(t.replace("...", "")) for t, s in zip(terms, shapes) if "..." in t), default=0)
+    ell = "".join(chr(ord("Z") - k) for k in range(ell_rank))[::-1]
+    out_terms = []
+    for t, s in zip(terms, shapes):
+        if "..." in t:
+            n = len(s) - len(t.replace("...", ""))
+            t = t.replace("...", ell[len(ell) - n :])
+        if len(t) != len(s):
+            raise RuntimeError(f"einsum(): the subscript {t!r} has {len(t)} letters but the operand has {len(s)} dims {list(s)}")
+        out_terms.append(t)
+    if arrow:
+        rhs = rhs.replace("...", ell)
+    else:
+        letters = "".join(out_terms)
+        rhs = ell + "".join(sorted(c for c in set(letters) if letters.count(c) == 1 and c not in ell))
+    return out_terms, rhs
+
+
+def _einsum_grad(xp, g, i, xs, equation):
+    """Gradient for operand i: contract g with every other operand into operand i's subscripts;
+    letters only operand i has (summed away in forward) come back by broadcasting."""
+    terms, rhs = _parse_einsum(equation, [x.shape for x in xs])
+    target = terms[i]
+    if len(set(target)) != len(target):
+        raise NotImplementedError(
+            f"einsum backward for an operand with a repeated subscript ({target!r}, a diagonal) "
+            f"is not supported"
+        )
+    others = [t for k, t in enumerate(terms) if k != i]
+    available = set(rhs).union(*others) if others else set(rhs)
+    kept = "".join(c for c in target if c in available)
+    operands = [g] + [x for k, x in enumerate(xs) if k != i]
+    grad = xp.einsum(",".join([rhs] + others) + "->" + kept, *operands)
+    if kept != target:
+        shape = [xs[i].shape[target.index(c)] if c not in kept else 1 for c in target]
+        grad = xp.reshape(grad, [grad.shape[kept.index(c)] if c in kept else 1 for c in target])
+        grad = xp.broadcast_to(grad, tuple(xs[i].shape[k] if c not in kept else grad.shape[k] for k, c in enumerate(target)))
+        del shape
+    return grad
+
+
+def einsum(equation: str, *operands) -> Tensor:
+    if len(operands) == 1 and isinstance(operands[0], (list, tuple)):
+        operands = tuple(operands[0])
+    tensors = promote(*operands)
+    terms, rhs = _parse_einsum(equation, [t.shape for t in tensors])
+    explicit = ",".join(terms) + "->" + rhs
+    return apply(EINSUM, tuple(tensors), {"equation": explicit})

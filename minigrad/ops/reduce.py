@@ -1,0 +1,286 @@
+"""Reductions (sum, mean, var, max, logsumexp, prod, cumsum, norm) and softmax/log_softmax.
+
+Every reduction takes PyTorch's `dim`/`keepdim` and NumPy's `axis`/`keepdims` alike. Rules get
+`axis` already normalised to a tuple of non-negative ints (or None for all dims) and use
+`_unreduce` to put the reduced dims back before broadcasting against the input.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import namedtuple
+
+from minigrad import dtypes
+from minigrad.autograd import apply, defop
+from minigrad.ops.elementwise import _float_input, cast, sqrt
+from minigrad.tensor import Tensor, _dim
+
+
+def _unreduce(xp, g, x_shape, axis, keepdims):
+    """Reshape a reduced gradient so it broadcasts against the input (a no-op with keepdims)."""
+    if keepdims or axis is None and g.shape == ():
+        return g if keepdims else xp.reshape(g, (1,) * len(x_shape))
+    kept = tuple(1 if i in axis else n for i, n in enumerate(x_shape))
+    return xp.reshape(g, kept)
+
+
+def _count(x_shape, axis) -> int:
+    return math.prod(x_shape) if axis is None else math.prod(x_shape[a] for a in axis)
+
+
+# fmt: off
+SUM = defop("sum", lambda xp, x, *, axis, keepdims: xp.sum(x, axis=axis, keepdims=keepdims),
+            x=lambda xp, g, x_shape, axis, keepdims:                       # 1 for every element
+                xp.broadcast_to(_unreduce(xp, g, x_shape, axis, keepdims), x_shape))
+MEAN = defop("mean", lambda xp, x, *, axis, keepdims: xp.mean(x, axis=axis, keepdims=keepdims),
+             x=lambda xp, g, x_shape, axis, keepdims:                      # 1/N
+                 xp.broadcast_to(_unreduce(xp, g, x_shape, axis, keepdims) / _count(x_shape, axis), x_shape))
+VAR = defop("var", lambda xp, x, *, axis, correction, keepdims:
+                xp.var(x, axis=axis, ddof=correction, keepdims=keepdims),
+            x=lambda xp, g, x, axis, correction, keepdims:                 # 2 (x - mean) / (N - c)
+                _unreduce(xp, g, x.shape, axis, keepdims) * 2 * (x - xp.mean(x, axis=axis, keepdims=True))
+                / (_count(x.shape, axis) - correction))
+AMAX = defop("amax", lambda xp, x, *, axis, keepdims: xp.max(x, axis=axis, keepdims=keepdims),
+             x=lambda xp, g, x, out, axis, keepdims: _even_split(xp, g, x, out, axis, keepdims))
+AMIN = defop("amin", lambda xp, x, *, axis, keepdims: xp.min(x, axis=axis, keepdims=keepdims),
+             x=lambda xp, g, x, out, axis, keepdims: _even_split(xp, g, x, out, axis, keepdims))
+LOGSUMEXP = defop("logsumexp", lambda xp, x, *, axis, keepdims: _logsumexp(xp, x, axis, keepdims),
+                  x=lambda xp, g, x, out, axis, keepdims:                  # softmax(x)
+                      _unreduce(xp, g, x.shape, axis, keepdims)
+                      * xp.exp(x - _unreduce(xp, out, x.shape, axis, keepdims)))
+PROD = defop("prod", lambda xp, x, *, axis, keepdims: xp.prod(x, axis=axis, keepdims=keepdims),
+             x=lambda xp, g, x, axis, keepdims:                            # product of the others
+                 _unreduce(xp, g, x.shape, axis, keepdims) * xp.prod_others(x, axis))
+CUMSUM = defop("cumsum", lambda xp, x, *, axis: xp.cumsum(x, axis=axis),
+               x=lambda xp, g, axis: xp.flip(xp.cumsum(xp.flip(g, axis), axis=axis), axis))  # reversed cumsum
+NORM2 = defop("norm", lambda xp, x, *, axis, keepdims: xp.sqrt(xp.sum(x * x, axis=axis, keepdims=keepdims)),
+              x=lambda xp, g, x, out, axis, keepdims:                      # x / ||x||  (0 at x = 0)
+                  _unreduce(xp, g, x.shape, axis, keepdims)
+                  * x / xp.where(_unreduce(xp, out, x.shape, axis, keepdims) == 0, 1,
+                                 _unreduce(xp, out, x.shape, axis, keepdims)))
+SOFTMAX = defop("softmax", lambda xp, x, *, axis: _softmax(xp, x, axis),
+                x=lambda xp, g, out, axis:                                 # s (g - sum(g s))
+                    out * (g - xp.sum(g * out, axis=axis, keepdims=True)))
+LOG_SOFTMAX = defop("log_softmax", lambda xp, x, *, axis: x - _logsumexp(xp, x, (axis,), True),
+                    x=lambda xp, g, out, axis:                             # g - softmax sum(g)
+                        g - xp.exp(out) * xp.sum(g, axis=axis, keepdims=True))
+# fmt: on
+
+
+def _even_split(xp, g, x, out, axis, keepdims):
+    """max/min over several equal values: each gets an equal share of the gradient (PyTorch)."""
+    hit = x == _unreduce(xp, out, x.shape, axis, keepdims)
+    share = xp.where(hit, 1.0, 0.0).astype(x.dtype)
+    return _unreduce(xp, g, x.shape, axis, keepdims) * share / xp.sum(share, axis=axis, keepdims=True)
+
+
+def _logsumexp(xp, x, axis, keepdims):
+    m = xp.max(x, axis=axis, keepdims=True)
+    m = xp.where(xp.isfinite(m), m, 0)  # all -inf (or an inf): keep exp() well defined
+    out = xp.log(xp.sum(xp.exp(x - m), axis=axis, keepdims=True)) + m
+    return out if keepdims else xp.squeeze(out, axis=axis)
+
+
+def _softmax(xp, x, axis):
+    e = xp.exp(x - xp.max(x, axis=axis, keepdims=True))
+    return e / xp.sum(e, axis=axis, keepdims=True)
+
+
+# --- argument handling -------------------------------------------------------------------------
+
+
+def _axes(x: Tensor, dim, axis) -> tuple | None:
+    """Normalise `dim`/`axis` (int, tuple, list or None) to a sorted tuple or None."""
+    if axis is not None:
+        if dim is not None:
+            raise TypeError("got both 'dim' and 'axis'; pass one of them")
+        dim = axis
+    if dim is None:
+        return None
+    dims = (dim,) if isinstance(dim, int) else tuple(dim)
+    if not dims:
+        return None  # PyTorch: dim=() reduces everything
+    out = tuple(sorted({_dim(d, x.ndim) for d in dims}))
+    if len(out) != len(dims):
+        raise RuntimeError(f"dim {dims} appears multiple times in the list of dims")
+    return out if x.ndim else None
+
+
+def _keep(keepdim, keepdims) -> bool:
+    return bool(keepdims if keepdims is not None else keepdim)
+
+
+def _reduce(op, x: Tensor, dim, keepdim, axis, keepdims, **params) -> Tensor:
+    return apply(op, (x,), {"axis": _axes(x, dim, axis), "keepdims": _keep(keepdim, keepdims), **params})
+
+
+def sum(x: Tensor, dim=None, keepdim: bool = False, *, dtype=None, axis=None, keepdims=None) -> Tensor:
+    if dtype is not None:
+        x = x.to(dtype)
+    elif x._data.dtype.kind in "biu":
+        x = x.to(dtypes.int64)  # PyTorch sums bool and integer tensors as int64
+    return _reduce(SUM, x, dim, keepdim, axis, keepdims)
+
+
+def mean(x: Tensor, dim=None, keepdim: bool = False, *, dtype=None, axis=None, keepdims=None) -> Tensor:
+    if dtype is not None:
+        x = x.to(dtype)
+    if x._data.dtype.kind not in "fc":
+        raise RuntimeError(
+            f"mean(): could not infer output dtype. Input dtype must be either a floating point "
+            f"or complex dtype. Got: {x.dtype}"
+        )
+    return _reduce(MEAN, x, dim, keepdim, axis, keepdims)
+
+
+def var(x: Tensor, dim=None, *, correction=1, keepdim: bool = False, unbiased=None, axis=None,
+        keepdims=None) -> Tensor:
+    """Variance with Bessel's `correction` (1 by default, as PyTorch; `unbiased=False` is 0)."""
+    if unbiased is not None:
+        correction = 1 if unbiased else 0
+    x = _float_input(x, "var")
+    return _reduce(VAR, x, dim, keepdim, axis, keepdims, correction=correction)
+
+
+def std(x: Tensor, dim=None, *, correction=1, keepdim: bool = False, unbiased=None, axis=None,
+        keepdims=None) -> Tensor:
+    return sqrt(var(x, dim, correction=correction, keepdim=keepdim, unbiased=unbiased, axis=axis,
+                    keepdims=keepdims))
+
+
+def amax(x: Tensor, dim=(), keepdim: bool = False, *, axis=None, keepdims=None) -> Tensor:
+    return _reduce(AMAX, x, dim if dim != () else None, keepdim, axis, keepdims)
+
+
+def amin(x: Tensor, dim=(), keepdim: bool = False, *, axis=None, keepdims=None) -> Tensor:
+    return _reduce(AMIN, x, dim if dim != () else None, keepdim, axis, keepdims)
+
+
+MinMax = namedtuple("MinMax", ["values", "indices"])
+
+
+def _minmax(x: Tensor, dim, keepdim, other, largest: bool, name: str):
+    from minigrad.ops.elementwise import maximum, minimum
+    from minigrad.ops.indexing import gather
+
+    if isinstance(dim, Tensor):
+        other, dim = dim, None
+    if other is not None:
+        return (maximum if largest else minimum)(x, other)
+    if dim is None:
+        if x.numel() == 0:
+            raise RuntimeError(f"{name}(): Expected reduction dim to be specified for input.numel() == 0.")
+        return (amax if largest else amin)(x)
+    d = _dim(dim, x.ndim)
+    xp = x._backend_xp()
+    index = (xp.argmax if largest else xp.argmin)(x._data, axis=d, keepdims=True) if x.ndim else xp.asarray(0)
+    if not x.ndim:
+        return MinMax(x, Tensor._make(index))
+    values = gather(x, d, Tensor._make(index))  # the gradient goes to the first extreme element
+    indices = Tensor._make(index)
+    if not keepdim:
+        values, indices = values.squeeze(d), indices.squeeze(d)
+    return MinMax(values, indices)
+
+
+def max(x: Tensor, dim=None, keepdim: bool = False, *, other=None):
+    """`max(x)`: the largest value (ties share the gradient equally); `max(x, dim)`: (values,
+    indices), the gradient going to the first largest element (its index); `max(x, y)`: maximum."""
+    return _minmax(x, dim, keepdim, other, True, "max")
+
+
+def min(x: Tensor, dim=None, keepdim: bool = False, *, other=None):
+    return _minmax(x, dim, keepdim, other, False, "min")
+
+
+def argmax(x: Tensor, dim=None, keepdim: bool = False) -> Tensor:
+    xp = x._backend_xp()
+    if dim is None:
+        return Tensor._make(xp.asarray(xp.argmax(x._data)))
+    return Tensor._make(xp.argmax(x._data, axis=_dim(dim, x.ndim), keepdims=keepdim))
+
+
+def argmin(x: Tensor, dim=None, keepdim: bool = False) -> Tensor:
+    xp = x._backend_xp()
+    if dim is None:
+        return Tensor._make(xp.asarray(xp.argmin(x._data)))
+    return Tensor._make(xp.argmin(x._data, axis=_dim(dim, x.ndim), keepdims=keepdim))
+
+
+def logsumexp(x: Tensor, dim, keepdim: bool = False) -> Tensor:
+    return _reduce(LOGSUMEXP, _float_input(x, "logsumexp"), dim, keepdim, None, None)
+
+
+def prod(x: Tensor, dim=None, keepdim: bool = False, *, dtype=None) -> Tensor:
+    if dtype is not None:
+        x = x.to(dtype)
+    if dim is not None and not isinstance(dim, int):
+        raise TypeError(f"prod(): dim must be an int or None, got {dim!r}")
+    return _reduce(PROD, x, dim, keepdim, None, None)
+
+
+def cumsum(x: Tensor, dim: int, *, dtype=None) -> Tensor:
+    if dtype is not None:
+        x = x.to(dtype)
+    if x.ndim == 0:
+        return x.clone()
+    return apply(CUMSUM, (x,), {"axis": _dim(dim, x.ndim)})
+
+
+def norm(x: Tensor, p=2, dim=None, keepdim: bool = False) -> Tensor:
+    """Vector p-norm over `dim` (all elements when None): p = 2 (default), 1, inf, -inf, 0, any
+    real p, or 'fro' (= 2 over all given dims)."""
+    from minigrad.ops.elementwise import abs as _abs
+    from minigrad.ops.elementwise import pow as _pow
+
+    x = _float_input(x, "norm")
+    if p == "fro" or p == 2:
+        return _reduce(NORM2, x, dim, keepdim, None, None)
+    if p == math.inf:
+        return amax(_abs(x), dim if dim is not None else (), keepdim)
+    if p == -math.inf:
+        return amin(_abs(x), dim if dim is not None else (), keepdim)
+    if p == 0:
+        return sum(cast(x != 0, x.dtype), dim, keepdim)
+    if p == 1:
+        return sum(_abs(x), dim, keepdim)
+    if not isinstance(p, (int, float)):
+        raise ValueError(f"norm(): unsupported p={p!r}")
+    return _pow(sum(_pow(_abs(x), p), dim, keepdim), 1.0 / p)
+
+
+def softmax(x: Tensor, dim: int = -1, dtype=None) -> Tensor:
+    if dtype is not None:
+        x = x.to(dtype)
+    x = _float_input(x, "softmax")
+    return apply(SOFTMAX, (x,), {"axis": _dim(dim, x.ndim)})
+
+
+def log_softmax(x: Tensor, dim: int = -1, dtype=None) -> Tensor:
+    if dtype is not None:
+        x = x.to(dtype)
+    x = _float_input(x, "log_softmax")
+    return apply(LOG_SOFTMAX, (x,), {"axis": _dim(dim, x.ndim)})
+
+
+def nonzero(x: Tensor, as_tuple: bool = False):
+    xp = x._backend_xp()
+    idx = xp.nonzero(x._data)
+    if as_tuple:
+        return tuple(Tensor._make(i) for i in idx)
+    return Tensor._make(xp.stack(idx, axis=-1) if idx else xp.zeros((0, 0), dtype=xp.int64))
+
+
+def count_nonzero(x: Tensor, dim=None) -> Tensor:
+    return sum(x != 0, dim)
+
+
+def all(x: Tensor, dim=None, keepdim: bool = False) -> Tensor:
+    xp = x._backend_xp()
+    return Tensor._make(xp.all(x._data, axis=_axes(x, dim, None), keepdims=keepdim))
+
+
+def any(x: Tensor, dim=None, keepdim: bool = False) -> Tensor:
+    xp = x._backend_xp()
+    return Tensor._make(xp.any(x._data, axis=_axes(x, dim, None), keepdims=keepdim))
+

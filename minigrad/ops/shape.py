@@ -1,0 +1,365 @@
+"""Shape primitives (reshape, permute, expand, cat, pad, flip, roll, tril/triu, clone, device copy)
+and the compositions PyTorch users expect on top of them (view, flatten, squeeze, stack, split…).
+
+Views (reshape, permute, expand) share their base's version counter, so an in-place change
+through a view is caught by the in-place check like one on the base.
+"""
+
+from __future__ import annotations
+
+import math
+
+from minigrad.autograd import apply, defop
+from minigrad.backend import Device, to_device as _to_device
+from minigrad.ops.elementwise import promote
+from minigrad.tensor import Tensor, _dim
+
+# fmt: off
+RESHAPE = defop("reshape", lambda xp, x, *, shape: xp.reshape(x, shape), view=True,
+                x=lambda xp, g, x_shape: xp.reshape(g, x_shape))
+PERMUTE = defop("permute", lambda xp, x, *, axes, inverse: xp.transpose(x, axes), view=True,
+                x=lambda xp, g, inverse: xp.transpose(g, inverse))            # the inverse permutation
+EXPAND = defop("expand", lambda xp, x, *, shape: xp.broadcast_to(x, shape), view=True,
+               x=lambda g: g)                                # the engine sums g back to x's shape
+CAT = defop("cat", lambda xp, *xs, axis: xp.concatenate(xs, axis=axis),
+            xs=lambda g, i, xs_shapes, axis: g[_slice_of(i, xs_shapes, axis)])   # input i's slice
+PAD = defop("pad", lambda xp, x, *, widths, value: xp.pad(x, widths, constant_values=value),
+            x=lambda g, x_shape, widths: g[tuple(slice(lo, lo + n) for (lo, _), n in zip(widths, x_shape))])
+FLIP = defop("flip", lambda xp, x, *, axis: xp.flip(x, axis), x=lambda xp, g, axis: xp.flip(g, axis))
+ROLL = defop("roll", lambda xp, x, *, shifts, axis: xp.roll(x, shifts, axis),
+             x=lambda xp, g, shifts, axis: xp.roll(g, tuple(-s for s in shifts), axis))
+TRIL = defop("tril", lambda xp, x, *, k: xp.tril(x, k), x=lambda xp, g, k: xp.tril(g, k))
+TRIU = defop("triu", lambda xp, x, *, k: xp.triu(x, k), x=lambda xp, g, k: xp.triu(g, k))
+CLONE = defop("clone", lambda xp, x: xp.array(x, copy=True), x=lambda g: g)
+TO_DEVICE = defop("to_copy", lambda xp, x, *, device: _to_device(x, device),
+                  x=lambda g, x_device: _to_device(g, x_device) if not isinstance(g, Tensor)
+                  else to_device(g, x_device))
+# fmt: on
+
+
+def _slice_of(i: int, shapes: tuple, axis: int) -> tuple:
+    start = sum(s[axis] for s in shapes[:i])
+    return (slice(None),) * axis + (slice(start, start + shapes[i][axis]),)
+
+
+def _shape_arg(shape) -> tuple:
+    if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
+        shape = shape[0]
+    return tuple(int(s) for s in shape)
+
+
+def reshape(x: Tensor, *shape) -> Tensor:
+    shape = _shape_arg(shape)
+    if shape.count(-1) > 1:
+        raise RuntimeError("only one dimension can be inferred")
+    known = math.prod(s for s in shape if s != -1)
+    if -1 in shape:
+        if known == 0 or x.numel() % known:
+            raise RuntimeError(f"shape '{list(shape)}' is invalid for input of size {x.numel()}")
+        shape = tuple(x.numel() // known if s == -1 else s for s in shape)
+    elif known != x.numel():
+        raise RuntimeError(f"shape '{list(shape)}' is invalid for input of size {x.numel()}")
+    if shape == x.shape:
+        return x
+    return apply(RESHAPE, (x,), {"shape": shape})
+
+
+view = reshape
+
+
+def view_as(x: Tensor, other: Tensor) -> Tensor:
+    return reshape(x, other.shape)
+
+
+def reshape_as(x: Tensor, other: Tensor) -> Tensor:
+    return reshape(x, other.shape)
+
+
+def flatten(x: Tensor, start_dim: int = 0, end_dim: int = -1) -> Tensor:
+    if x.ndim == 0:
+        return reshape(x, 1)
+    s, e = _dim(start_dim, x.ndim), _dim(end_dim, x.ndim)
+    if s > e:
+        raise RuntimeError("flatten() has invalid args: start_dim cannot come after end_dim")
+    shape = x.shape[:s] + (math.prod(x.shape[s : e + 1]),) + x.shape[e + 1 :]
+    return reshape(x, shape)
+
+
+def unflatten(x: Tensor, dim: int, sizes) -> Tensor:
+    d = _dim(dim, x.ndim)
+    return reshape(x, x.shape[:d] + tuple(sizes) + x.shape[d + 1 :])
+
+
+def permute(x: Tensor, *dims) -> Tensor:
+    dims = _shape_arg(dims)
+    if len(dims) != x.ndim:
+        raise RuntimeError(
+            f"permute(sparse_coo): number of dimensions in the tensor input does not match the "
+            f"length of the desired ordering of dimensions i.e. input.dim() = {x.ndim} is not "
+            f"equal to len(dims) = {len(dims)}".replace("(sparse_coo)", "")
+        )
+    axes = tuple(_dim(d, x.ndim) for d in dims)
+    if len(set(axes)) != len(axes):
+        raise RuntimeError(f"permute(): duplicate dims are not allowed, got {dims}")
+    if axes == tuple(range(x.ndim)):
+        return x
+    inverse = tuple(sorted(range(len(axes)), key=axes.__getitem__))
+    return apply(PERMUTE, (x,), {"axes": axes, "inverse": inverse})
+
+
+def transpose(x: Tensor, dim0: int, dim1: int) -> Tensor:
+    if x.ndim < 2 and dim0 in (0, -1) and dim1 in (0, -1):
+        return x
+    axes = list(range(x.ndim))
+    a, b = _dim(dim0, x.ndim), _dim(dim1, x.ndim)
+    axes[a], axes[b] = axes[b], axes[a]
+    return permute(x, axes)
+
+
+swapaxes = swapdims = transpose
+
+
+def t(x: Tensor) -> Tensor:
+    if x.ndim > 2:
+        raise RuntimeError(f"t() expects a tensor with <= 2 dimensions, but self is {x.ndim}D")
+    return transpose(x, 0, 1) if x.ndim == 2 else x
+
+
+def movedim(x: Tensor, source: int, destination: int) -> Tensor:
+    axes = list(range(x.ndim))
+    s = axes.pop(_dim(source, x.ndim))
+    axes.insert(_dim(destination, x.ndim), s)
+    return permute(x, axes)
+
+
+moveaxis = movedim
+
+
+def expand(x: Tensor, *shape) -> Tensor:
+    """Broadcast to `shape` without copying; -1 keeps a dimension's size (PyTorch's expand)."""
+    shape = _shape_arg(shape)
+    if len(shape) < x.ndim:
+        raise RuntimeError(
+            f"expand: the number of sizes provided ({len(shape)}) must be greater or equal to "
+            f"the number of dimensions in the tensor ({x.ndim})"
+        )
+    lead = len(shape) - x.ndim
+    full = tuple(
+        (x.shape[i - lead] if s == -1 else s) if i >= lead else s for i, s in enumerate(shape)
+    )
+    for i, n in enumerate(x.shape):
+        if n != 1 and n != full[lead + i]:
+            raise RuntimeError(
+                f"The expanded size of the tensor ({full[lead + i]}) must match the existing size "
+                f"({n}) at non-singleton dimension {lead + i}.  Target sizes: {list(shape)}.  "
+                f"Tensor sizes: {list(x.shape)}"
+            )
+    if full == x.shape:
+        return x
+    return apply(EXPAND, (x,), {"shape": full})
+
+
+def broadcast_to(x: Tensor, shape) -> Tensor:
+    return expand(x, tuple(shape))
+
+
+def expand_as(x: Tensor, other: Tensor) -> Tensor:
+    return expand(x, other.shape)
+
+
+def broadcast_tensors(*tensors: Tensor) -> tuple:
+    xp = tensors[0]._backend_xp()
+    shape = xp.broadcast_shapes(*(t.shape for t in tensors))
+    return tuple(expand(t, shape) for t in tensors)
+
+
+def squeeze(x: Tensor, dim=None) -> Tensor:
+    if dim is None:
+        return reshape(x, tuple(n for n in x.shape if n != 1))
+    dims = {_dim(d, x.ndim) for d in ((dim,) if isinstance(dim, int) else dim)} if x.ndim else set()
+    return reshape(x, tuple(n for i, n in enumerate(x.shape) if not (i in dims and n == 1)))
+
+
+def unsqueeze(x: Tensor, dim: int) -> Tensor:
+    d = _dim(dim, x.ndim + 1)
+    return reshape(x, x.shape[:d] + (1,) + x.shape[d:])
+
+
+def cat(tensors, dim: int = 0, *, axis: int | None = None) -> Tensor:
+    tensors = list(tensors)
+    if not tensors:
+        raise RuntimeError("cat(): expected a non-empty list of Tensors")
+    tensors = promote(*tensors)
+    d = _dim(dim if axis is None else axis, tensors[0].ndim)
+    first = tensors[0]
+    for k, t in enumerate(tensors[1:], 1):
+        if t.ndim != first.ndim or any(a != b for i, (a, b) in enumerate(zip(t.shape, first.shape)) if i != d):
+            raise RuntimeError(
+                f"Sizes of tensors must match except in dimension {d}. Expected size "
+                f"{list(first.shape)} but got size {list(t.shape)} for tensor number {k} in the list."
+            )
+    if len(tensors) == 1:
+        return tensors[0]
+    return apply(CAT, tuple(tensors), {"axis": d})
+
+
+concat = concatenate = cat
+
+
+def stack(tensors, dim: int = 0) -> Tensor:
+    tensors = list(tensors)
+    if not tensors:
+        raise RuntimeError("stack expects a non-empty TensorList")
+    shape = tensors[0].shape
+    for k, t in enumerate(tensors):
+        if t.shape != shape:
+            raise RuntimeError(
+                f"stack expects each tensor to be equal size, but got {list(shape)} at entry 0 and "
+                f"{list(t.shape)} at entry {k}"
+            )
+    d = _dim(dim, len(shape) + 1)
+    return cat([unsqueeze(t, d) for t in tensors], d)
+
+
+def hstack(tensors) -> Tensor:
+    tensors = list(tensors)
+    return cat(tensors, 0 if tensors[0].ndim == 1 else 1)
+
+
+def vstack(tensors) -> Tensor:
+    return cat([t if t.ndim > 1 else unsqueeze(t, 0) for t in tensors], 0)
+
+
+def split(x: Tensor, split_size_or_sections, dim: int = 0) -> tuple:
+    """Split into pieces of `split_size` (the last may be smaller) or of the listed sizes."""
+    d = _dim(dim, x.ndim)
+    n = x.shape[d]
+    if isinstance(split_size_or_sections, int):
+        size = split_size_or_sections
+        if size <= 0:
+            raise RuntimeError(f"split expects split_size be positive, but got split_size={size}")
+        sizes = [min(size, n - s) for s in range(0, n, size)] or [0]
+    else:
+        sizes = list(split_size_or_sections)
+        if sum(sizes) != n:
+            raise RuntimeError(
+                f"split_with_sizes expects split_sizes to sum exactly to {n} (input tensor's size "
+                f"at dimension {d}), but got split_sizes={sizes}"
+            )
+    out, start = [], 0
+    for s in sizes:
+        out.append(x[(slice(None),) * d + (slice(start, start + s),)])
+        start += s
+    return tuple(out)
+
+
+def chunk(x: Tensor, chunks: int, dim: int = 0) -> tuple:
+    if chunks <= 0:
+        raise RuntimeError("chunk expects `chunks` to be greater than 0")
+    n = x.shape[_dim(dim, x.ndim)]
+    return split(x, max(1, -(-n // chunks)), dim)
+
+
+def unbind(x: Tensor, dim: int = 0) -> tuple:
+    d = _dim(dim, x.ndim)
+    return tuple(x[(slice(None),) * d + (i,)] for i in range(x.shape[d]))
+
+
+def pad(x: Tensor, pad, mode: str = "constant", value: float | None = None) -> Tensor:
+    """PyTorch's F.pad: `pad` lists (left, right) pairs from the last dimension backwards.
+    Modes: constant, reflect, replicate, circular (the last three gather with an index, so their
+    backward scatter-adds)."""
+    if len(pad) % 2 or len(pad) // 2 > x.ndim:
+        raise RuntimeError(f"Padding length must be divisible by 2 and at most 2*{x.ndim}, got {len(pad)}")
+    widths = [(0, 0)] * x.ndim
+    for k in range(len(pad) // 2):
+        widths[x.ndim - 1 - k] = (int(pad[2 * k]), int(pad[2 * k + 1]))
+    if mode == "constant":
+        if any(lo < 0 or hi < 0 for lo, hi in widths):
+            index = tuple(slice(-lo if lo < 0 else 0, n + hi if hi < 0 else n) for (lo, hi), n in zip(widths, x.shape))
+            x = x[index]
+            widths = [(max(lo, 0), max(hi, 0)) for lo, hi in widths]
+        return apply(PAD, (x,), {"widths": tuple(widths), "value": 0 if value is None else value})
+    if value not in (None, 0):
+        raise ValueError(f"Padding mode {mode!r} doesn't take in value argument")
+    xp = x._backend_xp()
+    out = x
+    for d, (lo, hi) in enumerate(widths):
+        if lo == hi == 0:
+            continue
+        n = x.shape[d]
+        i = xp.arange(-lo, n + hi)
+        if mode == "replicate":
+            i = xp.clip(i, 0, n - 1)
+        elif mode == "reflect":
+            if lo >= n or hi >= n:
+                raise RuntimeError(f"Padding size should be less than the corresponding input dimension, but got: padding ({lo}, {hi}) at dimension {d} of input {list(x.shape)}")
+            period = 2 * (n - 1)
+            i = xp.abs(i) % period if period else i * 0
+            i = xp.where(i >= n, period - i, i)
+        elif mode == "circular":
+            i = i % n
+        else:
+            raise NotImplementedError(f"padding mode {mode!r}: use constant, reflect, replicate or circular")
+        out = out[(slice(None),) * d + (Tensor._make(i),)]
+    return out
+
+
+def flip(x: Tensor, dims) -> Tensor:
+    dims = (dims,) if isinstance(dims, int) else tuple(dims)
+    return apply(FLIP, (x,), {"axis": tuple(_dim(d, x.ndim) for d in dims)})
+
+
+def roll(x: Tensor, shifts, dims=None) -> Tensor:
+    if dims is None:
+        return reshape(roll(flatten(x), shifts, 0), x.shape)
+    shifts = (shifts,) if isinstance(shifts, int) else tuple(shifts)
+    dims = (dims,) if isinstance(dims, int) else tuple(dims)
+    if len(shifts) != len(dims):
+        raise RuntimeError(f"shifts and dimensions must align. shifts: {len(shifts)}, dims: {len(dims)}")
+    return apply(ROLL, (x,), {"shifts": shifts, "axis": tuple(_dim(d, x.ndim) for d in dims)})
+
+
+def tril(x: Tensor, diagonal: int = 0) -> Tensor:
+    if x.ndim < 2:
+        raise RuntimeError("tril: input tensor must have at least 2 dimensions")
+    return apply(TRIL, (x,), {"k": diagonal})
+
+
+def triu(x: Tensor, diagonal: int = 0) -> Tensor:
+    if x.ndim < 2:
+        raise RuntimeError("triu: input tensor must have at least 2 dimensions")
+    return apply(TRIU, (x,), {"k": diagonal})
+
+
+def repeat(x: Tensor, *sizes) -> Tensor:
+    """Tile `x` (PyTorch's repeat): expand along new interleaved axes, then merge them."""
+    sizes = _shape_arg(sizes)
+    if len(sizes) < x.ndim:
+        raise RuntimeError(
+            "Number of dimensions of repeat dims can not be smaller than number of dimensions of tensor"
+        )
+    shape = (1,) * (len(sizes) - x.ndim) + x.shape
+    inter = tuple(v for n in shape for v in (1, n))
+    target = tuple(v for r, n in zip(sizes, shape) for v in (r, n))
+    out = expand(reshape(x, inter), target)
+    return reshape(out, tuple(r * n for r, n in zip(sizes, shape)))
+
+
+def repeat_interleave(x: Tensor, repeats: int, dim: int | None = None) -> Tensor:
+    if dim is None:
+        x, dim = flatten(x), 0
+    d = _dim(dim, x.ndim)
+    y = unsqueeze(x, d + 1)
+    shape = list(y.shape)
+    shape[d + 1] = repeats
+    y = expand(y, shape)
+    return flatten(y, d, d + 1)
+
+
+def clone(x: Tensor) -> Tensor:
+    return apply(CLONE, (x,), {})
+
+
+def to_device(x: Tensor, device: Device) -> Tensor:
+    return apply(TO_DEVICE, (x,), {"device": device})

@@ -1,0 +1,488 @@
+"""`Tensor`: an array, its gradient, and its place in the graph.
+
+The class holds state and the PyTorch-facing conveniences (repr, conversion, in-place ops,
+`backward`). Every differentiable computation is a function in `minigrad.ops`; the same functions
+become methods and operators here (`x.exp()` is `mg.exp(x)`), attached by `minigrad.ops`.
+"""
+
+from __future__ import annotations
+
+import weakref
+from typing import Any, Callable
+
+import numpy as np
+
+from minigrad import autograd, dtypes
+from minigrad.backend import _BACKENDS, Device, backend_for_device, backend_of, to_device
+
+
+class Tensor:
+    """A multi-dimensional array that records the operations applied to it.
+
+    `mg.Tensor(data)` is PyTorch's legacy constructor (always float32, or the default dtype);
+    prefer `mg.tensor(data, dtype=..., requires_grad=...)`.
+    """
+
+    __slots__ = ("_data", "requires_grad", "grad", "grad_fn", "_vc", "_hooks", "name", "__weakref__")
+    __array_priority__ = 1000  # ndarray (op) Tensor defers to Tensor's reflected operator
+
+    def __init__(self, *args, requires_grad: bool = False):
+        if len(args) == 1 and not isinstance(args[0], int):
+            data = args[0]
+            if isinstance(data, Tensor):
+                data = data._data
+            array = np.asarray(data) if not hasattr(data, "__cuda_array_interface__") else data
+            array = array.astype(dtypes.get_default_dtype(), copy=False)
+        else:  # Tensor(2, 3): uninitialised storage of that size
+            array = np.empty(tuple(args), dtype=dtypes.get_default_dtype())
+        self._init(array, requires_grad)
+
+    def _init(self, array, requires_grad: bool = False, grad_fn=None) -> None:
+        if isinstance(array, np.generic):
+            array = np.asarray(array)
+        if requires_grad and array.dtype.kind not in "fc":
+            raise RuntimeError(
+                f"only Tensors of floating point dtype can require gradients, got {array.dtype}"
+            )
+        self._data = array
+        self.requires_grad = requires_grad
+        self.grad = None
+        self.grad_fn = grad_fn
+        self._vc = [0]
+        self._hooks = None
+        self.name = None
+
+    @staticmethod
+    def _make(array, requires_grad: bool = False, grad_fn=None) -> Tensor:
+        """Wrap an array without copying or validating it (the hot path of every op)."""
+        t = object.__new__(Tensor)
+        if type(array) not in _BACKENDS:
+            array = np.asarray(array)  # NumPy returns scalars from full reductions
+        t._data = array
+        t.requires_grad = requires_grad
+        t.grad = None
+        t.grad_fn = grad_fn
+        t._vc = [0]
+        t._hooks = None
+        t.name = None
+        return t
+
+    # --- metadata ---
+
+    @property
+    def shape(self) -> tuple:
+        return self._data.shape
+
+    @property
+    def dtype(self) -> np.dtype:
+        return self._data.dtype
+
+    @property
+    def device(self) -> Device:
+        return backend_of(self._data).device_of(self._data)
+
+    @property
+    def ndim(self) -> int:
+        return self._data.ndim
+
+    def dim(self) -> int:
+        return self._data.ndim
+
+    def size(self, dim: int | None = None):
+        if dim is None:
+            return self._data.shape
+        return self._data.shape[_dim(dim, self.ndim)]
+
+    def numel(self) -> int:
+        return int(self._data.size)
+
+    nelement = numel
+
+    def element_size(self) -> int:
+        return self._data.dtype.itemsize
+
+    @property
+    def is_leaf(self) -> bool:
+        return self.grad_fn is None
+
+    @property
+    def is_cuda(self) -> bool:
+        return self.device.type == "cuda"
+
+    @property
+    def is_floating_point(self) -> Callable[[], bool]:
+        return lambda: self._data.dtype.kind == "f"
+
+    @property
+    def _version(self) -> int:
+        return self._vc[0]
+
+    def _backend_xp(self):
+        return _BACKENDS[type(self._data)].xp
+
+    @property
+    def backend(self) -> str:
+        return backend_of(self._data).name
+
+    # --- data access and conversion ---
+
+    @property
+    def data(self) -> Tensor:
+        """The same storage without history (PyTorch's `.data`); assigning replaces the storage."""
+        t = Tensor._make(self._data)
+        t._vc = self._vc
+        return t
+
+    @data.setter
+    def data(self, value: Tensor) -> None:
+        array = value._data if isinstance(value, Tensor) else value
+        if type(array) not in _BACKENDS:
+            raise TypeError(f"data must be a Tensor, got {type(value).__name__}")
+        self._data = array
+
+    def item(self) -> float | int | bool:
+        if self._data.size != 1:
+            raise RuntimeError(
+                f"a Tensor with {self._data.size} elements cannot be converted to Scalar"
+            )
+        return self._data.item()
+
+    def numpy(self, *, force: bool = False) -> np.ndarray:
+        if self.requires_grad and not force:
+            raise RuntimeError(
+                "Can't call numpy() on Tensor that requires grad. Use tensor.detach().numpy() "
+                "instead."
+            )
+        if backend_of(self._data).name != "numpy":
+            if not force:
+                raise TypeError(
+                    f"can't convert {self.device} device type tensor to numpy. Use Tensor.cpu() to "
+                    f"copy the tensor to host memory first."
+                )
+            return to_device(self._data, Device("cpu"))
+        return self._data
+
+    def tolist(self):
+        return self._host().tolist()
+
+    def _host(self) -> np.ndarray:
+        return to_device(self._data, Device("cpu"))
+
+    def __array__(self, dtype=None, copy=None):
+        array = self._host()
+        return array if dtype is None else array.astype(dtype, copy=False)
+
+    def __len__(self) -> int:
+        if self._data.ndim == 0:
+            raise TypeError("len() of a 0-d tensor")
+        return self._data.shape[0]
+
+    def __iter__(self):
+        if self._data.ndim == 0:
+            raise TypeError("iteration over a 0-d tensor")
+        return (self[i] for i in range(self._data.shape[0]))
+
+    def __bool__(self) -> bool:
+        if self._data.size != 1:
+            raise RuntimeError(
+                f"Boolean value of Tensor with {self._data.size} values is ambiguous"
+            )
+        return bool(self._data.item())
+
+    def __float__(self) -> float:
+        return float(self.item())
+
+    def __int__(self) -> int:
+        return int(self.item())
+
+    def __index__(self) -> int:
+        if self._data.dtype.kind not in "iub" or self._data.size != 1:
+            raise TypeError("only integer tensors of a single element can be converted to an index")
+        return int(self.item())
+
+    def __format__(self, spec: str) -> str:
+        if self._data.ndim == 0 or (spec and self._data.size == 1):
+            return format(self.item(), spec)
+        return format(repr(self), spec)
+
+    def __repr__(self) -> str:
+        return _repr(self)
+
+    def __hash__(self) -> int:
+        return id(self)
+
+    def __reduce__(self):
+        raise TypeError(
+            "minigrad tensors are not picklable by design: use mg.save(obj, path), which writes "
+            "safetensors and never executes code on load"
+        )
+
+    # --- graph ---
+
+    def detach(self) -> Tensor:
+        t = Tensor._make(self._data)
+        t._vc = self._vc  # shares storage: in-place changes are seen by both
+        return t
+
+    def detach_(self) -> Tensor:
+        self.grad_fn = None
+        self.requires_grad = False
+        return self
+
+    def requires_grad_(self, requires_grad: bool = True) -> Tensor:
+        if self.grad_fn is not None and not requires_grad:
+            raise RuntimeError(
+                "you can only change requires_grad flags of leaf variables. If you want to use a "
+                "computed variable in a subgraph that doesn't require differentiation use "
+                "var_no_grad = var.detach()."
+            )
+        if requires_grad and self._data.dtype.kind not in "fc":
+            raise RuntimeError(
+                f"only Tensors of floating point dtype can require gradients, got {self.dtype}"
+            )
+        self.requires_grad = requires_grad
+        return self
+
+    def retain_grad(self) -> None:
+        """Keep `.grad` of this non-leaf tensor after backward (leaves always keep theirs)."""
+        if self.grad_fn is None:
+            if not self.requires_grad:
+                raise RuntimeError("can't retain_grad on Tensor that has requires_grad=False")
+            return
+        self.grad_fn.retained = weakref.ref(self)
+
+    @property
+    def retains_grad(self) -> bool:
+        return self.grad_fn is not None and self.grad_fn.retained is not None
+
+    def register_hook(self, hook: Callable) -> Any:
+        """Call `hook(grad)` when this tensor's gradient is computed; a returned Tensor replaces
+        the gradient. Returns a handle whose `remove()` unregisters the hook."""
+        if not self.requires_grad:
+            raise RuntimeError("cannot register a hook on a tensor that doesn't require gradient")
+        if self.grad_fn is not None:
+            if self.grad_fn.hooks is None:
+                self.grad_fn.hooks = []
+            hooks = self.grad_fn.hooks
+        else:
+            if self._hooks is None:
+                self._hooks = []
+            hooks = self._hooks
+        hooks.append(hook)
+        return _HookHandle(hooks, hook)
+
+    def backward(self, gradient=None, retain_graph=None, create_graph=False, inputs=None) -> None:
+        """Accumulate the gradient of this tensor into `.grad` of the leaves it depends on."""
+        autograd.backward(self, gradient, retain_graph, create_graph, inputs)
+
+    # --- copies, dtype and device ---
+
+    def clone(self) -> Tensor:
+        from minigrad.ops import shape as _shape
+
+        return _shape.clone(self)
+
+    def contiguous(self) -> Tensor:
+        xp = backend_of(self._data).xp
+        if self._data.flags.c_contiguous:
+            return self
+        from minigrad.ops import shape as _shape
+
+        return _shape.clone(self) if xp is not None else self
+
+    def to(self, *args, dtype=None, device=None, copy: bool = False, non_blocking: bool = False):
+        """`t.to(dtype)`, `t.to(device)`, `t.to(device, dtype)` or `t.to(other_tensor)`."""
+        for a in args:
+            if isinstance(a, Tensor):
+                dtype, device = a.dtype, a.device
+            elif isinstance(a, (str, Device)):
+                device = a
+            else:
+                dtype = a
+        out = self
+        if device is not None:
+            device = Device(device) if not isinstance(device, Device) else device
+            if device.type == "cuda" and device.index is None:
+                device = Device("cuda", 0)
+            if out.device != device:
+                backend_for_device(device)  # raises clearly when CUDA is missing
+                from minigrad.ops import shape as _shape
+
+                out = _shape.to_device(out, device)
+        if dtype is not None:
+            dtype = dtypes.as_dtype(dtype)
+            if dtype != out.dtype:
+                from minigrad.ops import elementwise as _ew
+
+                out = _ew.cast(out, dtype)
+        if copy and out is self:
+            out = self.clone()
+        return out
+
+    def type(self, dtype=None):
+        if dtype is None:
+            return f"minigrad.{self.dtype}"
+        return self.to(dtype)
+
+    def type_as(self, other: Tensor) -> Tensor:
+        return self.to(other.dtype)
+
+    def float(self) -> Tensor:
+        return self.to(dtypes.float32)
+
+    def double(self) -> Tensor:
+        return self.to(dtypes.float64)
+
+    def half(self) -> Tensor:
+        return self.to(dtypes.float16)
+
+    def long(self) -> Tensor:
+        return self.to(dtypes.int64)
+
+    def int(self) -> Tensor:
+        return self.to(dtypes.int32)
+
+    def bool(self) -> Tensor:
+        return self.to(dtypes.bool)
+
+    def cpu(self) -> Tensor:
+        return self.to("cpu")
+
+    def cuda(self, device: int | str | None = None) -> Tensor:
+        if device is None:
+            return self.to("cuda:0")
+        return self.to(device if isinstance(device, str) else f"cuda:{device}")
+
+    # --- in-place ops (optimizers, initialisation) ---
+
+    def _inplace(self, result: Tensor) -> Tensor:
+        """Write `result` into this tensor's storage and take over its history."""
+        if self.requires_grad and self.grad_fn is None and autograd.mode.grad_enabled:
+            raise RuntimeError(
+                "a leaf Variable that requires grad is being used in an in-place operation. "
+                "Wrap the update in `with mg.no_grad():` (as optimizers do)."
+            )
+        array = result._data
+        if array.dtype != self._data.dtype:
+            if not np.can_cast(array.dtype, self._data.dtype, "same_kind"):
+                raise RuntimeError(
+                    f"result type {array.dtype} can't be cast to the desired output type "
+                    f"{self._data.dtype}"
+                )
+            array = array.astype(self._data.dtype)
+        if array.shape != self._data.shape:
+            raise RuntimeError(
+                f"output with shape {list(self._data.shape)} doesn't match the broadcast shape "
+                f"{list(array.shape)}"
+            )
+        if self._data.flags.writeable:
+            self._data[...] = array
+        else:
+            self._data = array.copy()
+        self._vc[0] += 1
+        if result.grad_fn is not None:
+            self.grad_fn = result.grad_fn
+            self.requires_grad = True
+        return self
+
+    def add_(self, other, *, alpha=1) -> Tensor:
+        return self._inplace(self + (other * alpha if alpha != 1 else other))
+
+    def sub_(self, other, *, alpha=1) -> Tensor:
+        return self._inplace(self - (other * alpha if alpha != 1 else other))
+
+    def mul_(self, other) -> Tensor:
+        return self._inplace(self * other)
+
+    def div_(self, other) -> Tensor:
+        return self._inplace(self / other)
+
+    def pow_(self, other) -> Tensor:
+        return self._inplace(self**other)
+
+    def clamp_(self, min=None, max=None) -> Tensor:
+        return self._inplace(self.clamp(min, max))
+
+    clip_ = clamp_
+
+    def copy_(self, src) -> Tensor:
+        from minigrad.ops import shape as _shape
+
+        src = src if isinstance(src, Tensor) else Tensor._make(backend_of(self._data).xp.asarray(src))
+        if src.device != self.device:
+            src = src.to(self.device)
+        return self._inplace(_shape.expand(src.to(self.dtype), self.shape))
+
+    def zero_(self) -> Tensor:
+        with autograd.no_grad():
+            self._data[...] = 0
+        self._vc[0] += 1
+        return self
+
+    def fill_(self, value) -> Tensor:
+        if isinstance(value, Tensor):
+            value = value.item()
+        self._data[...] = value
+        self._vc[0] += 1
+        return self
+
+    def __setitem__(self, index, value) -> None:
+        from minigrad.ops import indexing as _ix
+
+        self._inplace(_ix.index_put(self, index, value))
+
+    def __iadd__(self, other):
+        return self.add_(other)
+
+    def __isub__(self, other):
+        return self.sub_(other)
+
+    def __imul__(self, other):
+        return self.mul_(other)
+
+    def __itruediv__(self, other):
+        return self.div_(other)
+
+
+class _HookHandle:
+    def __init__(self, hooks: list, hook: Callable):
+        self._hooks = hooks
+        self._hook = hook
+
+    def remove(self) -> None:
+        if self._hook in self._hooks:
+            self._hooks.remove(self._hook)
+
+
+def _dim(dim: int, ndim: int) -> int:
+    """Normalise a possibly negative dim, with PyTorch's error for one out of range."""
+    if not -max(ndim, 1) <= dim < max(ndim, 1):
+        raise IndexError(
+            f"Dimension out of range (expected to be in range of [{-max(ndim, 1)}, "
+            f"{max(ndim, 1) - 1}], but got {dim})"
+        )
+    return dim % max(ndim, 1)
+
+
+def _repr(t: Tensor) -> str:
+    array = t._host()
+    if array.dtype.kind == "f":
+        body = np.array2string(
+            array, separator=", ", precision=4, floatmode="maxprec_equal", prefix="tensor("
+        )
+    else:
+        body = np.array2string(array, separator=", ", prefix="tensor(")
+    extras = []
+    default_dtypes = (dtypes.get_default_dtype(), dtypes.int64, dtypes.bool)
+    if array.dtype not in default_dtypes:
+        extras.append(f"dtype=minigrad.{array.dtype}")
+    if t.device.type != "cpu":
+        extras.append(f"device='{t.device}'")
+    if t.grad_fn is not None:
+        extras.append(f"grad_fn=<{t.grad_fn.name()}>")
+    elif t.requires_grad:
+        extras.append("requires_grad=True")
+    return "tensor(" + body + "".join(", " + e for e in extras) + ")"
+
+
+autograd.Tensor = Tensor

@@ -211,7 +211,13 @@ class Node:
         env = dict(self.params)
         if not create_graph:
             env.update(self.saved)
-            env["xp"] = _BACKENDS[type(g)].xp
+            backend = _BACKENDS.get(type(g))
+            if backend is None:  # NumPy turns 0-d arithmetic (g / b) into a scalar: re-wrap it
+                import numpy
+
+                g = numpy.asarray(g)
+                backend = _BACKENDS[type(g)]
+            env["xp"] = backend.xp
         else:
             for name, value in self.saved.items():
                 env[name] = self._saved_tensor(name, value)

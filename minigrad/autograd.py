@@ -763,3 +763,6 @@ class Function:
         return out
 
 
+
+
+from minigrad._trace import trace  # noqa: E402  (mg.autograd.trace(): records backward steps)

@@ -1,0 +1,31 @@
+"""Testing tools for minigrad and for users' own ops and Functions.
+
+`gradcheck`/`gradgradcheck`/`numerical_grad` need only NumPy. `strategies` (Hypothesis
+strategies for tensors, broadcastable shapes, matmul shapes, dims) and `check_op` need the
+optional `hypothesis` package and are loaded on first use, so `import minigrad.testing` works
+without it.
+"""
+
+from __future__ import annotations
+
+from minigrad.testing.gradcheck import (
+    GradcheckError,
+    gradcheck,
+    gradgradcheck,
+    numerical_grad,
+)
+
+__all__ = ["GradcheckError", "gradcheck", "gradgradcheck", "numerical_grad", "strategies"]
+
+
+def __getattr__(name: str):
+    # Lazy: Hypothesis is a dev-only dependency.
+    if name == "strategies":
+        from minigrad.testing import strategies
+
+        return strategies
+    if name in ("check_op", "OpCheck"):
+        from minigrad.testing import opcheck
+
+        return getattr(opcheck, name)
+    raise AttributeError(f"module 'minigrad.testing' has no attribute {name!r}")

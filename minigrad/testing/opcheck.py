@@ -1,0 +1,133 @@
+"""`check_op`: a one-call Hypothesis test for a differentiable function.
+
+    test_tanh = check_op(mg.tanh, strategies.shapes(), reference=np.tanh, gradgrad=True)
+
+draws float64 inputs of the drawn shapes, keeps them away from kinks (`valid`), compares the
+forward value with a NumPy reference, runs `gradcheck` (and `gradgradcheck`), repeats the check
+with one input non-contiguous (a transposed view), and checks that float32 inputs give float32
+outputs and float32 gradients. Needs the optional `hypothesis` package.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Callable
+
+import numpy as np
+from hypothesis import assume, given
+from hypothesis import strategies as st
+from hypothesis.extra import numpy as hnp
+
+from minigrad import autograd
+from minigrad.tensor import Tensor
+from minigrad.testing.gradcheck import gradcheck, gradgradcheck
+from minigrad.testing.strategies import floats
+
+
+def _is_shape(value) -> bool:
+    return isinstance(value, tuple) and all(isinstance(n, (int, np.integer)) for n in value)
+
+
+def _leaf(array: np.ndarray, dtype=None) -> Tensor:
+    a = array if dtype is None else array.astype(dtype)
+    return Tensor._make(a).requires_grad_(True)
+
+
+def _noncontiguous(array: np.ndarray) -> np.ndarray:
+    """The same values, held as a transposed view of a C-contiguous buffer."""
+    return np.ascontiguousarray(array.swapaxes(-1, -2)).swapaxes(-1, -2)
+
+
+def _float_outputs(out) -> list[Tensor]:
+    out = out if isinstance(out, (tuple, list)) else (out,)
+    return [o for o in out if isinstance(o, Tensor) and o.dtype.kind == "f"]
+
+
+def _compare_forward(out, expected, rtol: float, atol: float) -> None:
+    outs = out if isinstance(out, (tuple, list)) else (out,)
+    exps = expected if isinstance(expected, (tuple, list)) else (expected,)
+    assert len(outs) == len(exps), f"{len(outs)} outputs but the reference gave {len(exps)}"
+    for k, (o, e) in enumerate(zip(outs, exps)):
+        e = np.asarray(e)
+        got = o._host() if isinstance(o, Tensor) else np.asarray(o)
+        assert got.shape == e.shape, f"output {k}: shape {got.shape}, reference {e.shape}"
+        if e.dtype.kind in "iub":
+            np.testing.assert_array_equal(got, e, err_msg=f"output {k}")
+        else:
+            np.testing.assert_allclose(got, e, rtol=rtol, atol=atol, err_msg=f"output {k}")
+
+
+def check_op(
+    fn: Callable,
+    shapes: st.SearchStrategy | tuple,
+    *,
+    elements: st.SearchStrategy | list | None = None,
+    params: Callable[..., st.SearchStrategy] | None = None,
+    valid: Callable[..., bool] | None = None,
+    reference: Callable | None = None,
+    gradgrad: bool = False,
+    noncontiguous: bool = True,
+    float32: bool = True,
+    atol: float = 1e-5,
+    rtol: float = 1e-3,
+    ref_rtol: float = 1e-7,
+    ref_atol: float = 1e-10,
+) -> Callable:
+    """Build a Hypothesis test of `fn(*tensors, **params)`.
+
+    shapes: a strategy (or a fixed value) giving one shape, or a tuple of shapes, one per input.
+    elements: the strategy for every input's values, or a list of them, one per input.
+    params(*shapes): a strategy of keyword arguments for fn and reference (dims, index arrays).
+    valid(*arrays, **params): False to reject a draw (inputs too close to a kink).
+    reference(*arrays, **params): the expected float64 output(s), computed with NumPy.
+    """
+    shape_strategy = shapes if isinstance(shapes, st.SearchStrategy) else st.just(shapes)
+
+    @given(data=st.data())
+    def test(data: Any) -> None:
+        drawn = data.draw(shape_strategy, label="shapes")
+        shps = [drawn] if _is_shape(drawn) else list(drawn)
+        elems = elements if isinstance(elements, (list, tuple)) else [elements] * len(shps)
+        arrays = [
+            data.draw(hnp.arrays(np.float64, s, elements=e or floats()), label=f"input {k}")
+            for k, (s, e) in enumerate(zip(shps, elems))
+        ]
+        kwargs = data.draw(params(*shps), label="params") if params is not None else {}
+        if valid is not None:
+            assume(valid(*arrays, **kwargs))
+
+        def call(*tensors):
+            return fn(*tensors, **kwargs)
+
+        leaves = [_leaf(a) for a in arrays]
+        if reference is not None:
+            _compare_forward(call(*leaves), reference(*arrays, **kwargs), ref_rtol, ref_atol)
+        gradcheck(call, leaves, atol=atol, rtol=rtol)
+        if gradgrad:
+            gradgradcheck(call, leaves, atol=atol, rtol=rtol)
+        if noncontiguous:
+            k = next((k for k, a in enumerate(arrays) if a.ndim >= 2 and a.shape[-1] > 1), None)
+            if k is not None:
+                views = [_noncontiguous(a) if j == k else a for j, a in enumerate(arrays)]
+                gradcheck(call, [_leaf(a) for a in views], atol=atol, rtol=rtol)
+        if float32:
+            _check_float32(call, arrays)
+
+    return test
+
+
+def _check_float32(call: Callable, arrays: list[np.ndarray]) -> None:
+    """float32 in, float32 out, float32 gradients: nothing silently upcasts."""
+    leaves = [_leaf(a, np.float32) for a in arrays]
+    with autograd.enable_grad():
+        outs = _float_outputs(call(*leaves))
+    for k, o in enumerate(outs):
+        assert o.dtype == np.float32, f"output {k} is {o.dtype} for float32 inputs"
+    roots = [o for o in outs if o.requires_grad]
+    if not roots:
+        return
+    upstream = [Tensor._make(np.ones(o.shape, dtype=np.float32)) for o in roots]
+    grads = autograd.grad(roots, leaves, upstream, allow_unused=True)
+    for k, g in enumerate(grads):
+        if g is not None:
+            assert g.dtype == np.float32, f"the gradient of input {k} is {g.dtype} for float32"
+            assert g.shape == leaves[k].shape

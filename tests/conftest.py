@@ -1,0 +1,25 @@
+"""Shared test configuration: Hypothesis profiles and common fixtures.
+
+Profiles (choose with the HYPOTHESIS_PROFILE environment variable):
+  ci        default; 25 examples, derandomized so every run draws the same cases
+  dev       10 examples, for a quick edit-test loop
+  thorough  500 examples, for hunting bugs before a release
+"""
+
+import os
+
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, settings
+
+_COMMON = dict(deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+settings.register_profile("ci", max_examples=25, derandomize=True, print_blob=True, **_COMMON)
+settings.register_profile("dev", max_examples=10, **_COMMON)
+settings.register_profile("thorough", max_examples=500, **_COMMON)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
+
+
+@pytest.fixture
+def rng() -> np.random.Generator:
+    """A NumPy generator with a fixed seed, fresh for each test."""
+    return np.random.default_rng(0)

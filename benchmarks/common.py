@@ -1,0 +1,184 @@
+"""Shared timing harness for the benchmarks: one `Workload` per file, run side by side.
+
+A workload module defines `WORKLOAD = Workload(...)` with two builders, one per framework. Each
+builder sets up its model/data and returns a zero-argument `step()` that does one full unit of
+work (forward, backward and, where the workload has one, the optimizer update). The harness
+warms each step up, then times *alternating blocks* of repeats (minigrad, torch, minigrad, ...)
+in one process, so slow drift of this noisy machine hits both frameworks alike; it reports
+medians (and minimums) of all timed repeats.
+
+Why alternating blocks and not alternating single steps: PyTorch's OpenMP workers spin for a
+while after each parallel kernel and would steal a core from the NumPy step that follows; a
+block of repeats confines that to the block's first step, which the median ignores.
+"""
+
+from __future__ import annotations
+
+import gc
+import os
+import statistics
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+# Run as `python benchmarks/x.py` from anywhere: make the repository importable.
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+if ROOT not in sys.path:
+    sys.path.insert(0, ROOT)
+
+TORCH_THREADS = 2  # this machine has 2 cores; NumPy's OpenBLAS uses its own threads
+
+Step = Callable[[], None]
+
+
+@dataclass
+class Workload:
+    """One benchmark: how to build a step per framework and how to report its time.
+
+    `per` divides the step time (e.g. by the number of ops, for a per-op cost); `unit_scale`
+    converts seconds to the reported unit (1e3 for ms, 1e6 for µs).
+    """
+
+    name: str
+    description: str
+    unit: str
+    unit_scale: float
+    build_minigrad: Callable[[], Step]
+    build_torch: Callable[[], Step] | None = None
+    per: int = 1
+    warmup: int = 20
+    block: int = 20  # timed repeats per block
+    blocks: int = 10  # blocks per framework
+    target: float | None = None  # the ratio (minigrad/torch) we aim at or below
+    notes: list[str] = field(default_factory=list)
+
+
+@dataclass
+class Result:
+    name: str
+    unit: str
+    minigrad: list[float]  # per-repeat times in `unit`
+    torch: list[float] | None
+    target: float | None
+    notes: list[str]
+
+    @property
+    def mg_median(self) -> float:
+        return statistics.median(self.minigrad)
+
+    @property
+    def torch_median(self) -> float | None:
+        return statistics.median(self.torch) if self.torch else None
+
+    @property
+    def ratio(self) -> float | None:
+        t = self.torch_median
+        return self.mg_median / t if t else None
+
+
+def torch_or_none():
+    """PyTorch configured for the comparison, or None when it is not installed."""
+    try:
+        import torch
+    except ImportError:
+        return None
+    torch.set_num_threads(TORCH_THREADS)
+    return torch
+
+
+def _time_block(step: Step, n: int) -> list[float]:
+    times = []
+    clock = time.perf_counter
+    for _ in range(n):
+        t0 = clock()
+        step()
+        times.append(clock() - t0)
+    return times
+
+
+def run_workload(w: Workload, *, with_torch: bool = True, scale_repeats: float = 1.0) -> Result:
+    """Warm up both steps, then time alternating blocks; return per-repeat times in `w.unit`."""
+    steps = {"minigrad": w.build_minigrad()}
+    if with_torch and w.build_torch is not None and torch_or_none() is not None:
+        steps["torch"] = w.build_torch()
+    for step in steps.values():
+        for _ in range(w.warmup):
+            step()
+    block = max(1, int(w.block * scale_repeats))
+    blocks = max(2, int(w.blocks * scale_repeats))
+    times: dict[str, list[float]] = {k: [] for k in steps}
+    gc_was_enabled = gc.isenabled()
+    gc.collect()
+    gc.disable()  # a collection in the middle of one step would be charged to that step alone
+    try:
+        for _ in range(blocks):
+            for name, step in steps.items():
+                times[name].extend(_time_block(step, block))
+            gc.collect()
+    finally:
+        if gc_was_enabled:
+            gc.enable()
+    factor = w.unit_scale / w.per
+    return Result(
+        name=w.name,
+        unit=w.unit,
+        minigrad=[t * factor for t in times["minigrad"]],
+        torch=[t * factor for t in times["torch"]] if "torch" in times else None,
+        target=w.target,
+        notes=list(w.notes),
+    )
+
+
+def format_table(results: list[Result]) -> str:
+    """A Markdown table: medians (min), ratio minigrad/torch, and the target."""
+    lines = [
+        "| workload | unit | minigrad median (min) | torch median (min) | ratio mg/torch "
+        "| target |",
+        "|---|---|---:|---:|---:|---:|",
+    ]
+    for r in results:
+        mg = f"{r.mg_median:.3g} ({min(r.minigrad):.3g})"
+        if r.torch:
+            th = f"{r.torch_median:.3g} ({min(r.torch):.3g})"
+            ratio = f"{r.ratio:.2f}x"
+        else:
+            th, ratio = "n/a", "n/a"
+        target = f"≤ {r.target:.1f}x" if r.target else ""
+        lines.append(f"| {r.name} | {r.unit} | {mg} | {th} | {ratio} | {target} |")
+    return "\n".join(lines)
+
+
+def versions() -> str:
+    import platform
+
+    import numpy as np
+
+    import minigrad
+
+    parts = [
+        f"Python {platform.python_version()}",
+        f"NumPy {np.__version__}",
+        f"minigrad {minigrad.__version__}",
+    ]
+    torch = torch_or_none()
+    if torch is None:
+        parts.append("no PyTorch")
+    else:
+        parts.append(f"PyTorch {torch.__version__} ({TORCH_THREADS} threads)")
+    return ", ".join(parts)
+
+
+def main(workload: Workload) -> None:
+    """`python benchmarks/<name>.py [--quick] [--no-torch]`: run one workload alone."""
+    import argparse
+
+    parser = argparse.ArgumentParser(description=workload.description)
+    parser.add_argument("--quick", action="store_true", help="fewer repeats (a smoke run)")
+    parser.add_argument("--no-torch", action="store_true", help="time minigrad only")
+    args = parser.parse_args()
+    result = run_workload(
+        workload, with_torch=not args.no_torch, scale_repeats=0.2 if args.quick else 1.0
+    )
+    print(versions())
+    print(format_table([result]))

@@ -1,0 +1,171 @@
+"""One training step of an MLP 784-512-512-10 (ReLU) on a batch of 256, float32.
+
+Forward, softmax cross-entropy, backward, Adam update. The work is three GEMMs forward and
+five backward, so this measures how far the framework's Python layer and its elementwise
+passes stay out of BLAS's way. minigrad uses `minigrad.nn`/`minigrad.optim` when they exist
+and otherwise the same computation written with core ops and a hand-written Adam.
+"""
+
+from __future__ import annotations
+
+if __package__ in (None, ""):
+    import common
+else:
+    from benchmarks import common
+
+SIZES = (784, 512, 512, 10)
+BATCH = 256
+LR = 1e-3
+
+
+def _data():
+    import numpy as np
+
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((BATCH, SIZES[0])).astype(np.float32)
+    y = rng.integers(0, SIZES[-1], BATCH)
+    params = []
+    for n_in, n_out in zip(SIZES[:-1], SIZES[1:]):
+        bound = 1 / n_in**0.5  # PyTorch's nn.Linear default range
+        params.append(rng.uniform(-bound, bound, (n_out, n_in)).astype(np.float32))
+        params.append(rng.uniform(-bound, bound, n_out).astype(np.float32))
+    return x, y, params
+
+
+def _has_nn_optim() -> bool:
+    try:
+        from minigrad import nn, optim  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+def build_minigrad():
+    if _has_nn_optim():
+        return _build_minigrad_nn()
+    return _build_minigrad_core()
+
+
+def _build_minigrad_nn():
+    import minigrad.nn.functional as F
+
+    import minigrad as mg
+    from minigrad import nn, optim
+
+    x, y, params = _data()
+    layers = []
+    for n_in, n_out in zip(SIZES[:-1], SIZES[1:]):
+        layers += [nn.Linear(n_in, n_out), nn.ReLU()]
+    model = nn.Sequential(*layers[:-1])
+    with mg.no_grad():
+        for p, value in zip(model.parameters(), params):
+            p.copy_(mg.tensor(value))
+    opt = optim.Adam(model.parameters(), lr=LR)
+    xt, yt = mg.tensor(x), mg.tensor(y)
+
+    def step():
+        opt.zero_grad()
+        loss = F.cross_entropy(model(xt), yt)
+        loss.backward()
+        opt.step()
+
+    return step
+
+
+def _build_minigrad_core():
+    """The same step from core ops; Adam written in NumPy on the parameters' arrays."""
+    import numpy as np
+
+    import minigrad as mg
+
+    x, y, values = _data()
+    params = [mg.tensor(v, requires_grad=True) for v in values]
+    xt = mg.tensor(x)
+    onehot = mg.tensor(np.eye(SIZES[-1], dtype=np.float32)[y])
+    adam = _NumpyAdam([p._data for p in params])
+
+    def step():
+        for p in params:
+            p.grad = None
+        h = xt
+        for k in range(0, len(params), 2):
+            h = mg.linear(h, params[k], params[k + 1])
+            if k + 2 < len(params):
+                h = mg.relu(h)
+        loss = -(h.log_softmax(-1) * onehot).sum() / BATCH
+        loss.backward()
+        adam.step([p.grad._data for p in params])
+
+    return step
+
+
+class _NumpyAdam:
+    """Adam (Kingma & Ba) in place on arrays, as `torch.optim.Adam` defaults compute it."""
+
+    def __init__(self, params, lr=LR, betas=(0.9, 0.999), eps=1e-8):
+        import numpy as np
+
+        self.params, self.lr, self.betas, self.eps, self.t = params, lr, betas, eps, 0
+        self.m = [np.zeros_like(p) for p in params]
+        self.v = [np.zeros_like(p) for p in params]
+
+    def step(self, grads) -> None:
+        import numpy as np
+
+        b1, b2 = self.betas
+        self.t += 1
+        c1, c2 = 1 - b1**self.t, 1 - b2**self.t
+        for p, g, m, v in zip(self.params, grads, self.m, self.v):
+            m *= b1
+            m += (1 - b1) * g
+            v *= b2
+            v += (1 - b2) * (g * g)
+            denom = np.sqrt(v)
+            denom /= c2**0.5
+            denom += self.eps
+            # p -= lr/c1 * m / denom, in float32 without temporaries of float64
+            np.divide(m, denom, out=denom)
+            denom *= np.float32(self.lr / c1)
+            p -= denom
+
+
+def build_torch():
+    import torch
+    import torch.nn.functional as F
+
+    x, y, params = _data()
+    layers = []
+    for n_in, n_out in zip(SIZES[:-1], SIZES[1:]):
+        layers += [torch.nn.Linear(n_in, n_out), torch.nn.ReLU()]
+    model = torch.nn.Sequential(*layers[:-1])
+    with torch.no_grad():
+        for p, value in zip(model.parameters(), params):
+            p.copy_(torch.from_numpy(value))
+    opt = torch.optim.Adam(model.parameters(), lr=LR)
+    xt, yt = torch.from_numpy(x), torch.from_numpy(y)
+
+    def step():
+        opt.zero_grad()
+        loss = F.cross_entropy(model(xt), yt)
+        loss.backward()
+        opt.step()
+
+    return step
+
+
+WORKLOAD = common.Workload(
+    name="mlp_step",
+    description=__doc__.splitlines()[0],
+    unit="ms/step",
+    unit_scale=1e3,
+    build_minigrad=build_minigrad,
+    build_torch=build_torch,
+    warmup=10,
+    block=10,
+    blocks=10,
+    target=1.2,
+    notes=["minigrad: nn + optim" if _has_nn_optim() else "minigrad: core ops + NumPy Adam"],
+)
+
+if __name__ == "__main__":
+    common.main(WORKLOAD)

@@ -1,0 +1,132 @@
+"""`Adam` and `AdamW`: Kingma & Ba's adaptive moments with bias correction (PyTorch's algorithm,
+defaults and state layout: `step`, `exp_avg`, `exp_avg_sq`, `max_exp_avg_sq` with amsgrad)."""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+from minigrad.backend import backend_of
+from minigrad.optim.optimizer import Optimizer, ParamsT
+
+
+class Adam(Optimizer):
+    """Per step t, with g the gradient (plus `weight_decay * p`, or decayed from p for AdamW):
+
+    m = b1 m + (1 - b1) g;   v = b2 v + (1 - b2) g^2   (v_max = max(v_max, v) with amsgrad)
+    p -= lr / (1 - b1^t) * m / (sqrt(v) / sqrt(1 - b2^t) + eps)
+    """
+
+    _decoupled = False
+
+    def __init__(
+        self,
+        params: ParamsT,
+        lr: float = 1e-3,
+        betas: tuple[float, float] = (0.9, 0.999),
+        eps: float = 1e-8,
+        weight_decay: float = 0.0,
+        amsgrad: bool = False,
+        *,
+        maximize: bool = False,
+    ):
+        defaults = dict(
+            lr=lr,
+            betas=betas,
+            eps=eps,
+            weight_decay=weight_decay,
+            amsgrad=amsgrad,
+            maximize=maximize,
+        )
+        super().__init__(params, defaults)
+
+    def _validate_group(self, group: dict[str, Any]) -> None:
+        super()._validate_group(group)
+        if not float(group["eps"]) >= 0.0:
+            raise ValueError(f"Invalid epsilon value: {group['eps']}")
+        betas = group["betas"]
+        if len(betas) != 2:
+            raise ValueError(f"betas must be a pair (beta1, beta2), got {betas!r}")
+        for i, b in enumerate(betas):
+            if not 0.0 <= float(b) < 1.0:
+                raise ValueError(f"Invalid beta parameter at index {i}: {b}")
+
+    def _update_group(self, group: dict[str, Any]) -> None:
+        lr = float(group["lr"])
+        beta1, beta2 = (float(b) for b in group["betas"])
+        eps = float(group["eps"])
+        wd = float(group["weight_decay"])
+        amsgrad = group["amsgrad"]
+        maximize = group["maximize"]
+        for p, parr, g, state in self._params_with_grad(group):
+            xp = backend_of(parr).xp
+            if not state:
+                state["step"] = 0
+                state["exp_avg"] = self._zeros_like(parr)
+                state["exp_avg_sq"] = self._zeros_like(parr)
+                if amsgrad:
+                    state["max_exp_avg_sq"] = self._zeros_like(parr)
+            elif amsgrad and "max_exp_avg_sq" not in state:
+                state["max_exp_avg_sq"] = self._zeros_like(parr)
+            state["step"] += 1
+            step = state["step"]
+            m = state["exp_avg"]._data
+            v = state["exp_avg_sq"]._data
+            s_grad, s_tmp = self._buffers(parr, 2)
+
+            if maximize:
+                xp.negative(g, out=s_grad)
+                g = s_grad
+            if wd != 0.0:
+                if self._decoupled:
+                    parr *= 1.0 - lr * wd  # AdamW: decay the weights, not the gradient
+                else:
+                    xp.multiply(parr, wd, out=s_tmp)
+                    xp.add(g, s_tmp, out=s_grad)
+                    g = s_grad
+
+            # m += (1 - b1) (g - m)   (a lerp towards g, as PyTorch computes it)
+            xp.subtract(g, m, out=s_tmp)
+            s_tmp *= 1.0 - beta1
+            m += s_tmp
+            # v = b2 v + (1 - b2) g^2
+            v *= beta2
+            xp.multiply(g, 1.0 - beta2, out=s_tmp)
+            s_tmp *= g
+            v += s_tmp
+            if amsgrad:
+                vmax = state["max_exp_avg_sq"]._data
+                xp.maximum(vmax, v, out=vmax)
+                v = vmax
+
+            bias_correction1 = 1.0 - beta1**step
+            bias_correction2_sqrt = math.sqrt(1.0 - beta2**step)
+            step_size = lr / bias_correction1
+            # denom = sqrt(v) / sqrt(1 - b2^t) + eps;  p -= step_size * m / denom
+            xp.sqrt(v, out=s_tmp)
+            s_tmp /= bias_correction2_sqrt
+            s_tmp += eps
+            xp.divide(m, s_tmp, out=s_tmp)
+            s_tmp *= -step_size
+            parr += s_tmp
+            p._vc[0] += 1
+
+
+class AdamW(Adam):
+    """Adam with decoupled weight decay (Loshchilov & Hutter): `p *= 1 - lr * weight_decay`
+    before the Adam update, instead of adding `weight_decay * p` to the gradient."""
+
+    _decoupled = True
+
+    def __init__(
+        self,
+        params: ParamsT,
+        lr: float = 1e-3,
+        betas: tuple[float, float] = (0.9, 0.999),
+        eps: float = 1e-8,
+        weight_decay: float = 1e-2,
+        amsgrad: bool = False,
+        *,
+        maximize: bool = False,
+    ):
+        super().__init__(params, lr, betas, eps, weight_decay, amsgrad, maximize=maximize)

@@ -1,0 +1,47 @@
+"""`minigrad.nn`: modules, layers, losses, initialisers and functional ops, PyTorch's way.
+
+from minigrad import nn
+import minigrad.nn.functional as F
+"""
+
+from minigrad.nn import functional, init, utils
+from minigrad.nn.layers import (
+    GELU,
+    MLP,
+    Dropout,
+    Embedding,
+    Flatten,
+    Identity,
+    LayerNorm,
+    LeakyReLU,
+    Linear,
+    LogSoftmax,
+    ReLU,
+    RMSNorm,
+    Sigmoid,
+    SiLU,
+    Softmax,
+    Softplus,
+    Tanh,
+    Unflatten,
+)
+from minigrad.nn.losses import (
+    BCELoss,
+    BCEWithLogitsLoss,
+    CrossEntropyLoss,
+    HuberLoss,
+    KLDivLoss,
+    L1Loss,
+    MSELoss,
+    NLLLoss,
+    SmoothL1Loss,
+)
+from minigrad.nn.module import Module, ModuleDict, ModuleList, Parameter, Sequential
+
+__all__ = [
+    "functional", "init", "utils", "Module", "Parameter", "Sequential", "ModuleList", "ModuleDict",
+    "Identity", "Linear", "MLP", "Embedding", "LayerNorm", "RMSNorm", "Dropout", "Flatten",
+    "Unflatten", "ReLU", "GELU", "Tanh", "Sigmoid", "SiLU", "LeakyReLU", "Softmax", "LogSoftmax",
+    "Softplus", "MSELoss", "L1Loss", "HuberLoss", "SmoothL1Loss", "BCELoss", "BCEWithLogitsLoss",
+    "CrossEntropyLoss", "NLLLoss", "KLDivLoss",
+]  # fmt: skip

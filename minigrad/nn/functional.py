@@ -1,0 +1,547 @@
+"""`minigrad.nn.functional` (F): activations, linear, dropout, normalisation, embedding, losses.
+
+Activations re-use the fused primitives of `minigrad.ops`. This module defines the fused ops that
+belong to layers: `layer_norm`, `rms_norm` (one node each: forward computes the statistics,
+the x-rule recomputes them with xp ops so double backward stays exact), `embedding` (scatter-add
+backward, no gradient for `padding_idx`) and `nll_loss` (pick the target log-probabilities;
+backward scatters into a zero tensor). `cross_entropy` is the fused `log_softmax` followed by
+`nll_loss`: two nodes, stable for any finite logits.
+"""
+
+from __future__ import annotations
+
+import math
+
+from minigrad import dtypes
+from minigrad.autograd import apply, defop
+from minigrad.ops import elementwise as _ew
+from minigrad.ops import reduce as _red
+from minigrad.ops.elementwise import (
+    gelu,
+    promote,
+    sigmoid,
+    tanh,
+)
+from minigrad.ops.indexing import one_hot
+from minigrad.ops.linalg import linear
+from minigrad.ops.shape import pad
+from minigrad.tensor import Tensor
+
+__all__ = [
+    "relu", "relu_", "gelu", "silu", "tanh", "sigmoid", "softplus", "leaky_relu", "softmax",
+    "log_softmax", "pad", "linear", "dropout", "layer_norm", "rms_norm", "embedding", "one_hot",
+    "normalize", "mse_loss", "l1_loss", "huber_loss", "smooth_l1_loss", "binary_cross_entropy",
+    "binary_cross_entropy_with_logits", "cross_entropy", "nll_loss", "kl_div",
+]  # fmt: skip
+
+
+# --- activations (fused ops live in minigrad.ops.elementwise / reduce) -------------------------
+
+
+def _maybe_inplace(input: Tensor, result: Tensor, inplace: bool) -> Tensor:
+    return input._inplace(result) if inplace else result
+
+
+def relu(input: Tensor, inplace: bool = False) -> Tensor:
+    return _maybe_inplace(input, _ew.relu(input), inplace)
+
+
+def relu_(input: Tensor) -> Tensor:
+    return relu(input, inplace=True)
+
+
+def silu(input: Tensor, inplace: bool = False) -> Tensor:
+    return _maybe_inplace(input, _ew.silu(input), inplace)
+
+
+def leaky_relu(input: Tensor, negative_slope: float = 0.01, inplace: bool = False) -> Tensor:
+    return _maybe_inplace(input, _ew.leaky_relu(input, negative_slope), inplace)
+
+
+def softplus(input: Tensor, beta: float = 1.0, threshold: float = 20.0) -> Tensor:
+    return _ew.softplus(input, beta, threshold)
+
+
+def _implicit_dim(ndim: int) -> int:
+    # PyTorch's legacy choice when dim is omitted
+    return 0 if ndim in (0, 1, 3) else 1
+
+
+def softmax(input: Tensor, dim: int | None = None, dtype=None) -> Tensor:
+    return _red.softmax(input, _implicit_dim(input.ndim) if dim is None else dim, dtype=dtype)
+
+
+def log_softmax(input: Tensor, dim: int | None = None, dtype=None) -> Tensor:
+    return _red.log_softmax(input, _implicit_dim(input.ndim) if dim is None else dim, dtype=dtype)
+
+
+# --- dropout -------------------------------------------------------------------------------------
+
+
+def dropout(input: Tensor, p: float = 0.5, training: bool = True, inplace: bool = False) -> Tensor:
+    """Zero each element with probability `p` and scale the rest by 1/(1-p) (training only)."""
+    if not 0.0 <= p <= 1.0:
+        raise ValueError(f"dropout probability has to be between 0 and 1, but got {p}")
+    if not training or p == 0.0:
+        return input
+    xp = input._backend_xp()
+    dt = input._data.dtype
+    if p == 1.0:
+        mask = xp.zeros(input.shape, dtype=dt)
+    else:
+        sample_dt = dt if dt in (dtypes.float32, dtypes.float64) else dtypes.float32
+        keep = xp.rng().random(input.shape, dtype=sample_dt) >= p
+        mask = keep.astype(dt) * dt.type(1.0 / (1.0 - p))
+    return _maybe_inplace(input, _ew.mul(input, Tensor._make(mask)), inplace)
+
+
+# --- layer_norm / rms_norm: one node each ---------------------------------------------------
+
+
+def _ln_stats(xp, x, axis, eps):
+    """(x - mean) * rstd and rstd over `axis` (biased variance, as PyTorch)."""
+    xc = x - xp.mean(x, axis=axis, keepdims=True)
+    rstd = 1 / xp.sqrt(xp.mean(xc * xc, axis=axis, keepdims=True) + eps)
+    return xc * rstd, rstd
+
+
+def _ln_grad_x(xp, gy, x, axis, eps):
+    # xhat = (x - mu) rstd;  dx = rstd (gy - mean(gy) - xhat mean(gy xhat)),  gy = g * weight
+    xhat, rstd = _ln_stats(xp, x, axis, eps)
+    return rstd * (
+        gy
+        - xp.mean(gy, axis=axis, keepdims=True)
+        - xhat * xp.mean(gy * xhat, axis=axis, keepdims=True)
+    )
+
+
+def _rms_stats(xp, x, axis, eps):
+    rstd = 1 / xp.sqrt(xp.mean(x * x, axis=axis, keepdims=True) + eps)
+    return x * rstd, rstd
+
+
+def _rms_grad_x(xp, gy, x, axis, eps):
+    # xhat = x rstd, rstd = (mean(x^2) + eps)^(-1/2);  dx = rstd (gy - xhat mean(gy xhat))
+    xhat, rstd = _rms_stats(xp, x, axis, eps)
+    return rstd * (gy - xhat * xp.mean(gy * xhat, axis=axis, keepdims=True))
+
+
+# fmt: off
+LAYER_NORM = defop("layer_norm",
+                   lambda xp, x, *, axis, eps: _ln_stats(xp, x, axis, eps)[0],
+                   x=lambda xp, g, x, axis, eps: _ln_grad_x(xp, g, x, axis, eps))
+LAYER_NORM_W = defop("layer_norm",
+                     lambda xp, x, weight, *, axis, eps: _ln_stats(xp, x, axis, eps)[0] * weight,
+                     x=lambda xp, g, x, weight, axis, eps: _ln_grad_x(xp, g * weight, x, axis, eps),
+                     weight=lambda xp, g, x, axis, eps: g * _ln_stats(xp, x, axis, eps)[0])  # xhat
+LAYER_NORM_WB = defop("layer_norm",
+                      lambda xp, x, weight, bias, *, axis, eps:
+                          _ln_stats(xp, x, axis, eps)[0] * weight + bias,
+                      x=lambda xp, g, x, weight, axis, eps:
+                          _ln_grad_x(xp, g * weight, x, axis, eps),
+                      weight=lambda xp, g, x, axis, eps: g * _ln_stats(xp, x, axis, eps)[0],
+                      bias=lambda g: g)                                   # summed by the engine
+RMS_NORM = defop("rms_norm",
+                 lambda xp, x, *, axis, eps: _rms_stats(xp, x, axis, eps)[0],
+                 x=lambda xp, g, x, axis, eps: _rms_grad_x(xp, g, x, axis, eps))
+RMS_NORM_W = defop("rms_norm",
+                   lambda xp, x, weight, *, axis, eps: _rms_stats(xp, x, axis, eps)[0] * weight,
+                   x=lambda xp, g, x, weight, axis, eps: _rms_grad_x(xp, g * weight, x, axis, eps),
+                   weight=lambda xp, g, x, axis, eps: g * _rms_stats(xp, x, axis, eps)[0])  # xhat
+# fmt: on
+
+
+def _norm_axes(name: str, input: Tensor, normalized_shape) -> tuple:
+    shape = (normalized_shape,) if isinstance(normalized_shape, int) else tuple(normalized_shape)
+    k = len(shape)
+    if k == 0 or input.ndim < k or tuple(input.shape[input.ndim - k :]) != shape:
+        raise RuntimeError(
+            f"{name}: Given normalized_shape={list(shape)}, expected input with shape "
+            f"[*, {', '.join(map(str, shape))}], but got input of size {list(input.shape)}"
+        )
+    return tuple(range(input.ndim - k, input.ndim)), shape
+
+
+def _check_affine(name: str, what: str, t: Tensor | None, shape: tuple) -> None:
+    if t is not None and tuple(t.shape) != shape:
+        raise RuntimeError(
+            f"{name}: expected {what} of shape {list(shape)}, but got {list(t.shape)}"
+        )
+
+
+def layer_norm(
+    input: Tensor,
+    normalized_shape,
+    weight: Tensor | None = None,
+    bias: Tensor | None = None,
+    eps: float = 1e-5,
+) -> Tensor:
+    """Normalise over the trailing `normalized_shape` dims: (x - mean) / sqrt(var + eps) * w + b."""
+    axis, shape = _norm_axes("layer_norm", input, normalized_shape)
+    _check_affine("layer_norm", "weight", weight, shape)
+    _check_affine("layer_norm", "bias", bias, shape)
+    params = {"axis": axis, "eps": float(eps)}
+    input = _ew._float_input(input, "layer_norm")
+    if weight is None:
+        if bias is not None:
+            return _ew.add(apply(LAYER_NORM, (input,), params), bias)
+        return apply(LAYER_NORM, (input,), params)
+    if bias is None:
+        return apply(LAYER_NORM_W, tuple(promote(input, weight)), params)
+    return apply(LAYER_NORM_WB, tuple(promote(input, weight, bias)), params)
+
+
+def rms_norm(
+    input: Tensor, normalized_shape, weight: Tensor | None = None, eps: float | None = None
+) -> Tensor:
+    """x / sqrt(mean(x^2) + eps) * w over the trailing dims; eps=None is the dtype's epsilon."""
+    axis, shape = _norm_axes("rms_norm", input, normalized_shape)
+    _check_affine("rms_norm", "weight", weight, shape)
+    input = _ew._float_input(input, "rms_norm")
+    if weight is not None:
+        input, weight = promote(input, weight)
+    if eps is None:
+        eps = _eps(input.dtype)  # PyTorch: torch.finfo(x.dtype).eps
+    params = {"axis": axis, "eps": float(eps)}
+    if weight is None:
+        return apply(RMS_NORM, (input,), params)
+    return apply(RMS_NORM_W, (input, weight), params)
+
+
+def _eps(dtype) -> float:
+    import numpy as np
+
+    return float(np.finfo(dtype).eps)
+
+
+# --- embedding -----------------------------------------------------------------------------------
+
+
+def _embedding_grad(xp, g, weight_shape, indices, padding_idx):
+    # d weight[indices] / d weight: scatter-add g's rows back (repeated indices add up)
+    if padding_idx is not None:
+        keep = (indices != padding_idx)[..., None]
+        g = g * keep.astype(g.dtype) if not isinstance(g, Tensor) else xp.where(keep, g, 0)
+    return xp.unindex(g, weight_shape, (indices,))
+
+
+# fmt: off
+EMBEDDING = defop("embedding", lambda xp, weight, *, indices, padding_idx: weight[indices],
+                  weight=lambda xp, g, weight_shape, indices, padding_idx:
+                      _embedding_grad(xp, g, weight_shape, indices, padding_idx))
+# fmt: on
+
+
+def embedding(input: Tensor, weight: Tensor, padding_idx: int | None = None) -> Tensor:
+    """Rows of `weight` ([num_embeddings, dim]) at the integer `input` indices."""
+    if input._data.dtype.kind not in "iu":
+        raise RuntimeError(
+            f"Expected tensor for argument #1 'indices' to have one of the following scalar "
+            f"types: Long, Int; but got {input.dtype} instead (while checking arguments for "
+            f"embedding)"
+        )
+    if weight.ndim != 2:
+        raise RuntimeError(f"'weight' must be 2-D, got {list(weight.shape)}")
+    n = weight.shape[0]
+    idx = input._data
+    if idx.size and (int(idx.min()) < -n or int(idx.max()) >= n):
+        raise IndexError(
+            f"index out of range in self: indices must be in [0, {n}), got values in "
+            f"[{int(idx.min())}, {int(idx.max())}]"
+        )
+    if padding_idx is not None:
+        if not -n <= padding_idx < n:
+            raise ValueError(f"Padding_idx must be within num_embeddings ({n}), got {padding_idx}")
+        padding_idx = padding_idx % n
+    idx = idx % n if idx.size and int(idx.min()) < 0 else idx
+    return apply(EMBEDDING, (weight,), {"indices": idx, "padding_idx": padding_idx})
+
+
+def normalize(input: Tensor, p: float = 2.0, dim: int = 1, eps: float = 1e-12) -> Tensor:
+    """x / max(||x||_p, eps) along `dim`."""
+    norm = _red.norm(input, p, dim, keepdim=True)
+    return _ew.div(input, _ew.clamp(norm, min=eps))
+
+
+# --- losses --------------------------------------------------------------------------------------
+
+
+def _reduce(loss: Tensor, reduction: str) -> Tensor:
+    if reduction == "mean":
+        return _red.mean(loss)
+    if reduction == "sum":
+        return _red.sum(loss)
+    if reduction == "none":
+        return loss
+    raise ValueError(f"{reduction} is not a valid value for reduction")
+
+
+def _check_reduction(reduction: str, allowed=("none", "mean", "sum")) -> None:
+    if reduction not in allowed:
+        raise ValueError(f"{reduction} is not a valid value for reduction")
+
+
+def _pair(input: Tensor, target) -> tuple[Tensor, Tensor]:
+    if not isinstance(target, Tensor):
+        target = _ew.as_tensor_like(target, input)
+    return input, target
+
+
+def mse_loss(input: Tensor, target: Tensor, reduction: str = "mean") -> Tensor:
+    _check_reduction(reduction)
+    input, target = _pair(input, target)
+    d = _ew.sub(input, target)
+    return _reduce(_ew.mul(d, d), reduction)
+
+
+def l1_loss(input: Tensor, target: Tensor, reduction: str = "mean") -> Tensor:
+    _check_reduction(reduction)
+    input, target = _pair(input, target)
+    return _reduce(_ew.abs(_ew.sub(input, target)), reduction)
+
+
+def huber_loss(
+    input: Tensor, target: Tensor, reduction: str = "mean", delta: float = 1.0
+) -> Tensor:
+    """0.5 d^2 where |d| < delta, else delta (|d| - 0.5 delta)."""
+    _check_reduction(reduction)
+    if delta <= 0:
+        raise RuntimeError(
+            f"huber_loss does not support non-positive values for delta, got {delta}"
+        )
+    input, target = _pair(input, target)
+    d = _ew.sub(input, target)
+    a = _ew.abs(d)
+    loss = _ew.where(
+        a < delta, _ew.mul(_ew.mul(d, d), 0.5), _ew.mul(_ew.sub(a, 0.5 * delta), delta)
+    )
+    return _reduce(loss, reduction)
+
+
+def smooth_l1_loss(
+    input: Tensor, target: Tensor, reduction: str = "mean", beta: float = 1.0
+) -> Tensor:
+    """0.5 d^2 / beta where |d| < beta, else |d| - 0.5 beta (beta = 0: L1)."""
+    _check_reduction(reduction)
+    if beta < 0:
+        raise RuntimeError(f"smooth_l1_loss does not support negative values for beta, got {beta}")
+    if beta == 0:
+        return l1_loss(input, target, reduction)
+    input, target = _pair(input, target)
+    d = _ew.sub(input, target)
+    a = _ew.abs(d)
+    loss = _ew.where(a < beta, _ew.mul(_ew.mul(d, d), 0.5 / beta), _ew.sub(a, 0.5 * beta))
+    return _reduce(loss, reduction)
+
+
+def _same_size(name: str, input: Tensor, target: Tensor) -> None:
+    if tuple(input.shape) != tuple(target.shape):
+        raise ValueError(
+            f"Using a target size ({list(target.shape)}) that is different to the input size "
+            f"({list(input.shape)}) is deprecated. Please ensure they have the same size. ({name})"
+        )
+
+
+def binary_cross_entropy(
+    input: Tensor, target: Tensor, weight: Tensor | None = None, reduction: str = "mean"
+) -> Tensor:
+    """-w [t log x + (1 - t) log(1 - x)], each log clamped to >= -100 as in PyTorch."""
+    _check_reduction(reduction)
+    input, target = _pair(input, target)
+    _same_size("binary_cross_entropy", input, target)
+    data = input._data
+    if data.size and (bool((data < 0).any()) or bool((data > 1).any())):
+        raise RuntimeError("all elements of input should be between 0 and 1")
+    log_x = _ew.clamp(_ew.log(input), min=-100.0)
+    log_1mx = _ew.clamp(_ew.log1p(_ew.neg(input)), min=-100.0)
+    loss = _ew.neg(_ew.add(_ew.mul(target, log_x), _ew.mul(_ew.sub(1.0, target), log_1mx)))
+    if weight is not None:
+        loss = _ew.mul(loss, weight)
+    return _reduce(loss, reduction)
+
+
+def binary_cross_entropy_with_logits(
+    input: Tensor,
+    target: Tensor,
+    weight: Tensor | None = None,
+    reduction: str = "mean",
+    pos_weight: Tensor | None = None,
+) -> Tensor:
+    """-w [p t log s(x) + (1 - t) log(1 - s(x))] computed stably as
+    (1 - t) x + (1 + (p - 1) t) softplus(-x) (softplus via logaddexp: finite for any x)."""
+    _check_reduction(reduction)
+    input, target = _pair(input, target)
+    _same_size("binary_cross_entropy_with_logits", input, target)
+    sp = _ew.softplus(_ew.neg(input), 1.0, math.inf)  # log(1 + e^-x) = -log s(x)
+    if pos_weight is not None:
+        sp = _ew.mul(sp, _ew.add(_ew.mul(_ew.sub(pos_weight, 1.0), target), 1.0))
+    loss = _ew.add(_ew.mul(_ew.sub(1.0, target), input), sp)
+    if weight is not None:
+        loss = _ew.mul(loss, weight)
+    return _reduce(loss, reduction)
+
+
+# nll_loss: one node that picks -x[target] (times the per-target weight); the rule scatters the
+# gradient back into zeros. `index` is an advanced index into x (one position per target) kept as
+# a param so double backward can reuse it; `w` is the per-target weight (0 where ignored).
+
+
+def _nll_forward(xp, x, w, *, index, reduction, denom):
+    picked = -x[index] * w
+    if reduction == "none":
+        return picked
+    total = xp.sum(picked)
+    return total if reduction == "sum" else total / denom
+
+
+def _nll_grad(xp, g, w, x_shape, index, reduction, denom):
+    # d(-x[index] w)/dx: -w at the picked positions, 0 elsewhere (divided by denom for mean)
+    gx = -g * w if reduction != "mean" else g * w * (-1.0 / denom)
+    if isinstance(gx, Tensor):
+        return xp.unindex(gx, x_shape, index)
+    out = xp.zeros(x_shape, dtype=gx.dtype)
+    out[index] = gx  # each target picks a distinct position: plain assignment, no scatter-add
+    return out
+
+
+NLL_LOSS = defop("nll_loss", _nll_forward, x=_nll_grad)
+
+
+def _class_index(input: Tensor, target: Tensor, ignore_index: int):
+    """The advanced index of input[n, target[n, d..], d..] and the mask of ignored targets."""
+    xp = input._backend_xp()
+    t = target._data
+    C = input.shape[1] if input.ndim > 1 else input.shape[0]
+    if input.ndim == 1:
+        if target.ndim != 0:
+            raise RuntimeError(
+                f"0D or 1D target tensor expected, multi-target not supported (input "
+                f"{list(input.shape)}, target {list(target.shape)})"
+            )
+    elif (
+        target.ndim != input.ndim - 1
+        or target.shape[0] != input.shape[0]
+        or tuple(target.shape[1:]) != tuple(input.shape[2:])
+    ):
+        raise ValueError(
+            f"Expected target size {[input.shape[0], *input.shape[2:]]}, got {list(target.shape)}"
+        )
+    ignored = t == ignore_index
+    bad = (~ignored) & ((t < 0) | (t >= C))
+    if bool(bad.any()):
+        raise IndexError(f"Target {int(t[bad].reshape(-1)[0])} is out of bounds (classes: {C}).")
+    safe = xp.where(ignored, 0, t) if bool(ignored.any()) else t
+    if input.ndim == 1:
+        return (safe,), ignored
+    grids = []
+    for d in range(target.ndim):
+        shape = [1] * target.ndim
+        shape[d] = target.shape[d]
+        grids.append(xp.arange(target.shape[d]).reshape(shape))
+    return (grids[0], safe, *grids[1:]), ignored
+
+
+def nll_loss(
+    input: Tensor,
+    target: Tensor,
+    weight: Tensor | None = None,
+    ignore_index: int = -100,
+    reduction: str = "mean",
+) -> Tensor:
+    """-input[n, target[n]] * weight[target[n]]; the mean divides by the summed weights of the
+    targets that are not `ignore_index` (PyTorch's weighted mean). Input (N, C) or (N, C, d...)
+    with class dim 1, or (C,) with a 0-d target."""
+    _check_reduction(reduction)
+    if target._data.dtype.kind not in "iu":
+        raise RuntimeError(f"expected scalar type Long but found {target.dtype} (nll_loss target)")
+    if input.ndim == 0:
+        raise ValueError("Expected 1 or more dimensions (got 0)")
+    xp = input._backend_xp()
+    index, ignored = _class_index(input, target, ignore_index)
+    C = input.shape[1] if input.ndim > 1 else input.shape[0]
+    dt = input._data.dtype
+    if weight is not None:
+        if weight.shape != (C,):
+            raise RuntimeError(
+                f"weight tensor should be defined either for all {C} classes or no classes but "
+                f"got weight tensor of shape: {list(weight.shape)}"
+            )
+        w = weight._data.astype(dt, copy=False)[index[0] if input.ndim == 1 else index[1]]
+        w = xp.where(ignored, 0, w).astype(dt, copy=False)
+    else:
+        w = (~ignored).astype(dt)
+    denom = float(w.sum()) if reduction == "mean" else 1.0
+    params = {"index": index, "reduction": reduction, "denom": denom}
+    return apply(NLL_LOSS, (input, Tensor._make(w)), params)
+
+
+def cross_entropy(
+    input: Tensor,
+    target: Tensor,
+    weight: Tensor | None = None,
+    ignore_index: int = -100,
+    reduction: str = "mean",
+    label_smoothing: float = 0.0,
+) -> Tensor:
+    """log_softmax over the class dim (1, or 0 for unbatched input) then nll_loss, or for
+    probability targets (a float tensor shaped like input) -sum_c w_c t_c log p_c."""
+    _check_reduction(reduction)
+    if not 0.0 <= label_smoothing <= 1.0:
+        raise ValueError(f"label_smoothing must be between 0.0 and 1.0. Got: {label_smoothing}")
+    class_dim = 1 if input.ndim > 1 else 0
+    logp = _red.log_softmax(input, class_dim)
+    C = input.shape[class_dim]
+    wshape = [1] * input.ndim
+    wshape[class_dim] = C
+    if target._data.dtype.kind == "f":  # class probabilities
+        if tuple(target.shape) != tuple(input.shape):
+            raise RuntimeError(
+                f"Expected floating point target of the same shape as input {list(input.shape)}, "
+                f"got {list(target.shape)}"
+            )
+        if label_smoothing > 0:
+            target = _ew.add(_ew.mul(target, 1.0 - label_smoothing), label_smoothing / C)
+        prod = _ew.mul(logp, target)
+        if weight is not None:
+            prod = _ew.mul(prod, weight.reshape(wshape))
+        loss = _ew.neg(_red.sum(prod, class_dim))
+        if reduction == "mean":
+            return _ew.div(_red.sum(loss), max(input.numel() // C, 0) if input.numel() else 0.0)
+        return _reduce(loss, reduction)
+    nll = nll_loss(logp, target, weight, ignore_index, reduction)
+    if label_smoothing == 0.0:
+        return nll
+    # Smoothing term: -sum_c w_c log p_c per target, 0 where ignored, PyTorch's normalisation.
+    prod = logp if weight is None else _ew.mul(logp, weight.reshape(wshape))
+    smooth = _ew.neg(_red.sum(prod, class_dim))
+    ignored = target._data == ignore_index
+    if bool(ignored.any()):
+        smooth = _ew.masked_fill(smooth, Tensor._make(ignored), 0.0)
+    if reduction == "mean":
+        if weight is not None:
+            picked = target._data[~ignored]
+            denom = float(weight._data[picked].sum())
+        else:
+            denom = float((~ignored).sum())
+        smooth = _ew.div(_red.sum(smooth), denom)
+    elif reduction == "sum":
+        smooth = _red.sum(smooth)
+    return _ew.add(_ew.mul(nll, 1.0 - label_smoothing), _ew.mul(smooth, label_smoothing / C))
+
+
+def kl_div(
+    input: Tensor, target: Tensor, reduction: str = "mean", log_target: bool = False
+) -> Tensor:
+    """target * (log target - input) pointwise (input holds log-probabilities); 0 where
+    target = 0. reduction='batchmean' divides the sum by the batch size (the true KL)."""
+    _check_reduction(reduction, ("none", "mean", "sum", "batchmean"))
+    input, target = _pair(input, target)
+    if log_target:
+        loss = _ew.mul(_ew.exp(target), _ew.sub(target, input))
+    else:
+        safe = _ew.where(target > 0, target, 1.0)
+        loss = _ew.where(target > 0, _ew.mul(target, _ew.sub(_ew.log(safe), input)), 0.0)
+        loss = _ew.where(target >= 0, loss, math.nan)
+    if reduction == "batchmean":
+        return _ew.div(_red.sum(loss), input.shape[0] if input.ndim else 1)
+    return _reduce(loss, reduction)

@@ -1,0 +1,465 @@
+"""Attention: the fused scaled-dot-product attention op, rotary and sinusoidal positional
+encodings, and the multi-head attention module built on them.
+
+Owns `scaled_dot_product_attention` and `apply_rope` (re-exported as `F.*`), and the modules
+`MultiHeadAttention`, `RotaryEmbedding` and `SinusoidalPositionalEncoding`.
+
+Attention is one primitive with a hand-written backward (not a chain of matmul/softmax nodes):
+forward keeps only the attention probabilities P, and the backward is
+
+    dV = P^T g        dP = g V^T        dS = P * (dP - rowsum(dP * P))
+    dQ = scale dS K   dK = scale dS^T Q  d(additive mask) = dS
+
+A fully masked row (every key blocked) has no well-defined softmax. PyTorch returns NaN there; we
+define its output as 0 and its gradients as 0, so padding rows never poison a batch with NaNs.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+
+from minigrad import autograd
+from minigrad.autograd import apply, defop
+from minigrad.backend import _BACKENDS
+from minigrad.tensor import Tensor
+
+# --- scaled dot-product attention ----------------------------------------------------------
+
+
+class _Spec:
+    """Per-call settings of one attention op (a param of the node; never a saved tensor)."""
+
+    __slots__ = ("scale", "groups", "blocked", "dropout_p", "keep")
+
+    def __init__(self, scale: float, groups: int, blocked, dropout_p: float):
+        self.scale = scale
+        self.groups = groups  # query heads per key/value head (grouped-query attention)
+        self.blocked = blocked  # bool [G*L, S]: True above the causal diagonal, or None
+        self.dropout_p = dropout_p
+        self.keep = None  # dropout multiplier (0 or 1/(1-p)), drawn by the forward
+
+
+def _group(xp, x, groups: int):
+    """[..., Hq, L, X] -> [..., Hq/G, G*L, X]: the G query heads sharing one key/value head
+    become one taller matrix, so grouped-query attention is the same GEMMs as plain attention."""
+    if groups == 1:
+        return x
+    *lead, h, n, d = x.shape
+    return xp.reshape(x, (*lead, h // groups, groups * n, d))
+
+
+def _ungroup(xp, x, groups: int, rows: int):
+    if groups == 1:
+        return x
+    *lead, h, n, d = x.shape
+    return xp.reshape(x, (*lead, h * groups, rows, d))
+
+
+def _group_mask(xp, mask, groups: int, heads: int):
+    """A mask broadcastable to [..., Hq, L, S], laid out like `_group` (rows of G heads)."""
+    if groups == 1:
+        return mask
+    shape = tuple(mask.shape)
+    if len(shape) < 3:
+        shape = (1,) * (3 - len(shape)) + shape
+    mask = xp.broadcast_to(xp.reshape(mask, shape), (*shape[:-3], heads, *shape[-2:]))
+    return _group(xp, mask, groups)
+
+
+def _sdpa_forward(xp, q, k, v, mask, spec: _Spec):
+    groups = spec.groups
+    rows = q.shape[-2]
+    qg = _group(xp, q, groups)
+    s = xp.matmul(qg * spec.scale if spec.scale != 1.0 else qg, xp.swapaxes(k, -1, -2))
+    if mask is not None:
+        mask = _group_mask(xp, mask, groups, q.shape[-3])
+        full = np.broadcast_shapes(s.shape, mask.shape)
+        if full != s.shape:
+            s = xp.broadcast_to(s, full).copy()
+        if mask.dtype == bool:
+            xp.copyto(s, -math.inf, where=~mask)
+        else:
+            s += mask
+    if spec.blocked is not None:
+        xp.copyto(s, -math.inf, where=spec.blocked)
+    # stable softmax in place; a row with every key blocked has max -inf: keep it at 0 (not NaN)
+    m = xp.max(s, axis=-1, keepdims=True)
+    masked = mask is not None or spec.blocked is not None
+    if masked:
+        m[~xp.isfinite(m)] = 0
+    s -= m
+    xp.exp(s, out=s)
+    total = xp.sum(s, axis=-1, keepdims=True)
+    if masked:
+        total[total == 0] = 1
+    s /= total
+    probs = s
+    if spec.dropout_p > 0:
+        draw_dtype = s.dtype if s.dtype in (np.float32, np.float64) else np.float32
+        keep = xp.rng().random(s.shape, dtype=draw_dtype) >= spec.dropout_p
+        spec.keep = keep.astype(s.dtype) * s.dtype.type(1.0 / (1.0 - spec.dropout_p))
+        probs = s * spec.keep
+    out = _ungroup(xp, xp.matmul(probs, v), groups, rows)
+    return out, s, []  # output, residual P, residual memo (dS shared by the q/k/mask rules)
+
+
+def _sdpa_grad(xp, which: str, g, q, k, v, mask, probs, memo, spec: _Spec):
+    """Gradient of one input of attention, given the output gradient g."""
+    if isinstance(g, Tensor):  # create_graph=True: a recorded, differentiable backward
+        return _sdpa_grad_graph(which, g, q, k, v, mask, spec)
+    groups = spec.groups
+    gg = _group(xp, g, groups)
+    if which == "v":  # dV = P^T g  (P after dropout)
+        p = probs if spec.keep is None else probs * spec.keep
+        return xp.matmul(xp.swapaxes(p, -1, -2), gg)
+    if memo and memo[0] is g:
+        ds = memo[1]
+    else:
+        dp = xp.matmul(gg, xp.swapaxes(v, -1, -2))  # dP = g V^T
+        if spec.keep is not None:
+            dp *= spec.keep
+        # dS = P * (dP - rowsum(dP * P)): the softmax Jacobian applied to dP, in place
+        dp -= xp.sum(dp * probs, axis=-1, keepdims=True)
+        dp *= probs
+        ds = dp
+        memo[:] = [g, ds]
+    if which == "q":  # dQ = scale dS K
+        dq = xp.matmul(ds, k)
+        if spec.scale != 1.0:
+            dq *= spec.scale
+        return _ungroup(xp, dq, groups, q.shape[-2])
+    if which == "k":  # dK = scale dS^T Q
+        dk = xp.matmul(xp.swapaxes(ds, -1, -2), _group(xp, q, groups))
+        if spec.scale != 1.0:
+            dk *= spec.scale
+        return dk
+    return _ungroup(xp, ds, groups, q.shape[-2])  # additive mask: dS
+
+
+def _sdpa_grad_graph(which: str, g, q, k, v, mask, spec: _Spec):
+    """The same backward written with minigrad ops, so it can be differentiated again. P is
+    recomputed from q and k (the saved P is a constant and would cut the second-order path)."""
+    from minigrad.ops import elementwise, linalg, reduce, shape
+
+    xp = autograd.graph_namespace
+    groups = spec.groups
+    rows = q.shape[-2]
+    qg = _group(xp, q, groups)
+    s = linalg.matmul(qg * spec.scale, shape.transpose(k, -1, -2))
+    if mask is not None:
+        mg = _group_mask(xp, mask, groups, q.shape[-3])
+        if mg.dtype == bool:
+            s = elementwise.masked_fill(s, elementwise.logical_not(mg), -math.inf)
+        else:
+            s = s + mg
+    if spec.blocked is not None:
+        s = elementwise.masked_fill(s, Tensor._make(spec.blocked), -math.inf)
+    m = reduce.amax(s.detach(), -1, keepdim=True)
+    m = elementwise.where(elementwise.isfinite(m), m, 0.0)
+    e = elementwise.exp(s - m)
+    total = reduce.sum(e, -1, keepdim=True)
+    p = e / elementwise.where(total == 0, 1.0, total)
+    keep = None if spec.keep is None else Tensor._make(spec.keep)
+    gg = _group(xp, g, groups)
+    if which == "v":
+        pd = p if keep is None else p * keep
+        return linalg.matmul(shape.transpose(pd, -1, -2), gg)
+    dp = linalg.matmul(gg, shape.transpose(v, -1, -2))
+    if keep is not None:
+        dp = dp * keep
+    ds = p * (dp - reduce.sum(dp * p, -1, keepdim=True))
+    if which == "q":
+        return _ungroup(xp, linalg.matmul(ds, k) * spec.scale, groups, rows)
+    if which == "k":
+        return linalg.matmul(shape.transpose(ds, -1, -2), qg) * spec.scale
+    return _ungroup(xp, ds, groups, rows)
+
+
+# fmt: off
+SDPA = defop(
+    "scaled_dot_product_attention",
+    lambda xp, q, k, v, *, spec: _sdpa_forward(xp, q, k, v, None, spec),
+    residuals=("probs", "memo"),
+    q=lambda xp, g, q, k, v, probs, memo, spec:                # scale dS K
+        _sdpa_grad(xp, "q", g, q, k, v, None, probs, memo, spec),
+    k=lambda xp, g, q, k, v, probs, memo, spec:                # scale dS^T Q
+        _sdpa_grad(xp, "k", g, q, k, v, None, probs, memo, spec),
+    v=lambda xp, g, q, k, v, probs, memo, spec:                # P^T g
+        _sdpa_grad(xp, "v", g, q, k, v, None, probs, memo, spec),
+)
+SDPA_MASKED = defop(
+    "scaled_dot_product_attention_masked",
+    lambda xp, q, k, v, attn_mask, *, spec: _sdpa_forward(xp, q, k, v, attn_mask, spec),
+    residuals=("probs", "memo"),
+    q=lambda xp, g, q, k, v, attn_mask, probs, memo, spec:
+        _sdpa_grad(xp, "q", g, q, k, v, attn_mask, probs, memo, spec),
+    k=lambda xp, g, q, k, v, attn_mask, probs, memo, spec:
+        _sdpa_grad(xp, "k", g, q, k, v, attn_mask, probs, memo, spec),
+    v=lambda xp, g, q, k, v, attn_mask, probs, memo, spec:
+        _sdpa_grad(xp, "v", g, q, k, v, attn_mask, probs, memo, spec),
+    attn_mask=lambda xp, g, q, k, v, attn_mask, probs, memo, spec:   # dS (float masks only)
+        _sdpa_grad(xp, "mask", g, q, k, v, attn_mask, probs, memo, spec),
+)
+# fmt: on
+
+_CAUSAL_CACHE: dict = {}
+
+
+def _causal_blocked(xp, rows: int, cols: int, groups: int):
+    """Bool [G*rows, cols], True strictly above the diagonal (PyTorch's top-left alignment:
+    query i sees keys 0..i). Cached: the benchmark asks for the same one every step."""
+    key = (id(xp), rows, cols, groups)
+    blocked = _CAUSAL_CACHE.get(key)
+    if blocked is None:
+        blocked = xp.triu(xp.ones((rows, cols), dtype=bool), 1)
+        if groups > 1:
+            blocked = xp.tile(blocked, (groups, 1))
+        if len(_CAUSAL_CACHE) > 64:
+            _CAUSAL_CACHE.clear()
+        _CAUSAL_CACHE[key] = blocked
+    return blocked
+
+
+def _shape_str(x: Tensor) -> str:
+    return str(list(x.shape))
+
+
+def scaled_dot_product_attention(
+    query: Tensor,
+    key: Tensor,
+    value: Tensor,
+    attn_mask: Tensor | None = None,
+    dropout_p: float = 0.0,
+    is_causal: bool = False,
+    scale: float | None = None,
+    enable_gqa: bool = False,
+) -> Tensor:
+    """softmax(Q K^T * scale + mask) V as one fused op, with PyTorch's semantics.
+
+    Shapes: query [..., Hq, L, E], key [..., H, S, E], value [..., H, S, Ev] -> [..., Hq, L, Ev];
+    batch dims broadcast. `attn_mask` broadcasts to [..., Hq, L, S]: a bool mask marks the keys
+    that take part (True = attend), a float mask is added to the scores (and gets a gradient).
+    `is_causal` lets query i see keys 0..i (top-left aligned, as in PyTorch). `scale` defaults to
+    1/sqrt(E). `dropout_p` drops attention probabilities (always, as `F.` does in PyTorch: pass 0
+    in eval). `enable_gqa` lets Hq be a multiple of H (grouped-query attention).
+
+    Fully masked rows give output 0 and zero gradients (PyTorch gives NaN).
+    """
+    for name, t in (("query", query), ("key", key), ("value", value)):
+        if not isinstance(t, Tensor):
+            raise TypeError(
+                f"scaled_dot_product_attention(): {name} must be a Tensor, got {type(t).__name__}"
+            )
+        if t.ndim < 2:
+            raise RuntimeError(
+                f"scaled_dot_product_attention(): {name} must be at least 2-D, got shape {_shape_str(t)}"
+            )
+    if not (query.dtype == key.dtype == value.dtype):
+        raise RuntimeError(
+            f"Expected query, key, and value to have the same dtype, but got query.dtype: "
+            f"{query.dtype} key.dtype: {key.dtype} and value.dtype: {value.dtype} instead."
+        )
+    if query.dtype.kind != "f":
+        raise RuntimeError(
+            f"scaled_dot_product_attention(): expected floating point inputs, got {query.dtype}"
+        )
+    if query.shape[-1] != key.shape[-1]:
+        raise RuntimeError(
+            f"scaled_dot_product_attention(): query and key must have the same embedding dim E, "
+            f"got query {_shape_str(query)} and key {_shape_str(key)}"
+        )
+    if key.shape[-2] != value.shape[-2]:
+        raise RuntimeError(
+            f"scaled_dot_product_attention(): key and value must have the same sequence length S, "
+            f"got key {_shape_str(key)} and value {_shape_str(value)}"
+        )
+    groups = 1
+    if enable_gqa:
+        if query.ndim < 3 or key.ndim < 3 or value.ndim < 3:
+            raise RuntimeError(
+                "scaled_dot_product_attention(): enable_gqa needs a head dim (-3) on query, key and value"
+            )
+        hq, hk = query.shape[-3], key.shape[-3]
+        if hk != value.shape[-3] or hq % hk:
+            raise RuntimeError(
+                f"scaled_dot_product_attention(): with enable_gqa the number of query heads ({hq}) "
+                f"must be a multiple of the key/value heads (key {hk}, value {value.shape[-3]})"
+            )
+        groups = hq // hk
+    lead_q = _group(np, np.empty(query.shape[:-2] + (0, 0)), groups).shape[:-2]
+    try:
+        lead = np.broadcast_shapes(lead_q, key.shape[:-2], value.shape[:-2])
+    except ValueError:
+        hint = (
+            " (different head counts: pass enable_gqa=True for grouped-query attention)"
+            if query.ndim >= 3
+            else ""
+        )
+        raise RuntimeError(
+            f"scaled_dot_product_attention(): the batch/head dims of query {_shape_str(query)}, key "
+            f"{_shape_str(key)} and value {_shape_str(value)} do not broadcast{hint}"
+        ) from None
+    if not 0.0 <= dropout_p < 1.0:
+        raise ValueError(f"dropout probability has to be in [0, 1), but got {dropout_p}")
+    if scale is None:
+        scale = 1.0 / math.sqrt(query.shape[-1])
+    xp = _BACKENDS[type(query._data)].xp
+    L, S = query.shape[-2], key.shape[-2]
+    blocked = None
+    if is_causal:
+        if attn_mask is not None:
+            raise RuntimeError(
+                "scaled_dot_product_attention(): Explicit attn_mask should not be set when is_causal=True"
+            )
+        blocked = _causal_blocked(xp, L, S, groups)
+    spec = _Spec(float(scale), groups, blocked, float(dropout_p))
+    if attn_mask is None:
+        return apply(SDPA, (query, key, value), {"spec": spec})
+    if not isinstance(attn_mask, Tensor):
+        raise TypeError(
+            f"scaled_dot_product_attention(): attn_mask must be a Tensor, got {type(attn_mask).__name__}"
+        )
+    if attn_mask.dtype != bool and attn_mask.dtype != query.dtype:
+        raise RuntimeError(
+            f"Expected attn_mask dtype to be bool or to match query dtype, but got attn_mask.dtype: "
+            f"{attn_mask.dtype} and query.dtype: {query.dtype} instead."
+        )
+    if groups > 1:
+        lead = (*lead[:-1], lead[-1] * groups)
+    target = (*lead, L, S)
+    try:
+        if np.broadcast_shapes(attn_mask.shape, target) != target:
+            raise ValueError
+    except ValueError:
+        raise RuntimeError(
+            f"scaled_dot_product_attention(): attn_mask of shape {_shape_str(attn_mask)} does not "
+            f"broadcast to the attention scores' shape {list(target)}"
+        ) from None
+    return apply(SDPA_MASKED, (query, key, value, attn_mask), {"spec": spec})
+
+
+# --- rotary positional embedding (RoPE) ----------------------------------------------------
+
+
+def _rotate(xp, x, cos, sin, interleaved: bool):
+    """Rotate each pair (x1, x2) of the last dim by the angle whose cos/sin are given:
+    (x1 cos - x2 sin, x2 cos + x1 sin). This is x*cos + rotate_half(x)*sin with the tables
+    stored once per pair. Pairs are (2i, 2i+1) when interleaved, else (i, i + d/2)."""
+    d = x.shape[-1]
+    out = xp.empty(np.broadcast_shapes(x.shape, (*cos.shape[:-1], d)), dtype=x.dtype)
+    if interleaved:
+        x1, x2, o1, o2 = x[..., 0::2], x[..., 1::2], out[..., 0::2], out[..., 1::2]
+    else:
+        h = d // 2
+        x1, x2, o1, o2 = x[..., :h], x[..., h:], out[..., :h], out[..., h:]
+    xp.multiply(x1, cos, out=o1)
+    o1 -= x2 * sin
+    xp.multiply(x2, cos, out=o2)
+    o2 += x1 * sin
+    return out
+
+
+def _rope_grad(xp, g, cos, sin, interleaved):
+    # a rotation's adjoint is its inverse: rotate g by -theta (cos stays, sin flips)
+    if isinstance(g, Tensor):
+        return apply(ROPE, (g,), {"cos": cos, "sin": -sin, "interleaved": interleaved})
+    return _rotate(xp, g, cos, -sin, interleaved)
+
+
+ROPE = defop(
+    "rope",
+    lambda xp, x, *, cos, sin, interleaved: _rotate(xp, x, cos, sin, interleaved),
+    x=_rope_grad,  # R(-theta) g
+)
+
+_ROPE_CACHE: dict = {}
+
+
+def _inv_freq(half: int, base: float) -> np.ndarray:
+    # theta_i = base^(-2i/d), i = 0 .. d/2-1, in float64 (cast once per table)
+    return base ** (-np.arange(half, dtype=np.float64) * 2.0 / (2 * half))
+
+
+def rope_tables(xp, head_dim: int, n: int, base: float, dtype) -> tuple[Any, Any]:
+    """cos and sin of m * theta_i for m = 0..n-1, shape [n, head_dim/2], cached per
+    (backend, head_dim, base, dtype) and grown by doubling; callers slice the first n rows."""
+    key = (id(xp), head_dim, float(base), np.dtype(dtype).str)
+    cached = _ROPE_CACHE.get(key)
+    if cached is None or cached[0].shape[0] < n:
+        size = max(n, 2 * cached[0].shape[0] if cached is not None else 64)
+        angles = np.outer(np.arange(size, dtype=np.float64), _inv_freq(head_dim // 2, base))
+        cached = (
+            xp.asarray(np.cos(angles).astype(dtype)),
+            xp.asarray(np.sin(angles).astype(dtype)),
+        )
+        _ROPE_CACHE[key] = cached
+    return cached[0][:n], cached[1][:n]
+
+
+def _rope_cos_sin(xp, positions, seq_len: int, head_dim: int, base: float, dtype):
+    if positions is None:
+        positions = 0
+    if isinstance(positions, (int, np.integer)):  # an offset: positions offset .. offset+T-1
+        start = int(positions)
+        if start < 0:
+            raise ValueError(f"apply_rope(): a position offset must be >= 0, got {start}")
+        cos, sin = rope_tables(xp, head_dim, start + seq_len, base, dtype)
+        return cos[start:], sin[start:]
+    pos = positions._data if isinstance(positions, Tensor) else xp.asarray(positions)
+    if pos.ndim == 0:
+        raise ValueError(
+            "apply_rope(): positions must be an int offset or a 1-D (or broadcastable) array"
+        )
+    if pos.shape[-1] not in (seq_len, 1):
+        raise RuntimeError(
+            f"apply_rope(): positions of shape {list(pos.shape)} do not match the sequence "
+            f"length {seq_len} (dim -2 of x)"
+        )
+    if pos.dtype.kind in "iu" and pos.size and int(pos.min()) >= 0:
+        cos, sin = rope_tables(xp, head_dim, int(pos.max()) + 1, base, dtype)
+        return cos[pos], sin[pos]
+    angles = xp.asarray(pos, dtype=np.float64)[..., None] * xp.asarray(
+        _inv_freq(head_dim // 2, base)
+    )
+    return xp.cos(angles).astype(dtype), xp.sin(angles).astype(dtype)
+
+
+def apply_rope(
+    x: Tensor,
+    positions: Tensor | int | Any | None = None,
+    base: float = 10000.0,
+    interleaved: bool = False,
+) -> Tensor:
+    """Rotary positional embedding: rotate each pair of x's last dim by m * theta_i, where m is
+    the token's position and theta_i = base^(-2i/d).
+
+    x is [..., T, d] (d even; e.g. [B, H, T, head_dim]). `positions` is None (0..T-1), an int
+    offset (offset..offset+T-1, for decoding with a key/value cache), or integer (or float)
+    positions broadcastable to x.shape[:-1] with last dim T ([T], or [B, 1, T] for [B, H, T, d]).
+    `interleaved=True` pairs (x_{2i}, x_{2i+1}) as in the RoFormer paper; the default pairs
+    (x_i, x_{i+d/2}) as GPT-NeoX and Llama do. One fused op; its backward is the inverse rotation.
+    """
+    if not isinstance(x, Tensor):
+        raise TypeError(f"apply_rope(): x must be a Tensor, got {type(x).__name__}")
+    if x.ndim < 2:
+        raise RuntimeError(f"apply_rope(): x must be [..., T, d], got shape {list(x.shape)}")
+    if x.dtype.kind != "f":
+        raise RuntimeError(f"apply_rope(): expected a floating point tensor, got {x.dtype}")
+    d = x.shape[-1]
+    if d % 2:
+        raise RuntimeError(
+            f"apply_rope(): the last dim (head_dim) must be even to form pairs, got {d}"
+        )
+    xp = _BACKENDS[type(x._data)].xp
+    cos, sin = _rope_cos_sin(xp, positions, x.shape[-2], d, base, x.dtype)
+    try:
+        np.broadcast_shapes(x.shape[:-1], cos.shape[:-1])
+    except ValueError:
+        raise RuntimeError(
+            f"apply_rope(): positions of shape {list(cos.shape[:-1])} do not broadcast against x "
+            f"{list(x.shape)} (without its last dim)"
+        ) from None
+    return apply(ROPE, (x,), {"cos": cos, "sin": sin, "interleaved": bool(interleaved)})

@@ -1,22 +1,30 @@
-"""Array backends: the only module that knows NumPy from CuPy.
+"""Array backends: the only module that knows NumPy from CuPy (and from the guard stand-in).
 
 Every op's forward and every gradient rule receives `xp`, an `ArrayNamespace`: the array module
-(NumPy or CuPy) plus the few helpers their APIs lack in common (`unindex`, `erf`). One code path
-serves both libraries, as in Chainer. A tensor's backend and device follow from its array's type,
-so nothing is stored per tensor, and mixing devices is caught in one place (`backend_of`).
+(NumPy or CuPy) plus the few helpers their APIs lack in common (`unindex`, `erf`, `rng`). One code
+path serves both libraries, as in Chainer. A tensor's backend and device follow from its array's
+type (and, for CuPy, the array's own device), so nothing is stored per tensor.
+
+Backends: `numpy` (device `cpu`), `cupy` (devices `cuda:N`, loaded on first use; importing
+minigrad never imports CuPy) and `guard` (devices `guard:N`, `minigrad.guard`: a strict CPU
+stand-in for CuPy that only the test suite uses). The default device of factory functions is
+`set_default_device`'s, as in PyTorch.
 """
 
 from __future__ import annotations
 
 import math
 import threading
-from typing import Any
+from typing import Any, Callable
 
 import numpy as np
 
+# Device types minigrad knows; "guard" is the testing stand-in for "cuda" (see minigrad/guard.py).
+DEVICE_TYPES = ("cpu", "cuda", "guard")
+
 
 class Device:
-    """A place where arrays live: `cpu` or `cuda:N` (PyTorch's `torch.device`)."""
+    """A place where arrays live: `cpu`, `cuda:N` or `guard:N` (PyTorch's `torch.device`)."""
 
     __slots__ = ("type", "index")
 
@@ -32,8 +40,12 @@ class Device:
             if not number.isdigit():
                 raise ValueError(f"invalid device string {type!r}: expected 'cpu', 'cuda' or 'cuda:N'")
             index = int(number)
-        if kind not in ("cpu", "cuda"):
-            raise ValueError(f"unknown device type {kind!r}: expected 'cpu' or 'cuda'")
+        if kind not in DEVICE_TYPES:
+            raise ValueError(
+                f"unknown device type {kind!r}: expected one of {', '.join(DEVICE_TYPES)}"
+            )
+        if index is not None and (not isinstance(index, int) or index < 0):
+            raise ValueError(f"device index must be a non-negative int, got {index!r}")
         if kind == "cpu" and index not in (None, 0):
             raise ValueError(f"cpu device has no index {index}")
         self.type = kind
@@ -62,6 +74,11 @@ class Device:
 CPU = Device("cpu")
 
 
+def _concrete(device: Device) -> Device:
+    """`cuda` means `cuda:0` (the same for `guard`): arrays always live on a numbered device."""
+    return Device(device.type, 0) if device.type != "cpu" and device.index is None else device
+
+
 class ArrayNamespace:
     """`xp`: an array module plus minigrad's helpers; attributes are cached on first use."""
 
@@ -86,7 +103,9 @@ def _make_unindex(xp_module: Any, scatter_add: Any):
         Integer-array indices may repeat a position, so they scatter-add; everything else
         (ints, slices, None, Ellipsis, boolean masks) selects each element at most once.
         """
-        out = xp_module.zeros(shape, dtype=grad.dtype)
+        # zeros_like(grad, shape=...) rather than zeros(shape): the result lands on grad's own
+        # device (CuPy's zeros() would use the *current* device, wrong for cuda:1 tensors).
+        out = xp_module.zeros_like(grad, shape=shape)
         if _has_array_index(index) and any(
             getattr(i, "dtype", None) is not None and i.dtype.kind in "iu" for i in index
         ):
@@ -98,18 +117,85 @@ def _make_unindex(xp_module: Any, scatter_add: Any):
     return unindex
 
 
-class Backend:
-    """What minigrad needs from an array library: its namespace, devices and random numbers."""
+def _same_device(array: Any) -> Any:
+    return array
 
-    def __init__(self, name: str, xp: ArrayNamespace, array_type: type, device_of, seed_fn):
+
+class Backend:
+    """What minigrad needs from an array library: its namespace, devices, transfers and random
+    numbers.
+
+    `to_host(array)` gives a NumPy array (a copy), `from_host(array, device)` the reverse, and
+    `move(array, device)` copies between two devices of this backend. `namespace(device)` is an
+    `xp` whose factory functions and generator create arrays on `device` (`xp` itself creates
+    on the backend's current device). `multi_device` says whether arrays of this backend's type
+    can live on different devices, so that `check_devices` is worth calling.
+    """
+
+    def __init__(
+        self,
+        name: str,
+        xp: ArrayNamespace,
+        array_type: type,
+        device_of: Callable[[Any], Device],
+        seed_fn: Callable[[int], None],
+        *,
+        device_type: str = "cpu",
+        to_host: Callable[[Any], np.ndarray] = _same_device,
+        from_host: Callable[[np.ndarray, Device], Any] | None = None,
+        move: Callable[[Any, Device], Any] | None = None,
+        namespace: Callable[[Device], ArrayNamespace] | None = None,
+        synchronize: Callable[[Device | None], None] | None = None,
+        multi_device: bool = False,
+    ):
         self.name = name
         self.xp = xp
         self.array_type = array_type
         self.device_of = device_of
+        self.device_type = device_type
+        self.to_host = to_host
+        self.from_host = from_host or (lambda array, device: array)
+        self.move = move or (lambda array, device: array)
+        self._namespace = namespace
+        self._synchronize = synchronize
+        self.multi_device = multi_device
         self._seed_fn = seed_fn
+        self._on: dict[Device, Backend] = {}
 
     def manual_seed(self, seed: int) -> None:
         self._seed_fn(seed)
+
+    def namespace(self, device: Device) -> ArrayNamespace:
+        return self.xp if self._namespace is None else self._namespace(_concrete(device))
+
+    def on(self, device: Device) -> Backend:
+        """This backend with `xp` bound to `device` (what factory functions use)."""
+        if self._namespace is None:
+            return self
+        device = _concrete(device)
+        bound = self._on.get(device)
+        if bound is None:
+            bound = object.__new__(Backend)
+            bound.__dict__.update(self.__dict__)
+            bound.xp = self._namespace(device)
+            bound._on = {}
+            self._on[device] = bound
+        return bound
+
+    def check_devices(self, arrays, what: str = "") -> None:
+        """Raise PyTorch's error when `arrays` (all of this backend's type) span two devices."""
+        first = self.device_of(arrays[0])
+        for a in arrays[1:]:
+            other = self.device_of(a)
+            if other != first:
+                raise RuntimeError(
+                    f"Expected all tensors to be on the same device, but found at least two "
+                    f"devices, {first} and {other}!" + (f" (in {what})" if what else "")
+                )
+
+    def synchronize(self, device: Device | None = None) -> None:
+        if self._synchronize is not None:
+            self._synchronize(device)
 
 
 # --- NumPy -------------------------------------------------------------------------------------
@@ -138,48 +224,151 @@ numpy_backend = Backend(
     np.ndarray,
     lambda array: CPU,
     _np_seed,
+    to_host=_same_device,
 )
 
 _BACKENDS: dict[type, Backend] = {np.ndarray: numpy_backend}
-_lock = threading.Lock()
+_BY_DEVICE_TYPE: dict[str, Backend] = {"cpu": numpy_backend}
+_lock = threading.RLock()
+
+
+def register_backend(backend: Backend) -> Backend:
+    """Make `backend` known: its array type maps to it, and so does its device type."""
+    with _lock:
+        _BACKENDS[backend.array_type] = backend
+        _BY_DEVICE_TYPE[backend.device_type] = backend
+        if _pending_seed is not None:
+            backend.manual_seed(_pending_seed)
+    return backend
+
+
+# --- CuPy --------------------------------------------------------------------------------------
+
+
+class _CupyGenerator:
+    """A `cupy.random.Generator` with `permutation`, which CuPy's Generator lacks.
+
+    CuPy's Generator has `random(size, dtype)`, `standard_normal(size, dtype)`, `uniform` and
+    `integers(low, high, size, dtype)` but no `permutation`/`choice`; a permutation is the
+    argsort of i.i.d. uniforms (ties have probability ~0 in float64).
+    """
+
+    def __init__(self, generator: Any, cupy: Any):
+        self._generator = generator
+        self._cupy = cupy
+
+    def permutation(self, n: int):
+        return self._cupy.argsort(self._generator.random(int(n)))
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._generator, name)
+
+
+class _OnCudaDevice:
+    """`xp` bound to one GPU: each call runs with that GPU current (where CuPy allocates)."""
+
+    def __init__(self, xp: ArrayNamespace, cupy: Any, index: int):
+        self._xp = xp
+        self._cupy = cupy
+        self._index = index
+
+    def __getattr__(self, name: str) -> Any:
+        value = getattr(self._xp, name)
+        if not callable(value) or isinstance(value, type):
+            return value
+        cupy, index = self._cupy, self._index
+
+        def call(*args, **kwargs):
+            with cupy.cuda.Device(index):
+                result = value(*args, **kwargs)
+            if name == "rng":  # the generator of this GPU; its draws run with it current too
+                return _OnCudaDevice(result, cupy, index)
+            return result
+
+        return call
 
 
 def _load_cupy() -> Backend | None:
     """Register the CuPy backend on first use; None when CuPy or a GPU is missing."""
     with _lock:
-        for backend in _BACKENDS.values():
-            if backend.name == "cupy":
-                return backend
+        backend = _BY_DEVICE_TYPE.get("cuda")
+        if backend is not None:
+            return backend
         try:
             import cupy
             import cupyx
             import cupyx.scipy.special
 
-            cupy.cuda.runtime.getDeviceCount()
+            if cupy.cuda.runtime.getDeviceCount() < 1:
+                return None
         except Exception:  # ImportError, or CUDA driver/runtime errors without a GPU
             return None
 
-        state = {"rng": cupy.random.default_rng(0)}
+        # One generator per GPU: a CuPy generator's state lives on the device it was made on.
+        generators: dict[int, _CupyGenerator] = {}
+        seed_box = {"seed": 0}
+
+        def rng() -> _CupyGenerator:
+            index = cupy.cuda.runtime.getDevice()
+            generator = generators.get(index)
+            if generator is None:
+                with cupy.cuda.Device(index):
+                    generator = _CupyGenerator(cupy.random.default_rng(seed_box["seed"]), cupy)
+                generators[index] = generator
+            return generator
 
         def seed(s: int) -> None:
-            state["rng"] = cupy.random.default_rng(s)
+            seed_box["seed"] = s
+            generators.clear()  # recreated lazily, per device, from the new seed
+            for index in range(cupy.cuda.runtime.getDeviceCount()):
+                with cupy.cuda.Device(index):
+                    cupy.random.seed(s)  # CuPy's legacy global RandomState, for direct users
+
+        def device_of(array) -> Device:
+            return Device("cuda", array.device.id)
+
+        def from_host(array: np.ndarray, device: Device):
+            with cupy.cuda.Device(device.index):
+                return cupy.asarray(array)
+
+        def move(array, device: Device):
+            # ndarray.copy() copies onto the *current* device, wherever the source lives
+            with cupy.cuda.Device(device.index):
+                return array.copy()
+
+        def synchronize(device: Device | None) -> None:
+            index = cupy.cuda.runtime.getDevice() if device is None else _concrete(device).index
+            cupy.cuda.Device(index).synchronize()
+
+        xp = ArrayNamespace(
+            cupy,
+            unindex=_make_unindex(cupy, cupyx.scatter_add),
+            erf=cupyx.scipy.special.erf,
+            rng=rng,
+        )
+        namespaces: dict[Device, Any] = {}
+
+        def namespace(device: Device):
+            bound = namespaces.get(device)
+            if bound is None:
+                bound = namespaces[device] = _OnCudaDevice(xp, cupy, device.index)
+            return bound
 
         backend = Backend(
             "cupy",
-            ArrayNamespace(
-                cupy,
-                unindex=_make_unindex(cupy, cupyx.scatter_add),
-                erf=cupyx.scipy.special.erf,
-                rng=lambda: state["rng"],
-            ),
+            xp,
             cupy.ndarray,
-            lambda array: Device("cuda", array.device.id),
+            device_of,
             seed,
+            device_type="cuda",
+            to_host=lambda array: array.get(),
+            from_host=from_host,
+            move=move,
+            namespace=namespace,
+            synchronize=synchronize,
+            multi_device=True,
         )
-        _BACKENDS[cupy.ndarray] = backend
-        if _pending_seed is not None:
-            backend.manual_seed(_pending_seed)
-        return backend
+        return register_backend(backend)
 
 
 def cuda_backend() -> Backend:
@@ -192,8 +381,31 @@ def cuda_backend() -> Backend:
     return backend
 
 
+def _load_guard() -> Backend:
+    import minigrad.guard  # registers itself
+
+    return _BY_DEVICE_TYPE["guard"]
+
+
 def backend_for_device(device: Device) -> Backend:
-    return numpy_backend if device.type == "cpu" else cuda_backend()
+    """The backend whose arrays live on `device`, with `xp` creating arrays there."""
+    if device.type == "cpu":
+        return numpy_backend
+    backend = _BY_DEVICE_TYPE.get(device.type)
+    if backend is None:
+        backend = cuda_backend() if device.type == "cuda" else _load_guard()
+    _check_index(backend, device)
+    return backend.on(device)
+
+
+def _check_index(backend: Backend, device: Device) -> None:
+    if device.type == "cuda" and device.index:  # cuda:0 exists whenever the backend loaded
+        count = cuda_device_count()
+        if device.index >= count:
+            raise RuntimeError(
+                f"CUDA error: invalid device ordinal: {device} requested, but only {count} "
+                f"CUDA device(s) are visible"
+            )
 
 
 def backend_of(array: Any) -> Backend:
@@ -206,8 +418,9 @@ def backend_of(array: Any) -> Backend:
 def manual_seed(seed: int) -> None:
     """Seed the random generators of every loaded backend (and CuPy's, once it loads)."""
     global _pending_seed
+    seed = int(seed)
     _pending_seed = seed  # a backend loaded later starts from the same seed
-    for backend in list(_BACKENDS.values()):
+    for backend in list(_BY_DEVICE_TYPE.values()):
         backend.manual_seed(seed)
 
 
@@ -227,17 +440,50 @@ def cuda_device_count() -> int:
 
 
 def to_device(array: Any, device: Device) -> Any:
-    """Copy `array` to `device` (no copy when it is already there)."""
+    """Copy `array` to `device` (no copy when it is already there). Transfers between backends go
+    through host memory explicitly; nothing else in minigrad moves data between devices."""
+    device = _concrete(device)
     source = backend_of(array)
     if source.device_of(array) == device:
         return array
+    if source.device_type == device.type:
+        return source.move(array, device)
+    host = source.to_host(array)
     if device.type == "cpu":
-        return array.get()  # CuPy -> NumPy
-    backend = cuda_backend()
-    import cupy
+        return host
+    return backend_for_device(device).from_host(host, device)
 
-    with cupy.cuda.Device(device.index or 0):
-        return backend.xp.asarray(array)
+
+def writeable(array: Any) -> bool:
+    """Whether writing into `array` in place is safe, on every backend.
+
+    NumPy says so in `flags.writeable` (False for broadcast views). CuPy has no read-only arrays
+    and no such flag, so a broadcast view (a zero stride over a dimension longer than 1) is
+    treated as read-only there: writing into it would write one element many times.
+    """
+    flag = getattr(array.flags, "writeable", None)
+    if flag is not None:
+        return flag
+    return not any(s == 0 and n > 1 for s, n in zip(array.strides, array.shape))
+
+
+# --- the default device (PyTorch's torch.set_default_device) ----------------------------------
+
+_default_device = CPU
+
+
+def set_default_device(device: str | Device | None) -> None:
+    """Where factory functions (`mg.zeros`, `mg.randn`, `mg.tensor`, ...) put tensors when no
+    `device=` is given. `None` restores `cpu`. Fails at once if the device is unavailable."""
+    global _default_device
+    device = CPU if device is None else Device(device) if not isinstance(device, Device) else device
+    device = _concrete(device)
+    backend_for_device(device)  # raises clearly when CUDA is missing
+    _default_device = device
+
+
+def get_default_device() -> Device:
+    return _default_device
 
 
 # Python float used by rules that need pi: a NumPy float64 scalar would upcast float32 arrays.

@@ -487,6 +487,12 @@ class _Graph:
                     )
                 multi = len(node.next) > 1
                 self.edges.append((src, f"op{k}", input_name if multi else ""))
+        # Has a backward pass been through here? (a leaf got .grad, or a node freed its values)
+        self.backward_ran = (
+            trace is not None
+            or any(n.saved is None for n in visit_order)
+            or any(i.kind == "leaf" and i.grad is not None for i in self.items.values())
+        )
         # Op and data items, now that every output shape is known.
         root_nodes = {id(r.grad_fn): r for r in roots if r.grad_fn is not None}
         for node in visit_order:
@@ -538,7 +544,7 @@ class _Graph:
             data.grad, data.grad_state = tensor.grad, "set"
         elif trace is not None and node in trace.grads:
             data.grad, data.grad_state = trace.grads[node], "set"
-        elif node.saved is None:  # backward already ran and freed the graph
+        elif self.backward_ran:
             data.grad_state = "not kept (retain_grad() or trace=)"
         if data.value is not None:
             data.dtype = data.value.dtype
@@ -953,9 +959,17 @@ def _digraph_class():
 
                 os.makedirs(os.path.dirname(os.fspath(filename)) or ".", exist_ok=True)
             try:
-                return super().render(filename, directory, view, cleanup, format, *args, **kwargs)
+                return super().render(
+                    filename,
+                    directory=directory,
+                    view=view,
+                    cleanup=cleanup,
+                    format=format,
+                    *args,
+                    **kwargs,
+                )
             except graphviz.ExecutableNotFound:
-                path = self.save(filename, directory)
+                path = self.save(filename, directory=directory)
                 raise GraphvizNotFound(_INSTALL.format(path=path)) from None
 
         def _repr_svg_(self):

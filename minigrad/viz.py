@@ -945,14 +945,7 @@ def _digraph_class():
         missing (after writing the DOT text)."""
 
         def render(
-            self,
-            filename=None,
-            directory=None,
-            view=False,
-            cleanup=False,
-            format=None,
-            *args,
-            **kwargs,
+            self, filename=None, directory=None, view=False, cleanup=False, format=None, **kwargs
         ):
             if filename is not None and directory is None:
                 import os
@@ -965,7 +958,6 @@ def _digraph_class():
                     view=view,
                     cleanup=cleanup,
                     format=format,
-                    *args,
                     **kwargs,
                 )
             except graphviz.ExecutableNotFound:

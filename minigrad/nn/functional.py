@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
+
 from minigrad import dtypes
 from minigrad.autograd import apply, defop
 from minigrad.ops import elementwise as _ew
@@ -209,8 +211,6 @@ def rms_norm(
 
 
 def _eps(dtype) -> float:
-    import numpy as np
-
     return float(np.finfo(dtype).eps)
 
 
@@ -352,8 +352,9 @@ def binary_cross_entropy(
     data = input._data
     if data.size and (bool((data < 0).any()) or bool((data > 1).any())):
         raise RuntimeError("all elements of input should be between 0 and 1")
-    log_x = _ew.clamp(_ew.log(input), min=-100.0)
-    log_1mx = _ew.clamp(_ew.log1p(_ew.neg(input)), min=-100.0)
+    with np.errstate(divide="ignore"):  # log(0) = -inf is expected: clamped to -100 below
+        log_x = _ew.clamp(_ew.log(input), min=-100.0)
+        log_1mx = _ew.clamp(_ew.log1p(_ew.neg(input)), min=-100.0)
     loss = _ew.neg(_ew.add(_ew.mul(target, log_x), _ew.mul(_ew.sub(1.0, target), log_1mx)))
     if weight is not None:
         loss = _ew.mul(loss, weight)

@@ -1,0 +1,165 @@
+"""Gradient checks (Hypothesis, float64 central differences) for the fused ops that
+minigrad.nn.functional defines, plus their first/second-order and dtype behaviour."""
+
+import numpy as np
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+import minigrad as mg
+import minigrad.nn.functional as F
+from minigrad.testing import gradcheck, gradgradcheck
+
+# Op names of minigrad.nn.functional that these tests gradient-check (read by the op-coverage test).
+COVERED = {"layer_norm", "rms_norm", "embedding", "nll_loss"}
+
+
+def leaf(a):
+    return mg.tensor(np.asarray(a, dtype=np.float64), requires_grad=True)
+
+
+@st.composite
+def norm_case(draw):
+    ndim = draw(st.integers(1, 3))
+    shape = tuple(draw(st.lists(st.integers(1, 4), min_size=ndim, max_size=ndim)))
+    k = draw(st.integers(1, ndim))
+    seed = draw(st.integers(0, 2**16))
+    affine = draw(st.sampled_from(["none", "w", "wb", "b"]))
+    return shape, shape[ndim - k :], seed, affine
+
+
+@given(norm_case())
+def test_layer_norm_gradcheck(case):
+    shape, norm_shape, seed, affine = case
+    rng = np.random.default_rng(seed)
+    x = leaf(rng.standard_normal(shape) * 2)
+    w = leaf(rng.standard_normal(norm_shape)) if affine in ("w", "wb") else None
+    b = leaf(rng.standard_normal(norm_shape)) if affine in ("b", "wb") else None
+    args = [t for t in (x, w, b) if t is not None]
+
+    def fn(*ts):
+        it = iter(ts)
+        xx = next(it)
+        ww = next(it) if w is not None else None
+        bb = next(it) if b is not None else None
+        return F.layer_norm(xx, norm_shape, ww, bb, eps=1e-5)
+
+    assert gradcheck(fn, tuple(args), atol=1e-6, rtol=1e-5)
+
+
+@given(norm_case())
+def test_layer_norm_gradgradcheck(case):
+    shape, norm_shape, seed, affine = case
+    rng = np.random.default_rng(seed)
+    x = leaf(rng.standard_normal(shape))
+    w = leaf(rng.standard_normal(norm_shape))
+    b = leaf(rng.standard_normal(norm_shape))
+    assert gradgradcheck(lambda x, w, b: F.layer_norm(x, norm_shape, w, b), (x, w, b), atol=1e-5)
+
+
+@given(norm_case(), st.sampled_from([None, 1e-3]))
+def test_rms_norm_gradcheck_and_gradgradcheck(case, eps):
+    shape, norm_shape, seed, affine = case
+    rng = np.random.default_rng(seed)
+    x = leaf(rng.standard_normal(shape) + 0.5)
+    if affine in ("w", "wb"):
+        w = leaf(rng.standard_normal(norm_shape))
+        fn = lambda x, w: F.rms_norm(x, norm_shape, w, eps)
+        args = (x, w)
+    else:
+        fn = lambda x: F.rms_norm(x, norm_shape, None, eps)
+        args = (x,)
+    assert gradcheck(fn, args, atol=1e-6, rtol=1e-5)
+    assert gradgradcheck(fn, args, atol=1e-5)
+
+
+@given(st.integers(0, 2**16), st.sampled_from([None, 0, 2, -1]))
+def test_embedding_gradcheck(seed, padding_idx):
+    rng = np.random.default_rng(seed)
+    w = leaf(rng.standard_normal((5, 3)))
+    idx = mg.tensor(rng.integers(0, 5, size=(2, 4)))  # repeats are likely: scatter-add
+    # padding_idx's row gets no gradient by definition, so first order is checked without it
+    assert gradcheck(lambda w: F.embedding(idx, w), (w,))
+    assert gradgradcheck(lambda w: F.embedding(idx, w, padding_idx) ** 2, (w,))
+
+
+def test_embedding_repeated_indices_and_padding():
+    w = leaf(np.arange(12.0).reshape(4, 3))
+    out = F.embedding(mg.tensor([1, 1, 2, 0, 1]), w, padding_idx=2)
+    out.sum().backward()
+    np.testing.assert_array_equal(w.grad.numpy()[:, 0], [1, 3, 0, 0])
+    np.testing.assert_array_equal(out.detach().numpy()[2], [6, 7, 8])  # forward still reads it
+
+
+@st.composite
+def nll_case(draw):
+    n = draw(st.integers(1, 4))
+    c = draw(st.integers(2, 5))
+    extra = tuple(draw(st.lists(st.integers(1, 3), max_size=2)))
+    return n, c, extra, draw(st.integers(0, 2**16)), draw(st.sampled_from(["none", "mean", "sum"]))
+
+
+@given(nll_case(), st.booleans(), st.booleans())
+def test_nll_and_cross_entropy_gradcheck(case, weighted, ignore):
+    n, c, extra, seed, reduction = case
+    rng = np.random.default_rng(seed)
+    x = leaf(rng.standard_normal((n, c, *extra)))
+    t = rng.integers(0, c, size=(n, *extra))
+    if ignore:
+        t.reshape(-1)[0] = -100
+        if reduction == "mean" and t.size == 1:
+            t.reshape(-1)[0] = 0  # an all-ignored mean is 0/0
+    target = mg.tensor(t)
+    weight = mg.tensor(rng.uniform(0.5, 2, size=c)) if weighted else None
+    assert gradcheck(lambda x: F.nll_loss(x, target, weight, reduction=reduction), (x,))
+    assert gradgradcheck(lambda x: F.cross_entropy(x, target, weight, reduction=reduction), (x,))
+    assert gradcheck(
+        lambda x: F.cross_entropy(x, target, weight, reduction=reduction, label_smoothing=0.2), (x,)
+    )
+
+
+@pytest.mark.parametrize("dtype", [mg.float32, mg.float64])
+def test_fused_ops_keep_dtype(dtype):
+    x = mg.randn(3, 4, dtype=dtype, requires_grad=True)
+    w = mg.ones(4, dtype=dtype, requires_grad=True)
+    outs = [
+        F.layer_norm(x, (4,), w, mg.zeros(4, dtype=dtype)),
+        F.rms_norm(x, 4, w),
+        F.cross_entropy(x, mg.tensor([0, 1, 3])),
+        F.embedding(mg.tensor([0, 2]), x),
+        F.dropout(x, 0.3),
+        F.mse_loss(x, mg.zeros(3, 4, dtype=dtype)),
+        F.binary_cross_entropy_with_logits(x, mg.ones(3, 4, dtype=dtype)),
+    ]
+    for out in outs:
+        assert out.dtype == dtype
+        out.sum().backward()
+        assert x.grad.dtype == dtype
+
+
+def test_layer_norm_shape_errors():
+    with pytest.raises(RuntimeError, match=r"normalized_shape=\[5\]"):
+        F.layer_norm(mg.randn(2, 4), (5,))
+    with pytest.raises(RuntimeError, match="weight"):
+        F.layer_norm(mg.randn(2, 4), (4,), mg.ones(3))
+
+
+def test_dropout_statistics_and_modes():
+    mg.manual_seed(0)
+    x = mg.ones(200, 100)
+    y = F.dropout(x, 0.25)
+    kept = (y.numpy() != 0).mean()
+    assert abs(kept - 0.75) < 0.02
+    np.testing.assert_allclose(np.unique(y.numpy()), [0, 1 / 0.75], rtol=1e-6)
+    assert F.dropout(x, 0.25, training=False) is x
+    assert (F.dropout(x, 1.0).numpy() == 0).all()
+    with pytest.raises(ValueError, match="between 0 and 1"):
+        F.dropout(x, 1.5)
+
+
+def test_one_hot_normalize_softmax_implicit_dim():
+    np.testing.assert_array_equal(F.one_hot(mg.tensor([0, 2]), 3).numpy(), [[1, 0, 0], [0, 0, 1]])
+    v = F.normalize(mg.tensor([[3.0, 4.0], [0.0, 0.0]]))
+    np.testing.assert_allclose(v.numpy(), [[0.6, 0.8], [0, 0]])
+    x = mg.randn(2, 3)
+    np.testing.assert_allclose(F.softmax(x).numpy().sum(1), 1, rtol=1e-6)  # dim 1 for 2-D

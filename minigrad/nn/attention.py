@@ -24,6 +24,8 @@ import numpy as np
 from minigrad import autograd
 from minigrad.autograd import apply, defop
 from minigrad.backend import _BACKENDS
+from minigrad.nn.layers import Linear
+from minigrad.nn.module import Module
 from minigrad.tensor import Tensor
 
 # --- scaled dot-product attention ----------------------------------------------------------
@@ -206,6 +208,7 @@ SDPA_MASKED = defop(
 # fmt: on
 
 _CAUSAL_CACHE: dict = {}
+_SDPA = "scaled_dot_product_attention()"
 
 
 def _causal_blocked(xp, rows: int, cols: int, groups: int):
@@ -250,42 +253,34 @@ def scaled_dot_product_attention(
     """
     for name, t in (("query", query), ("key", key), ("value", value)):
         if not isinstance(t, Tensor):
-            raise TypeError(
-                f"scaled_dot_product_attention(): {name} must be a Tensor, got {type(t).__name__}"
-            )
+            raise TypeError(f"{_SDPA}: {name} must be a Tensor, got {type(t).__name__}")
         if t.ndim < 2:
-            raise RuntimeError(
-                f"scaled_dot_product_attention(): {name} must be at least 2-D, got shape {_shape_str(t)}"
-            )
+            raise RuntimeError(f"{_SDPA}: {name} must be at least 2-D, got shape {_shape_str(t)}")
     if not (query.dtype == key.dtype == value.dtype):
         raise RuntimeError(
             f"Expected query, key, and value to have the same dtype, but got query.dtype: "
             f"{query.dtype} key.dtype: {key.dtype} and value.dtype: {value.dtype} instead."
         )
     if query.dtype.kind != "f":
-        raise RuntimeError(
-            f"scaled_dot_product_attention(): expected floating point inputs, got {query.dtype}"
-        )
+        raise RuntimeError(f"{_SDPA}: expected floating point inputs, got {query.dtype}")
     if query.shape[-1] != key.shape[-1]:
         raise RuntimeError(
-            f"scaled_dot_product_attention(): query and key must have the same embedding dim E, "
+            f"{_SDPA}: query and key must have the same embedding dim E, "
             f"got query {_shape_str(query)} and key {_shape_str(key)}"
         )
     if key.shape[-2] != value.shape[-2]:
         raise RuntimeError(
-            f"scaled_dot_product_attention(): key and value must have the same sequence length S, "
+            f"{_SDPA}: key and value must have the same sequence length S, "
             f"got key {_shape_str(key)} and value {_shape_str(value)}"
         )
     groups = 1
     if enable_gqa:
         if query.ndim < 3 or key.ndim < 3 or value.ndim < 3:
-            raise RuntimeError(
-                "scaled_dot_product_attention(): enable_gqa needs a head dim (-3) on query, key and value"
-            )
+            raise RuntimeError(f"{_SDPA}: enable_gqa needs a head dim (-3) on query, key and value")
         hq, hk = query.shape[-3], key.shape[-3]
         if hk != value.shape[-3] or hq % hk:
             raise RuntimeError(
-                f"scaled_dot_product_attention(): with enable_gqa the number of query heads ({hq}) "
+                f"{_SDPA}: with enable_gqa the number of query heads ({hq}) "
                 f"must be a multiple of the key/value heads (key {hk}, value {value.shape[-3]})"
             )
         groups = hq // hk
@@ -299,7 +294,7 @@ def scaled_dot_product_attention(
             else ""
         )
         raise RuntimeError(
-            f"scaled_dot_product_attention(): the batch/head dims of query {_shape_str(query)}, key "
+            f"{_SDPA}: the batch/head dims of query {_shape_str(query)}, key "
             f"{_shape_str(key)} and value {_shape_str(value)} do not broadcast{hint}"
         ) from None
     if not 0.0 <= dropout_p < 1.0:
@@ -311,20 +306,17 @@ def scaled_dot_product_attention(
     blocked = None
     if is_causal:
         if attn_mask is not None:
-            raise RuntimeError(
-                "scaled_dot_product_attention(): Explicit attn_mask should not be set when is_causal=True"
-            )
+            raise RuntimeError(f"{_SDPA}: Explicit attn_mask should not be set when is_causal=True")
         blocked = _causal_blocked(xp, L, S, groups)
     spec = _Spec(float(scale), groups, blocked, float(dropout_p))
     if attn_mask is None:
         return apply(SDPA, (query, key, value), {"spec": spec})
     if not isinstance(attn_mask, Tensor):
-        raise TypeError(
-            f"scaled_dot_product_attention(): attn_mask must be a Tensor, got {type(attn_mask).__name__}"
-        )
+        raise TypeError(f"{_SDPA}: attn_mask must be a Tensor, got {type(attn_mask).__name__}")
     if attn_mask.dtype != bool and attn_mask.dtype != query.dtype:
         raise RuntimeError(
-            f"Expected attn_mask dtype to be bool or to match query dtype, but got attn_mask.dtype: "
+            f"Expected attn_mask dtype to be bool or to match query dtype, but got "
+            f"attn_mask.dtype: "
             f"{attn_mask.dtype} and query.dtype: {query.dtype} instead."
         )
     if groups > 1:
@@ -335,7 +327,7 @@ def scaled_dot_product_attention(
             raise ValueError
     except ValueError:
         raise RuntimeError(
-            f"scaled_dot_product_attention(): attn_mask of shape {_shape_str(attn_mask)} does not "
+            f"{_SDPA}: attn_mask of shape {_shape_str(attn_mask)} does not "
             f"broadcast to the attention scores' shape {list(target)}"
         ) from None
     return apply(SDPA_MASKED, (query, key, value, attn_mask), {"spec": spec})
@@ -463,3 +455,251 @@ def apply_rope(
             f"{list(x.shape)} (without its last dim)"
         ) from None
     return apply(ROPE, (x,), {"cos": cos, "sin": sin, "interleaved": bool(interleaved)})
+
+
+# --- sinusoidal positional encoding ----------------------------------------------------------
+
+_SIN_CACHE: dict = {}
+
+
+def sinusoidal_table(xp, n: int, d_model: int, base: float, dtype):
+    """[n, d_model]: PE(m, 2i) = sin(m / base^(2i/d)), PE(m, 2i+1) = cos(m / base^(2i/d)).
+    Cached per (backend, d_model, base, dtype), grown by doubling; callers slice rows."""
+    key = (id(xp), d_model, float(base), np.dtype(dtype).str)
+    cached = _SIN_CACHE.get(key)
+    if cached is None or cached.shape[0] < n:
+        size = max(n, 2 * cached.shape[0] if cached is not None else 64)
+        freq = base ** (-np.arange(0, d_model, 2, dtype=np.float64) / d_model)
+        angles = np.outer(np.arange(size, dtype=np.float64), freq)
+        table = np.empty((size, d_model))
+        table[:, 0::2] = np.sin(angles)
+        table[:, 1::2] = np.cos(angles[:, : d_model // 2])
+        cached = xp.asarray(table.astype(dtype))
+        _SIN_CACHE[key] = cached
+    return cached[:n]
+
+
+# --- modules ---------------------------------------------------------------------------------
+
+
+class SinusoidalPositionalEncoding(Module):
+    """Adds the fixed sin/cos encoding of "Attention Is All You Need" to x [..., T, d_model].
+
+    `forward(x, positions=None)`: positions are None (0..T-1), an int offset, or integer
+    positions of shape [T] (or broadcastable to x.shape[:-1]). No parameters.
+    """
+
+    def __init__(self, d_model: int, base: float = 10000.0):
+        super().__init__()
+        if d_model <= 0:
+            raise ValueError(
+                f"SinusoidalPositionalEncoding: d_model must be positive, got {d_model}"
+            )
+        self.d_model = d_model
+        self.base = base
+
+    def encoding(self, positions, seq_len: int, like: Tensor) -> Tensor:
+        """The [T, d_model] (or positions-shaped) table, in like's dtype and device."""
+        xp = _BACKENDS[type(like._data)].xp
+        if positions is None or isinstance(positions, (int, np.integer)):
+            start = int(positions or 0)
+            if start < 0:
+                raise ValueError(f"position offset must be >= 0, got {start}")
+            return Tensor._make(
+                sinusoidal_table(xp, start + seq_len, self.d_model, self.base, like.dtype)[start:]
+            )
+        pos = positions._data if isinstance(positions, Tensor) else xp.asarray(positions)
+        if pos.dtype.kind not in "iu" or (pos.size and int(pos.min()) < 0):
+            raise ValueError(
+                "SinusoidalPositionalEncoding: positions must be non-negative integers"
+            )
+        n = int(pos.max()) + 1 if pos.size else 0
+        return Tensor._make(sinusoidal_table(xp, n, self.d_model, self.base, like.dtype)[pos])
+
+    def forward(self, x: Tensor, positions=None) -> Tensor:
+        if x.ndim < 2 or x.shape[-1] != self.d_model:
+            raise RuntimeError(
+                f"SinusoidalPositionalEncoding(d_model={self.d_model}): expected x of shape "
+                f"[..., T, {self.d_model}], got {list(x.shape)}"
+            )
+        return x + self.encoding(positions, x.shape[-2], x)
+
+    def extra_repr(self) -> str:
+        return f"d_model={self.d_model}, base={self.base}"
+
+
+class RotaryEmbedding(Module):
+    """RoPE as a module: `forward(x, positions=None)` rotates x [..., T, head_dim] (see
+    `apply_rope`). The cos/sin tables are computed once per dtype/device and cached."""
+
+    def __init__(self, head_dim: int, base: float = 10000.0, interleaved: bool = False):
+        super().__init__()
+        if head_dim <= 0 or head_dim % 2:
+            raise ValueError(
+                f"RotaryEmbedding: head_dim must be a positive even number, got {head_dim}"
+            )
+        self.head_dim = head_dim
+        self.base = base
+        self.interleaved = interleaved
+
+    def forward(self, x: Tensor, positions=None) -> Tensor:
+        if x.shape[-1] != self.head_dim:
+            raise RuntimeError(
+                f"RotaryEmbedding(head_dim={self.head_dim}): x has last dim {x.shape[-1]} "
+                f"(shape {list(x.shape)})"
+            )
+        return apply_rope(x, positions, self.base, self.interleaved)
+
+    def extra_repr(self) -> str:
+        return f"head_dim={self.head_dim}, base={self.base}, interleaved={self.interleaved}"
+
+
+class KVCache:
+    """Keys and values seen so far by one attention layer, for incremental decoding.
+
+    Keys are stored after RoPE, so a cached step costs one new row of projections. Pass the same
+    cache to successive `MultiHeadAttention` calls; `len(cache)` is the number of past tokens.
+    """
+
+    def __init__(self):
+        self.k: Tensor | None = None  # [B, n_kv_heads, S, head_dim]
+        self.v: Tensor | None = None
+
+    def __len__(self) -> int:
+        return 0 if self.k is None else self.k.shape[-2]
+
+    def append(self, k: Tensor, v: Tensor) -> tuple[Tensor, Tensor]:
+        from minigrad.ops.shape import cat
+
+        if self.k is not None:
+            if self.k.shape[:-2] != k.shape[:-2] or self.k.shape[-1] != k.shape[-1]:
+                raise RuntimeError(
+                    f"KVCache: new keys {list(k.shape)} do not match the cached "
+                    f"{list(self.k.shape)} (batch, heads and head_dim must agree)"
+                )
+            k, v = cat([self.k, k], dim=-2), cat([self.v, v], dim=-2)
+        self.k, self.v = k, v
+        return k, v
+
+    def reset(self) -> None:
+        self.k = self.v = None
+
+
+class MultiHeadAttention(Module):
+    """Multi-head self-attention for decoder models: q/k/v projections, RoPE on q and k, the
+    fused attention op, and an output projection.
+
+    `n_kv_heads < n_heads` gives grouped-query attention (each key/value head serves
+    n_heads / n_kv_heads query heads; 1 is multi-query attention). `forward(x, attn_mask=None,
+    cache=None)` takes x [B, T, d_model] (or [T, d_model]); `attn_mask` follows
+    `scaled_dot_product_attention` (combined with the causal mask when `causal`); with a
+    `KVCache` the new tokens attend to the cached ones and are appended to it.
+    """
+
+    def __init__(
+        self,
+        d_model: int,
+        n_heads: int,
+        rope: bool = True,
+        causal: bool = True,
+        bias: bool = False,
+        dropout: float = 0.0,
+        n_kv_heads: int | None = None,
+        rope_base: float = 10000.0,
+        rope_interleaved: bool = False,
+        device=None,
+        dtype=None,
+    ):
+        super().__init__()
+        if d_model <= 0 or n_heads <= 0:
+            raise ValueError(
+                f"MultiHeadAttention: d_model ({d_model}) and n_heads ({n_heads}) must be positive"
+            )
+        if d_model % n_heads:
+            raise ValueError(
+                f"MultiHeadAttention: d_model ({d_model}) must be divisible by n_heads ({n_heads})"
+            )
+        n_kv_heads = n_heads if n_kv_heads is None else n_kv_heads
+        if n_kv_heads <= 0 or n_heads % n_kv_heads:
+            raise ValueError(
+                f"MultiHeadAttention: n_heads ({n_heads}) must be a multiple of n_kv_heads "
+                f"({n_kv_heads})"
+            )
+        head_dim = d_model // n_heads
+        if rope and head_dim % 2:
+            raise ValueError(
+                f"MultiHeadAttention: RoPE rotates pairs, so head_dim = d_model / n_heads must "
+                f"be even; "
+                f"got {d_model} / {n_heads} = {head_dim}"
+            )
+        if not 0.0 <= dropout < 1.0:
+            raise ValueError(f"dropout probability has to be in [0, 1), but got {dropout}")
+        self.d_model, self.n_heads, self.n_kv_heads, self.head_dim = (
+            d_model,
+            n_heads,
+            n_kv_heads,
+            head_dim,
+        )
+        self.causal = causal
+        self.dropout = dropout
+        kw = {"device": device, "dtype": dtype}
+        self.q_proj = Linear(d_model, d_model, bias, **kw)
+        self.k_proj = Linear(d_model, n_kv_heads * head_dim, bias, **kw)
+        self.v_proj = Linear(d_model, n_kv_heads * head_dim, bias, **kw)
+        self.out_proj = Linear(d_model, d_model, bias, **kw)
+        self.rotary = RotaryEmbedding(head_dim, rope_base, rope_interleaved) if rope else None
+
+    def _heads(self, x: Tensor, n: int) -> Tensor:
+        b, t, _ = x.shape
+        return x.reshape(b, t, n, self.head_dim).transpose(1, 2)  # [B, n, T, head_dim]
+
+    def forward(
+        self, x: Tensor, attn_mask: Tensor | None = None, cache: KVCache | None = None
+    ) -> Tensor:
+        if x.ndim == 2:
+            return self.forward(x.unsqueeze(0), attn_mask, cache).squeeze(0)
+        if x.ndim != 3 or x.shape[-1] != self.d_model:
+            raise RuntimeError(
+                f"MultiHeadAttention(d_model={self.d_model}): expected input "
+                f"[B, T, {self.d_model}] "
+                f"or [T, {self.d_model}], got {list(x.shape)}"
+            )
+        b, t, _ = x.shape
+        past = len(cache) if cache is not None else 0
+        q = self._heads(self.q_proj(x), self.n_heads)
+        k = self._heads(self.k_proj(x), self.n_kv_heads)
+        v = self._heads(self.v_proj(x), self.n_kv_heads)
+        if self.rotary is not None:
+            q = self.rotary(q, past)
+            k = self.rotary(k, past)
+        if cache is not None:
+            k, v = cache.append(k, v)
+        is_causal = False
+        if self.causal and t > 1:
+            if past == 0 and attn_mask is None:
+                is_causal = True
+            else:  # query i (absolute position past + i) sees keys 0 .. past + i
+                xp = _BACKENDS[type(x._data)].xp
+                allowed = Tensor._make(xp.tril(xp.ones((t, past + t), dtype=bool), past))
+                if attn_mask is None:
+                    attn_mask = allowed
+                elif attn_mask.dtype == bool:
+                    attn_mask = attn_mask & allowed
+                else:
+                    attn_mask = attn_mask.masked_fill(~allowed, -math.inf)
+        out = scaled_dot_product_attention(
+            q,
+            k,
+            v,
+            attn_mask=attn_mask,
+            dropout_p=self.dropout if self.training else 0.0,
+            is_causal=is_causal,
+            enable_gqa=self.n_kv_heads != self.n_heads,
+        )
+        return self.out_proj(out.transpose(1, 2).reshape(b, t, self.d_model))
+
+    def extra_repr(self) -> str:
+        return (
+            f"d_model={self.d_model}, n_heads={self.n_heads}, n_kv_heads={self.n_kv_heads}, "
+            f"rope={self.rotary is not None}, causal={self.causal}, dropout={self.dropout}"
+        )

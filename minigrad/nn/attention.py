@@ -60,14 +60,15 @@ def _ungroup(xp, x, groups: int, rows: int):
     return xp.reshape(x, (*lead, h * groups, rows, d))
 
 
-def _group_mask(xp, mask, groups: int, heads: int):
-    """A mask broadcastable to [..., Hq, L, S], laid out like `_group` (rows of G heads)."""
+def _group_mask(xp, mask, groups: int, heads: int, rows: int):
+    """A mask broadcastable to [..., Hq, L, S], laid out like `_group` (rows of G heads): the
+    head and query dims are materialised, since G*L rows interleave heads and queries."""
     if groups == 1:
         return mask
     shape = tuple(mask.shape)
     if len(shape) < 3:
         shape = (1,) * (3 - len(shape)) + shape
-    mask = xp.broadcast_to(xp.reshape(mask, shape), (*shape[:-3], heads, *shape[-2:]))
+    mask = xp.broadcast_to(xp.reshape(mask, shape), (*shape[:-3], heads, rows, shape[-1]))
     return _group(xp, mask, groups)
 
 
@@ -77,7 +78,7 @@ def _sdpa_forward(xp, q, k, v, mask, spec: _Spec):
     qg = _group(xp, q, groups)
     s = xp.matmul(qg * spec.scale if spec.scale != 1.0 else qg, xp.swapaxes(k, -1, -2))
     if mask is not None:
-        mask = _group_mask(xp, mask, groups, q.shape[-3])
+        mask = _group_mask(xp, mask, groups, q.shape[-3], rows)
         full = np.broadcast_shapes(s.shape, mask.shape)
         if full != s.shape:
             s = xp.broadcast_to(s, full).copy()
@@ -152,7 +153,7 @@ def _sdpa_grad_graph(which: str, g, q, k, v, mask, spec: _Spec):
     qg = _group(xp, q, groups)
     s = linalg.matmul(qg * spec.scale, shape.transpose(k, -1, -2))
     if mask is not None:
-        mg = _group_mask(xp, mask, groups, q.shape[-3])
+        mg = _group_mask(xp, mask, groups, q.shape[-3], rows)
         if mg.dtype == bool:
             s = elementwise.masked_fill(s, elementwise.logical_not(mg), -math.inf)
         else:

@@ -33,7 +33,9 @@ def draw_graph(model, x, y, out: str) -> dict[str, str]:
         loss = F.cross_entropy(model(x), y)
     with minigrad.autograd.trace() as tr:
         loss.backward()
-    kwargs = dict(params=dict(model.named_parameters()), collapse_modules=True, trace=tr)
+    kwargs = dict(
+        params=dict(model.named_parameters()), collapse_modules=True, trace=tr, rankdir="TB"
+    )
     os.makedirs(out, exist_ok=True)
     paths = {"dot": os.path.join(out, "demo_graph.dot")}
     with open(paths["dot"], "w") as f:

@@ -5,7 +5,7 @@ classifier can only cut the plane into wedges and stays near chance; an MLP 2-64
 separates the arms. The MLP is trained twice from the same initial weights, with Adam and with
 SGD, and both loss curves are drawn on one plot. Writes out/mlp_classification.png.
 
-    python examples/mlp_classification.py [--epochs 600] [--quiet] [--out out]
+    python examples/mlp_classification.py [--epochs 400] [--quiet] [--out out]
 """
 
 from __future__ import annotations
@@ -76,7 +76,7 @@ def train(
 
 
 def main(argv: Sequence[str] | None = None) -> dict:
-    args = parse_args(__doc__.splitlines()[0], argv, epochs=600)
+    args = parse_args(__doc__.splitlines()[0], argv, epochs=400)
     x, y = make_data(args.seed)
 
     runs = {}

@@ -20,7 +20,7 @@ def run(module: str, tmp_path, *flags: str) -> dict:
 
 
 def test_linear_regression_recovers_slope(tmp_path):
-    r = run("linear_regression", tmp_path, "--epochs", "60")
+    r = run("linear_regression", tmp_path, "--epochs", "100")
     closed = r["normal equation"]
     for method in ("SGD", "Adam"):
         assert r[method]["w"] == pytest.approx(closed["w"], abs=0.05)  # both reach the optimum

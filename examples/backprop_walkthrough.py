@@ -81,8 +81,10 @@ def main(out_dir: str | None = "out") -> dict:
         gradcheck = None
     if gradcheck is not None:
         fn = lambda a, b, c: ((a * b + c).tanh() - y) ** 2
-        assert gradcheck(fn, (a.detach().requires_grad_(), b.detach().requires_grad_(),
-                              c.detach().requires_grad_()))
+        assert gradcheck(
+            fn,
+            (a.detach().requires_grad_(), b.detach().requires_grad_(), c.detach().requires_grad_()),
+        )
         print("\ngradcheck (central finite differences, float64): passed")
 
     print("\nthe engine's backward steps (mg.autograd.trace)")

@@ -240,10 +240,17 @@ def all_ops() -> list[Op]:
 
 def rules_markdown() -> str:
     """docs/rules.md: every primitive's gradient rules, generated from their definitions."""
-    import minigrad.ops  # noqa: F401  (make sure every op module is loaded)
+    import importlib
+    import pkgutil
 
-    with contextlib.suppress(ImportError):
-        import minigrad.nn  # noqa: F401
+    import minigrad
+
+    # Load every minigrad module, so the page does not depend on what happens to be imported.
+    for info in pkgutil.walk_packages(minigrad.__path__, "minigrad."):
+        if info.name.startswith(("minigrad.testing", "minigrad.cuda")):
+            continue
+        with contextlib.suppress(Exception):
+            importlib.import_module(info.name)
     groups: dict = {}
     for op in all_ops():
         code = getattr(op.forward, "__code__", None)

@@ -28,8 +28,10 @@ import weakref
 from typing import Any, Callable, Sequence
 
 from minigrad.backend import _BACKENDS
+from minigrad.backend import writeable as _writeable
 
 Tensor: Any = None  # minigrad.tensor sets this (tensor.py imports this module, not the reverse)
+_make: Any = None  # and this: Tensor._make, the no-checks constructor
 graph_namespace: Any = None  # minigrad.ops sets this: the xp rules see under create_graph=True
 
 
@@ -121,6 +123,8 @@ class Op:
         "view",
         "formulas",
         "backward_name",
+        "params",
+        "_plans",
     )
 
     def __init__(self, name, forward, rules, *, residuals=(), view=False, formulas=None):
@@ -132,13 +136,16 @@ class Op:
             names = (code.co_varnames[code.co_argcount + code.co_kwonlyargcount],)
         unknown = set(rules) - set(names)
         if unknown:
-            raise TypeError(f"op {name!r}: rules for unknown inputs {sorted(unknown)}; inputs: {names}")
+            raise TypeError(
+                f"op {name!r}: rules for unknown inputs {sorted(unknown)}; inputs: {names}"
+            )
         self.name = name
         self.forward = forward
         self.input_names = tuple(names)
         self.rules = tuple(rules.get(n) for n in names)
         self.arg_names = tuple(
-            () if r is None else r.__code__.co_varnames[: r.__code__.co_argcount] for r in self.rules
+            () if r is None else r.__code__.co_varnames[: r.__code__.co_argcount]
+            for r in self.rules
         )
         plain = {"xp", "g", "i"}
         self.saves = tuple(sorted({a for args in self.arg_names for a in args} - plain))
@@ -146,17 +153,61 @@ class Op:
         self.view = view
         self.formulas = formulas or {}
         self.backward_name = "".join(p.capitalize() for p in name.split("_")) + "Backward0"
+        kwonly = code.co_varnames[code.co_argcount : code.co_argcount + code.co_kwonlyargcount]
+        self.params = frozenset(kwonly)
+        self._plans: dict = {}  # which inputs need grad (bit mask) -> what to save, see plan()
+
+    def plan(self, mask: int) -> tuple:
+        """What a Node saves when the inputs in bit `mask` need a gradient: ((name, kind, k)).
+
+        Only the rules that will run decide, as in PyTorch: `x * c` with a constant `c` keeps
+        `c` only, so modifying `x` in place afterwards is allowed and `x` can be freed.
+        """
+        plan = self._plans.get(mask)
+        if plan is not None:
+            return plan
+        if self.variadic:
+            reads = {a for args in self.arg_names for a in args}
+        else:
+            reads = {a for k, args in enumerate(self.arg_names) if mask >> k & 1 for a in args}
+        names = self.input_names
+        plan = []
+        for name in sorted(reads - {"xp", "g", "i"}):
+            if name == "out":
+                plan.append((name, _OUT, 0))
+            elif name in names:
+                plan.append((name, _VARIADIC if self.variadic else _INPUT, names.index(name)))
+            elif name.endswith("_shape") and name[:-6] in names:
+                plan.append((name, _SHAPE, names.index(name[:-6])))
+            elif name.endswith("_dtype") and name[:-6] in names:
+                plan.append((name, _DTYPE, names.index(name[:-6])))
+            elif name.endswith("_device") and name[:-7] in names:
+                plan.append((name, _DEVICE, names.index(name[:-7])))
+            elif name.endswith("_shapes"):
+                plan.append((name, _SHAPES, 0))
+            elif name in self.residuals:
+                plan.append((name, _RESIDUAL, self.residuals.index(name)))
+            elif name not in self.params:
+                raise TypeError(
+                    f"op {self.name!r}: a rule reads {name!r}, which the op does not provide"
+                )
+        plan = tuple(plan)
+        self._plans[mask] = plan
+        return plan
 
     def __repr__(self) -> str:
         return f"<Op {self.name}>"
 
 
+_OUT, _INPUT, _VARIADIC, _SHAPE, _DTYPE, _DEVICE, _SHAPES, _RESIDUAL = range(8)
+
+
 def defop(name: str, forward: Callable, *, residuals=(), view=False, formulas=None, **rules) -> Op:
     """Define a primitive. Example (the whole definition of multiplication)::
 
-        mul = defop("mul", lambda xp, a, b: a * b,
-                    a=lambda g, b: g * b,   # d(a*b)/da = b
-                    b=lambda g, a: g * a)   # d(a*b)/db = a
+    mul = defop("mul", lambda xp, a, b: a * b,
+                a=lambda g, b: g * b,   # d(a*b)/da = b
+                b=lambda g, a: g * a)   # d(a*b)/db = a
     """
     return Op(name, forward, rules, residuals=residuals, view=view, formulas=formulas)
 
@@ -167,7 +218,18 @@ _NOTHING: dict = {}
 class Node:
     """One recorded op application: where gradients go next, and what its rules read."""
 
-    __slots__ = ("op", "next", "params", "saved", "shapes", "versions", "hooks", "retained", "where", "__weakref__")
+    __slots__ = (
+        "op",
+        "next",
+        "params",
+        "saved",
+        "shapes",
+        "versions",
+        "hooks",
+        "retained",
+        "where",
+        "__weakref__",
+    )
 
     def __init__(self, op, next, params, saved, shapes, versions):
         self.op = op
@@ -321,64 +383,76 @@ def _version_counter():
 
 def apply(op: Op, inputs: Sequence, params: dict) -> Any:
     """Run `op` on Tensors and record it when some input needs a gradient."""
-    arrays = [t._data for t in inputs]
-    array_type = type(arrays[0])
-    for a, t in zip(arrays, inputs):
-        if type(a) is not array_type:
-            raise RuntimeError(
-                f"Expected all tensors to be on the same device, but found at least two devices, "
-                f"{inputs[0].device} and {t.device}! (in {op.name})"
-            )
-    xp = _BACKENDS[array_type].xp
-    result = op.forward(xp, *arrays, **params)
+    # The hot path of every op: one pass over the inputs, no generators, no dict lookups beyond
+    # the backend's.
+    first = inputs[0]._data
+    array_type = type(first)
+    mask = 0
+    if len(inputs) == 1:
+        arrays = (first,)
+        if inputs[0].requires_grad:
+            mask = 1
+    else:
+        arrays = []
+        for k, t in enumerate(inputs):
+            a = t._data
+            if type(a) is not array_type:
+                raise RuntimeError(
+                    f"Expected all tensors to be on the same device, but found at least two "
+                    f"devices, {inputs[0].device} and {t.device}! (in {op.name})"
+                )
+            if t.requires_grad:
+                mask |= 1 << k
+            arrays.append(a)
+    result = op.forward(_BACKENDS[array_type].xp, *arrays, **params)
     residuals = ()
     if op.residuals:
         result, *residuals = result
-    needs_grad = mode.grad_enabled and any(t.requires_grad for t in inputs)
-    out = Tensor._make(result, needs_grad)
+    if type(result) is not array_type and type(result) not in _BACKENDS:  # to_device: other type
+        result = _BACKENDS[array_type].xp.asarray(result)  # NumPy returns scalars from reductions
+    needs_grad = mask != 0 and mode.grad_enabled
+    out = _make(result, needs_grad)
     if op.view:
-        out._vc = inputs[0]._vc  # a view shares its base's version counter, as in PyTorch
+        base = inputs[0]
+        out._vc = base._vc  # a view shares its base's version counter, as in PyTorch
+        out._base = getattr(base, "_base", None) or base
     if needs_grad:
-        out.grad_fn = _record(op, inputs, arrays, params, result, residuals, out)
+        out.grad_fn = _record(op, inputs, arrays, params, result, residuals, out, mask)
     return out
 
 
-def _record(op, inputs, arrays, params, result, residuals, out):
+def _record(op, inputs, arrays, params, result, residuals, out, mask):
     next = tuple(
         t.grad_fn if t.grad_fn is not None else (t if t.requires_grad else None) for t in inputs
     )
+    plan = op.plan(mask if len(inputs) <= 64 else -1)
     saved = _NOTHING
     versions = ()
-    if op.saves:
+    if plan:
         saved = {}
         versions = []
-        names = op.input_names
-        for name in op.saves:
-            if name == "out":
+        for name, kind, k in plan:
+            if kind == _INPUT:
+                saved[name] = arrays[k]
+                vc = inputs[k]._vc
+                versions.append((name, vc, vc[0]))
+            elif kind == _SHAPE:
+                saved[name] = arrays[k].shape
+            elif kind == _OUT:
                 saved[name] = result
                 versions.append((name, out._vc, out._vc[0]))
-            elif name in names:
-                if op.variadic:
-                    saved[name] = tuple(arrays)
-                    versions.extend((name, t._vc, t._vc[0]) for t in inputs)
-                else:
-                    k = names.index(name)
-                    saved[name] = arrays[k]
-                    versions.append((name, inputs[k]._vc, inputs[k]._vc[0]))
-            elif name.endswith("_shape") and name[:-6] in names:
-                saved[name] = arrays[names.index(name[:-6])].shape
-            elif name.endswith("_dtype") and name[:-6] in names:
-                saved[name] = arrays[names.index(name[:-6])].dtype
-            elif name.endswith("_device") and name[:-7] in names:
-                array = arrays[names.index(name[:-7])]
-                saved[name] = _BACKENDS[type(array)].device_of(array)
-            elif name.endswith("_shapes"):
+            elif kind == _DTYPE:
+                saved[name] = arrays[k].dtype
+            elif kind == _VARIADIC:
+                saved[name] = tuple(arrays)
+                versions.extend((name, t._vc, t._vc[0]) for t in inputs)
+            elif kind == _DEVICE:
+                saved[name] = _BACKENDS[type(arrays[k])].device_of(arrays[k])
+            elif kind == _SHAPES:
                 saved[name] = tuple(a.shape for a in arrays)
-            elif name in op.residuals:
-                saved[name] = residuals[op.residuals.index(name)]
-            elif name not in params:
-                raise TypeError(f"op {op.name!r}: a rule reads {name!r}, which the op does not provide")
-    node = Node(op, next, params, saved, tuple(a.shape for a in arrays), versions)
+            else:
+                saved[name] = residuals[k]
+    node = Node(op, next, params, saved, tuple([a.shape for a in arrays]), versions)
     if mode.anomaly:
         node.where = _forward_site()
     return node
@@ -387,7 +461,11 @@ def _record(op, inputs, arrays, params, result, residuals, out):
 def _forward_site() -> str:
     import traceback
 
-    frames = [f for f in traceback.extract_stack()[:-3] if "/minigrad/" not in f.filename.replace("\\", "/")]
+    frames = [
+        f
+        for f in traceback.extract_stack()[:-3]
+        if "/minigrad/" not in f.filename.replace("\\", "/")
+    ]
     frame = frames[-1] if frames else traceback.extract_stack()[-4]
     return f'File "{frame.filename}", line {frame.lineno}, in {frame.name}\n    {frame.line}'
 
@@ -453,14 +531,19 @@ def run_backward(
             stack.append(node)
     while stack:
         for source in stack.pop().next:
-            if isinstance(source, Node):
-                if source in pending:
-                    pending[source] += 1
-                else:
-                    pending[source] = 1
-                    stack.append(source)
+            if source is None or isinstance(source, Tensor):  # a leaf (Parameter too)
+                continue
+            if source in pending:
+                pending[source] += 1
+            else:
+                pending[source] = 1
+                stack.append(source)
 
-    borrowed = {id(g) for g in root_grads}
+    # Arrays the engine does not own (the caller's gradient, and anything passed through
+    # unchanged by add/expand/...): a leaf's .grad must never share memory with them.
+    borrowed: set = set()
+    for g in root_grads:
+        _borrow(borrowed, g)
     capture = None
     if inputs is not None:
         capture = {(t.grad_fn if t.grad_fn is not None else t): None for t in inputs}
@@ -487,43 +570,45 @@ def run_backward(
                 input_grads = node.input_grads(g, create_graph)
                 if anomaly:
                     _check_finite(node, input_grads)
-            else:  # nothing flowed into this node; still release its consumers' counts
-                input_grads = [None] * len(node.next)
-            shapes = node.shapes
-            for k, (source, gi) in enumerate(zip(node.next, input_grads)):
-                if gi is g and gi is not None:
-                    borrowed.add(id(gi))  # passed through unchanged (add, sub): shared upstream
-                if gi is not None and gi.shape != shapes[k]:
-                    xp = graph_namespace if create_graph else _BACKENDS[type(gi)].xp
-                    gi = sum_to(xp, gi, shapes[k])
-                if isinstance(source, Node):
-                    if gi is not None:
-                        previous = grads.get(source)
-                        grads[source] = gi if previous is None else previous + gi
-                    pending[source] -= 1
-                    if pending[source] == 0:
+                k = 0
+                shapes = node.shapes
+                for source, gi in zip(node.next, input_grads):
+                    if gi is not None and source is not None:
+                        if gi is g:
+                            _borrow(borrowed, gi)  # passed through unchanged: shared upstream
+                        if gi.shape != shapes[k]:
+                            xp = graph_namespace if create_graph else _BACKENDS[type(gi)].xp
+                            gi = sum_to(xp, gi, shapes[k])
+                        if isinstance(source, Tensor):  # a leaf (Parameter too)
+                            previous = leaf_grads.get(source)
+                            leaf_grads[source] = gi if previous is None else previous + gi
+                        else:
+                            previous = grads.get(source)
+                            grads[source] = gi if previous is None else previous + gi
+                    k += 1
+                if tracer is not None:
+                    tracer._end(node, input_grads)
+            # release this node's consumers' counts (also when nothing flowed into it)
+            for source in node.next:
+                if source is not None and not isinstance(source, Tensor):
+                    count = pending[source] - 1
+                    pending[source] = count
+                    if count == 0:
                         ready.append(source)
-                elif source is not None and gi is not None:
-                    previous = leaf_grads.get(source)
-                    leaf_grads[source] = gi if previous is None else previous + gi
-            if tracer is not None and g is not None:
-                tracer._end(node, input_grads)
             if not retain_graph:
                 node.release()
 
         # 3. Leaves: run their hooks on the summed gradient, then accumulate or capture.
         for leaf, g in leaf_grads.items():
-            if not create_graph and (g.base is not None or id(g) in borrowed):
-                g = g.copy()  # never let two .grad tensors (or the caller's array) share memory
             if leaf._hooks:
                 g = _run_hooks(leaf._hooks, g, create_graph)
             if tracer is not None:
                 tracer._leaf(leaf, g)
             if capture is not None:
                 if leaf in capture:
-                    capture[leaf] = g
+                    capture[leaf] = g if create_graph else _owned(g, borrowed)
             else:
-                _accumulate(leaf, g, create_graph)
+                _accumulate(leaf, g, create_graph, borrowed)
     finally:
         mode.grad_enabled = previous_mode
 
@@ -545,13 +630,35 @@ def run_backward(
     return results
 
 
-def _accumulate(leaf, g, create_graph: bool) -> None:
+def _borrow(borrowed: set, g) -> None:
+    borrowed.add(id(g))
+    base = getattr(g, "base", None)  # NumPy/CuPy views name the array owning the memory
+    if base is not None:
+        borrowed.add(id(base))
+
+
+def _owned(g, borrowed: set):
+    """`g`, copied when the engine may not keep it: it (or the array it views) is borrowed, or
+    it is read-only (a broadcast view). Fresh rule results, such as a matmul's, pass as they are."""
+    if type(g) is not Tensor:
+        base = g.base
+        if id(g) in borrowed or (base is not None and id(base) in borrowed) or not _writeable(g):
+            return g.copy()
+    return g
+
+
+def _accumulate(leaf, g, create_graph: bool, borrowed=frozenset()) -> None:
     if create_graph:
         leaf.grad = g if leaf.grad is None else leaf.grad + g
     elif leaf.grad is None:
-        leaf.grad = Tensor._make(g)
+        leaf.grad = Tensor._make(_owned(g, borrowed))
     else:
-        leaf.grad._data = leaf.grad._data + g
+        data = leaf.grad._data
+        if _writeable(data) and data.shape == g.shape and data.dtype == g.dtype:
+            data += g  # in place, as PyTorch: no new buffer per accumulation
+            leaf.grad._vc[0] += 1
+        else:
+            leaf.grad._data = data + g
 
 
 def _retain(tensor, g, create_graph: bool) -> None:
@@ -561,7 +668,9 @@ def _retain(tensor, g, create_graph: bool) -> None:
         tensor.grad = g if tensor.grad is None else tensor.grad + g
     else:
         g = g.copy()
-        tensor.grad = Tensor._make(g) if tensor.grad is None else Tensor._make(tensor.grad._data + g)
+        tensor.grad = (
+            Tensor._make(g) if tensor.grad is None else Tensor._make(tensor.grad._data + g)
+        )
 
 
 def _check_finite(node, input_grads) -> None:
@@ -592,7 +701,9 @@ def _as_list(x) -> list:
 
 def _root_grads(outputs: list, grad_outputs: list, create_graph: bool) -> list:
     if grad_outputs and len(grad_outputs) != len(outputs):
-        raise RuntimeError(f"grad_outputs has {len(grad_outputs)} tensors but outputs has {len(outputs)}")
+        raise RuntimeError(
+            f"grad_outputs has {len(grad_outputs)} tensors but outputs has {len(outputs)}"
+        )
     roots = []
     for k, out in enumerate(outputs):
         if not out.requires_grad:
@@ -616,12 +727,16 @@ def _root_grads(outputs: list, grad_outputs: list, create_graph: bool) -> list:
                 f"output[{k}] has a shape of {tuple(out.shape)}."
             )
         if g.device != out.device:
-            raise RuntimeError(f"grad_output[{k}] is on {g.device} but output[{k}] is on {out.device}")
+            raise RuntimeError(
+                f"grad_output[{k}] is on {g.device} but output[{k}] is on {out.device}"
+            )
         roots.append(g if create_graph else g._data)
     return roots
 
 
-def backward(tensors, grad_tensors=None, retain_graph=None, create_graph=False, inputs=None) -> None:
+def backward(
+    tensors, grad_tensors=None, retain_graph=None, create_graph=False, inputs=None
+) -> None:
     """`mg.autograd.backward`: accumulate d(tensors)/d(leaves) into the leaves' `.grad`."""
     outputs = _as_list(tensors)
     roots = _root_grads(outputs, _as_list(grad_tensors), create_graph)
@@ -629,8 +744,14 @@ def backward(tensors, grad_tensors=None, retain_graph=None, create_graph=False, 
         retain_graph = create_graph
     if inputs is not None:
         wanted = _as_list(inputs)
-        grads = run_backward(outputs, roots, retain_graph=retain_graph, create_graph=create_graph,
-                             inputs=wanted, allow_unused=True)
+        grads = run_backward(
+            outputs,
+            roots,
+            retain_graph=retain_graph,
+            create_graph=create_graph,
+            inputs=wanted,
+            allow_unused=True,
+        )
         for t, g in zip(wanted, grads):
             if g is not None:
                 _accumulate(t, g if create_graph else g._data, create_graph)
@@ -655,13 +776,21 @@ def grad(
     ins = _as_list(inputs)
     for k, t in enumerate(ins):
         if not t.requires_grad:
-            raise RuntimeError(f"One of the differentiated Tensors (input {k}) does not require grad")
+            raise RuntimeError(
+                f"One of the differentiated Tensors (input {k}) does not require grad"
+            )
     roots = _root_grads(outs, _as_list(grad_outputs), create_graph)
     if retain_graph is None:
         retain_graph = create_graph
     return tuple(
-        run_backward(outs, roots, retain_graph=retain_graph, create_graph=create_graph,
-                     inputs=ins, allow_unused=allow_unused)
+        run_backward(
+            outs,
+            roots,
+            retain_graph=retain_graph,
+            create_graph=create_graph,
+            inputs=ins,
+            allow_unused=allow_unused,
+        )
     )
 
 
@@ -751,7 +880,10 @@ class Function:
         Node.__init__(
             node,
             None,
-            tuple(t.grad_fn if t.grad_fn is not None else (t if t.requires_grad else None) for t in tensors),
+            tuple(
+                t.grad_fn if t.grad_fn is not None else (t if t.requires_grad else None)
+                for t in tensors
+            ),
             _NOTHING,
             {},
             tuple(t.shape for t in tensors),
@@ -761,8 +893,6 @@ class Function:
         node.ctx = ctx
         out.grad_fn = node
         return out
-
-
 
 
 from minigrad._trace import trace  # noqa: E402  (mg.autograd.trace(): records backward steps)

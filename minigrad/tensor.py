@@ -14,6 +14,7 @@ import numpy as np
 
 from minigrad import autograd, dtypes
 from minigrad.backend import _BACKENDS, Device, backend_for_device, backend_of, to_device
+from minigrad.backend import writeable as _writeable
 
 
 class Tensor:
@@ -23,10 +24,24 @@ class Tensor:
     prefer `mg.tensor(data, dtype=..., requires_grad=...)`.
     """
 
-    __slots__ = ("_data", "requires_grad", "grad", "grad_fn", "_vc", "_hooks", "name", "__weakref__")
+    # `_base` is set only on views (see autograd.apply); read it with getattr(t, "_base", None)
+    # so the hot path (`_make`) does not pay for it.
+    __slots__ = (
+        "_data",
+        "requires_grad",
+        "grad",
+        "grad_fn",
+        "_vc",
+        "_hooks",
+        "name",
+        "_base",
+        "__weakref__",
+    )
     __array_priority__ = 1000  # ndarray (op) Tensor defers to Tensor's reflected operator
 
     def __init__(self, *args, requires_grad: bool = False):
+        if not args:  # Tensor(): an empty 1-d tensor, as in PyTorch
+            args = (0,)
         if len(args) == 1 and not isinstance(args[0], int):
             data = args[0]
             if isinstance(data, Tensor):
@@ -109,9 +124,11 @@ class Tensor:
     def is_cuda(self) -> bool:
         return self.device.type == "cuda"
 
-    @property
-    def is_floating_point(self) -> Callable[[], bool]:
-        return lambda: self._data.dtype.kind == "f"
+    def is_floating_point(self) -> bool:
+        return self._data.dtype.kind == "f"
+
+    def is_complex(self) -> bool:
+        return self._data.dtype.kind == "c"
 
     @property
     def _version(self) -> int:
@@ -355,13 +372,36 @@ class Tensor:
 
     # --- in-place ops (optimizers, initialisation) ---
 
-    def _inplace(self, result: Tensor) -> Tensor:
-        """Write `result` into this tensor's storage and take over its history."""
-        if self.requires_grad and self.grad_fn is None and autograd.mode.grad_enabled:
+    def _check_inplace(self, differentiable: bool) -> None:
+        """PyTorch's rules for writing into a tensor while recording a graph."""
+        if not autograd.mode.grad_enabled:
+            return
+        if self.requires_grad and self.grad_fn is None:
             raise RuntimeError(
                 "a leaf Variable that requires grad is being used in an in-place operation. "
                 "Wrap the update in `with mg.no_grad():` (as optimizers do)."
             )
+        base = getattr(self, "_base", None)
+        if base is None or not (differentiable or base.requires_grad):
+            return
+        if base.requires_grad and base.grad_fn is None:
+            raise RuntimeError(
+                "a view of a leaf Variable that requires grad is being used in an in-place "
+                "operation. Wrap the update in `with mg.no_grad():`."
+            )
+        # PyTorch rebases the base's history here (CopySlices); minigrad does not, and writing
+        # anyway would leave the base with a silently wrong gradient.
+        raise RuntimeError(
+            f"in-place operation on a view (shape {list(self.shape)}) of a tensor (shape "
+            f"{list(base.shape)}) that is part of a graph is not supported: minigrad cannot "
+            f"rewrite the base's history. Write into the base instead (base[index] = value), or "
+            f"use an out-of-place op."
+        )
+
+    def _inplace(self, result: Tensor) -> Tensor:
+        """Write `result` into this tensor's storage and take over its history."""
+        node = result.grad_fn
+        self._check_inplace(node is not None)
         array = result._data
         if array.dtype != self._data.dtype:
             if not np.can_cast(array.dtype, self._data.dtype, "same_kind"):
@@ -375,13 +415,15 @@ class Tensor:
                 f"output with shape {list(self._data.shape)} doesn't match the broadcast shape "
                 f"{list(array.shape)}"
             )
-        if self._data.flags.writeable:
+        if node is not None and node.saved:
+            _keep_old_value(node, self)
+        if _writeable(self._data):
             self._data[...] = array
         else:
             self._data = array.copy()
         self._vc[0] += 1
-        if result.grad_fn is not None:
-            self.grad_fn = result.grad_fn
+        if node is not None:
+            self.grad_fn = node
             self.requires_grad = True
         return self
 
@@ -408,18 +450,27 @@ class Tensor:
     def copy_(self, src) -> Tensor:
         from minigrad.ops import shape as _shape
 
-        src = src if isinstance(src, Tensor) else Tensor._make(backend_of(self._data).xp.asarray(src))
+        src = (
+            src if isinstance(src, Tensor) else Tensor._make(backend_of(self._data).xp.asarray(src))
+        )
         if src.device != self.device:
             src = src.to(self.device)
         return self._inplace(_shape.expand(src.to(self.dtype), self.shape))
 
     def zero_(self) -> Tensor:
-        with autograd.no_grad():
-            self._data[...] = 0
-        self._vc[0] += 1
-        return self
+        return self.fill_(0)
 
     def fill_(self, value) -> Tensor:
+        if autograd.mode.grad_enabled and (
+            self.requires_grad or (isinstance(value, Tensor) and value.requires_grad)
+        ):
+            # Differentiable as in PyTorch: the old values get gradient 0 (and a Tensor value
+            # the sum of the gradient).
+            from minigrad.ops import elementwise as _ew
+
+            value = value if isinstance(value, Tensor) else _ew.as_tensor_like(value, self)
+            keep = Tensor._make(self._backend_xp().zeros(self.shape, dtype=bool))
+            return self._inplace(_ew.where(keep, self, value.to(self.dtype)))
         if isinstance(value, Tensor):
             value = value.item()
         self._data[...] = value
@@ -442,6 +493,32 @@ class Tensor:
 
     def __itruediv__(self, other):
         return self.div_(other)
+
+
+def _keep_old_value(node, tensor: Tensor) -> None:
+    """`tensor` is about to be overwritten by the op recorded in `node`, which saved its current
+    storage: give the node its own copy of what its rules read (PyTorch's `original_self`), and
+    drop the rest, so the in-place op itself never trips the version check."""
+    op = node.op
+    needed = set()
+    for k, source in enumerate(node.next):
+        if source is not None:
+            needed.update(op.arg_names[0 if op.variadic else k])
+    storage = tensor._data
+    saved = dict(node.saved)
+    replaced = set()
+    for name, value in saved.items():
+        if value is storage:
+            saved[name] = value.copy() if name in needed else None
+            replaced.add(name)
+        elif type(value) is tuple and any(v is storage for v in value):
+            saved[name] = tuple(v.copy() if v is storage else v for v in value)
+            replaced.add(name)
+    if replaced:
+        node.saved = saved
+        node.versions = tuple(
+            v for v in node.versions if not (v[0] in replaced and v[1] is tensor._vc)
+        )
 
 
 class _HookHandle:
@@ -486,3 +563,4 @@ def _repr(t: Tensor) -> str:
 
 
 autograd.Tensor = Tensor
+autograd._make = Tensor._make

@@ -158,7 +158,7 @@ class Optimizer:
                 )
             if type(garr) is not type(parr):
                 raise RuntimeError(f"gradient is on {g.device} but parameter is on {p.device}")
-            if not parr.flags.writeable:
+            if not getattr(parr.flags, "writeable", True):  # CuPy arrays have no such flag
                 p._data = parr = parr.copy()
             state = self.state.get(p)
             if state is None:

@@ -408,6 +408,37 @@ def _nll_grad(xp, g, w, x_shape, index, reduction, denom):
 NLL_LOSS = defop("nll_loss", _nll_forward, x=_nll_grad)
 
 
+# cross_entropy with class-index targets: one node. Forward computes the softmax once (kept as a
+# residual for first-order backward, so backward needs no exp); under create_graph the rule
+# recomputes it with minigrad ops from x, so second derivatives are exact.
+
+
+def _ce_forward(xp, x, w, *, index, reduction, denom, axis):
+    m = xp.max(x, axis=axis, keepdims=True)
+    e = xp.exp(x - m)
+    s = xp.sum(e, axis=axis, keepdims=True)
+    lse = xp.squeeze(xp.log(s) + m, axis=axis)
+    picked = (lse - x[index]) * w  # -log softmax(x)[target] * weight
+    e /= s  # softmax, in place
+    if reduction == "none":
+        return picked, e
+    total = xp.sum(picked)
+    return (total if reduction == "sum" else total / denom), e
+
+
+def _ce_grad(xp, g, x, w, p, x_shape, index, reduction, denom, axis):
+    # d/dx [lse(x) - x_t] w = (softmax(x) - onehot(t)) w   (divided by denom for mean)
+    gw = g * w if reduction != "mean" else g * w * (1.0 / denom)
+    if isinstance(x, Tensor):  # double backward: a differentiable softmax of x
+        return _red.softmax(x, axis) * xp.expand_dims(gw, axis) - xp.unindex(gw, x_shape, index)
+    out = p * xp.expand_dims(gw, axis)
+    out[index] -= gw  # one position per target: no scatter-add needed
+    return out
+
+
+CROSS_ENTROPY = defop("cross_entropy", _ce_forward, residuals=("p",), x=_ce_grad)
+
+
 def _class_index(input: Tensor, target: Tensor, ignore_index: int):
     """The advanced index of input[n, target[n, d..], d..] and the mask of ignored targets."""
     xp = input._backend_xp()
@@ -457,6 +488,15 @@ def nll_loss(
         raise RuntimeError(f"expected scalar type Long but found {target.dtype} (nll_loss target)")
     if input.ndim == 0:
         raise ValueError("Expected 1 or more dimensions (got 0)")
+    index, w = _target_weights(input, target, weight, ignore_index)
+    denom = float(w.sum()) if reduction == "mean" else 1.0
+    params = {"index": index, "reduction": reduction, "denom": denom}
+    return apply(NLL_LOSS, (input, Tensor._make(w)), params)
+
+
+def _target_weights(input: Tensor, target: Tensor, weight: Tensor | None, ignore_index: int):
+    """The advanced index of each target's position in input, and each target's weight
+    (weight[target], 0 where ignored), in input's dtype."""
     xp = input._backend_xp()
     index, ignored = _class_index(input, target, ignore_index)
     C = input.shape[1] if input.ndim > 1 else input.shape[0]
@@ -471,9 +511,7 @@ def nll_loss(
         w = xp.where(ignored, 0, w).astype(dt, copy=False)
     else:
         w = (~ignored).astype(dt)
-    denom = float(w.sum()) if reduction == "mean" else 1.0
-    params = {"index": index, "reduction": reduction, "denom": denom}
-    return apply(NLL_LOSS, (input, Tensor._make(w)), params)
+    return index, w
 
 
 def cross_entropy(
@@ -490,6 +528,16 @@ def cross_entropy(
     if not 0.0 <= label_smoothing <= 1.0:
         raise ValueError(f"label_smoothing must be between 0.0 and 1.0. Got: {label_smoothing}")
     class_dim = 1 if input.ndim > 1 else 0
+    if input.ndim == 0:
+        raise ValueError("Expected 1 or more dimensions (got 0)")
+    input = _ew._float_input(input, "cross_entropy")
+    if target._data.dtype.kind != "f" and label_smoothing == 0.0:
+        if target._data.dtype.kind not in "iu":
+            raise RuntimeError(f"expected scalar type Long but found {target.dtype}")
+        index, w = _target_weights(input, target, weight, ignore_index)
+        denom = float(w.sum()) if reduction == "mean" else 1.0
+        params = {"index": index, "reduction": reduction, "denom": denom, "axis": class_dim}
+        return apply(CROSS_ENTROPY, (input, Tensor._make(w)), params)
     logp = _red.log_softmax(input, class_dim)
     C = input.shape[class_dim]
     wshape = [1] * input.ndim

@@ -11,7 +11,7 @@ import minigrad.nn.functional as F
 from minigrad.testing import gradcheck, gradgradcheck
 
 # Op names of minigrad.nn.functional that these tests gradient-check (read by the op-coverage test).
-COVERED = {"layer_norm", "rms_norm", "embedding", "nll_loss"}
+COVERED = {"layer_norm", "rms_norm", "embedding", "nll_loss", "cross_entropy"}
 
 
 def leaf(a):
@@ -112,6 +112,7 @@ def test_nll_and_cross_entropy_gradcheck(case, weighted, ignore):
     target = mg.tensor(t)
     weight = mg.tensor(rng.uniform(0.5, 2, size=c)) if weighted else None
     assert gradcheck(lambda x: F.nll_loss(x, target, weight, reduction=reduction), (x,))
+    assert gradcheck(lambda x: F.cross_entropy(x, target, weight, reduction=reduction), (x,))
     assert gradgradcheck(lambda x: F.cross_entropy(x, target, weight, reduction=reduction), (x,))
     assert gradcheck(
         lambda x: F.cross_entropy(x, target, weight, reduction=reduction, label_smoothing=0.2), (x,)

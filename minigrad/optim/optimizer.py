@@ -9,6 +9,7 @@ optimizer step is on every training step's hot path.
 
 from __future__ import annotations
 
+from collections import defaultdict
 from collections.abc import Callable, Iterable
 from typing import Any
 
@@ -34,7 +35,8 @@ class Optimizer:
                 "ordering of tensors in sets will change between runs. Please use a list instead."
             )
         self.defaults = dict(defaults)
-        self.state: dict[Tensor, dict[str, Any]] = {}
+        # defaultdict as in PyTorch: `opt.state[p]` of a parameter not yet stepped is `{}`
+        self.state: defaultdict[Tensor, dict[str, Any]] = defaultdict(dict)
         self.param_groups: list[dict[str, Any]] = []
         # Scratch buffers reused by every update (one flat array per backend and dtype), so a
         # step allocates nothing after the first one.
@@ -160,10 +162,7 @@ class Optimizer:
                 raise RuntimeError(f"gradient is on {g.device} but parameter is on {p.device}")
             if not getattr(parr.flags, "writeable", True):  # CuPy arrays have no such flag
                 p._data = parr = parr.copy()
-            state = self.state.get(p)
-            if state is None:
-                state = self.state[p] = {}
-            yield p, parr, garr, state
+            yield p, parr, garr, self.state[p]
 
     def _buffers(self, like, count: int) -> list:
         """`count` scratch arrays shaped like `like` (views into reused flat buffers)."""
@@ -201,7 +200,7 @@ class Optimizer:
         state = {}
         for group in self.param_groups:
             for p in group["params"]:
-                if p in self.state:
+                if self.state.get(p):
                     state[index[id(p)]] = {
                         k: (v.clone() if isinstance(v, Tensor) else v)
                         for k, v in self.state[p].items()
@@ -232,7 +231,7 @@ class Optimizer:
         for g, s in zip(self.param_groups, saved_groups):
             for p, k in zip(g["params"], s["params"]):
                 id_map[k] = p
-        new_state: dict[Tensor, dict[str, Any]] = {}
+        new_state: defaultdict[Tensor, dict[str, Any]] = defaultdict(dict)
         for k, values in saved_state.items():
             key = int(k) if isinstance(k, str) and k.lstrip("-").isdigit() else k
             if key not in id_map:

@@ -47,9 +47,8 @@ def build_minigrad():
 
 
 def _build_minigrad_nn():
-    import minigrad.nn.functional as F
-
     import minigrad as mg
+    import minigrad.nn.functional as F
     from minigrad import nn, optim
 
     x, y, params = _data()

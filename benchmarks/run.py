@@ -67,21 +67,30 @@ def main(argv: list[str] | None = None) -> None:
     print(common.versions())
     if not args.no_torch and common.torch_or_none() is None:
         print("PyTorch is not installed: timing minigrad alone")
-    results = []
+    results, failed = [], []
     for name in args.names or WORKLOADS:
         workload = load(name)
         if workload is None:
             continue
         print(f"running {name}: {workload.description}", flush=True)
-        result = common.run_workload(
-            workload, with_torch=not args.no_torch, scale_repeats=0.2 if args.quick else 1.0
-        )
+        try:
+            result = common.run_workload(
+                workload, with_torch=not args.no_torch, scale_repeats=0.2 if args.quick else 1.0
+            )
+        except Exception as exc:  # one broken workload should not hide the others' figures
+            failed.append(f"{name}: {type(exc).__name__}: {exc}")
+            print(f"  FAILED: {failed[-1]}", flush=True)
+            continue
         results.append(result)
     print()
     print(common.format_table(results))
+    for line in failed:
+        print(f"- failed {line}")
     for r in results:
         for note in r.notes:
             print(f"- {r.name}: {note}")
+    if failed:
+        sys.exit(1)
 
 
 if __name__ == "__main__":

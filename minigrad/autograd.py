@@ -1,4 +1,4 @@
-"""Reverse-mode automatic differentiation: recording the graph and running backward. Read this first.
+"""Reverse-mode automatic differentiation: recording the graph and running backward (read first).
 
 The whole algorithm:
 
@@ -24,8 +24,8 @@ from __future__ import annotations
 
 import contextlib
 import threading
-import weakref
-from typing import Any, Callable, Sequence
+from collections.abc import Callable, Sequence
+from typing import Any
 
 from minigrad.backend import _BACKENDS
 from minigrad.backend import writeable as _writeable
@@ -308,21 +308,32 @@ class Node:
 
     def input_grads(self, g, create_graph: bool) -> list:
         """Apply each needed rule to the output gradient `g`; None where no grad flows."""
-        self.check_saved()
+        saved = self.saved
+        if saved is None or self.versions:
+            self.check_saved()
         op = self.op
-        env = self.env(g, create_graph)
+        if create_graph:
+            env = self.env(g, True)
+        else:  # the common case, inlined: it runs once per node of every backward
+            backend = _BACKENDS.get(type(g))
+            if backend is None:  # NumPy turns 0-d arithmetic (g / b) into a scalar: re-wrap it
+                env = self.env(g, False)
+            else:
+                env = {**self.params, **saved, "xp": backend.xp, "g": g}
+        rules = op.rules
+        arg_names = op.arg_names
+        variadic = op.variadic
         grads = []
-        for i, source in enumerate(self.next):
-            if source is None:
+        i = 0
+        for source in self.next:
+            k = 0 if variadic else i
+            rule = rules[k]
+            if source is None or rule is None:
                 grads.append(None)
-                continue
-            k = 0 if op.variadic else i
-            rule = op.rules[k]
-            if rule is None:
-                grads.append(None)
-                continue
-            env["i"] = i
-            grads.append(rule(*[env[a] for a in op.arg_names[k]]))
+            else:
+                env["i"] = i
+                grads.append(rule(*[env[a] for a in arg_names[k]]))
+            i += 1
         return grads
 
     def release(self) -> None:
@@ -415,7 +426,8 @@ def apply(op: Op, inputs: Sequence, params: dict) -> Any:
     if op.view:
         base = inputs[0]
         out._vc = base._vc  # a view shares its base's version counter, as in PyTorch
-        out._base = getattr(base, "_base", None) or base
+        root = getattr(base, "_base", None)
+        out._base = base if root is None else root
     if needs_grad:
         out.grad_fn = _record(op, inputs, arrays, params, result, residuals, out, mask)
     return out
@@ -620,9 +632,9 @@ def run_backward(
         if g is None:
             if not allow_unused:
                 raise RuntimeError(
-                    f"One of the differentiated Tensors (input {k}, shape {tuple(t.shape)}) appears "
-                    f"to not have been used in the graph. Set allow_unused=True if this is the "
-                    f"desired behavior."
+                    f"One of the differentiated Tensors (input {k}, shape {tuple(t.shape)}) "
+                    f"appears to not have been used in the graph. Set allow_unused=True if this "
+                    f"is the desired behavior."
                 )
             results.append(None)
         else:
@@ -711,25 +723,31 @@ def _root_grads(outputs: list, grad_outputs: list, create_graph: bool) -> list:
                 f"element {k} of tensors does not require grad and does not have a grad_fn"
             )
         g = grad_outputs[k] if grad_outputs else None
+        data = out._data
         if g is None:
-            if out.numel() != 1:
+            if data.size != 1:
                 raise RuntimeError(
                     f"grad can be implicitly created only for scalar outputs; output {k} has "
-                    f"shape {tuple(out.shape)}: pass gradient= (or grad_outputs=) of that shape"
+                    f"shape {tuple(data.shape)}: pass gradient= (or grad_outputs=) of that shape"
                 )
-            xp = _BACKENDS[type(out._data)].xp
-            g = Tensor._make(xp.ones(out.shape, dtype=out.dtype))
+            g = Tensor._make(_BACKENDS[type(data)].xp.ones(data.shape, dtype=data.dtype))
         elif not isinstance(g, Tensor):
-            g = Tensor._make(_BACKENDS[type(out._data)].xp.asarray(g, dtype=out.dtype))
-        if tuple(g.shape) != tuple(out.shape):
+            g = Tensor._make(_BACKENDS[type(data)].xp.asarray(g, dtype=data.dtype))
+        if g._data.shape != data.shape:
             raise RuntimeError(
                 f"Mismatch in shape: grad_output[{k}] has a shape of {tuple(g.shape)} and "
-                f"output[{k}] has a shape of {tuple(out.shape)}."
+                f"output[{k}] has a shape of {tuple(data.shape)}."
             )
-        if g.device != out.device:
+        if type(g._data) is not type(data) or g.device != out.device:
             raise RuntimeError(
                 f"grad_output[{k}] is on {g.device} but output[{k}] is on {out.device}"
             )
+        if g._data.dtype != data.dtype:
+            if data.dtype.kind not in "fc" or g._data.dtype.kind not in "fc":
+                raise RuntimeError(
+                    f"grad_output[{k}] has dtype {g.dtype} but output[{k}] has dtype {out.dtype}"
+                )
+            g = g.to(data.dtype)  # as PyTorch: the gradient takes the output's dtype
         roots.append(g if create_graph else g._data)
     return roots
 
@@ -893,6 +911,3 @@ class Function:
         node.ctx = ctx
         out.grad_fn = node
         return out
-
-
-from minigrad._trace import trace  # noqa: E402  (mg.autograd.trace(): records backward steps)

@@ -93,6 +93,17 @@ def _scalar_dtype(value) -> np.dtype:
     return _default_float
 
 
+def promote_types(a: np.dtype, b: np.dtype) -> np.dtype:
+    """PyTorch's pairwise promotion: a higher category wins outright (int16 + float16 ->
+    float16, where NumPy says float32); within a category NumPy's lattice agrees with PyTorch's."""
+    if a is b:
+        return a
+    ca, cb = _category(a), _category(b)
+    if ca != cb:
+        return a if ca > cb else b
+    return np.promote_types(a, b)
+
+
 def result_type(dims: list, zero_dims: list, scalars: list) -> np.dtype:
     """PyTorch's promotion: dimensioned tensors > 0-d tensors > Python scalars.
 
@@ -105,7 +116,7 @@ def result_type(dims: list, zero_dims: list, scalars: list) -> np.dtype:
             continue
         dt = group[0]
         for other in group[1:]:
-            dt = np.promote_types(dt, other)
+            dt = promote_types(dt, other)
         if result is None or _category(dt) > _category(result):
             result = dt
     for value in scalars:

@@ -8,13 +8,21 @@ become methods and operators here (`x.exp()` is `mg.exp(x)`), attached by `minig
 from __future__ import annotations
 
 import weakref
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 
 from minigrad import autograd, dtypes
 from minigrad.backend import _BACKENDS, Device, backend_for_device, backend_of, to_device
 from minigrad.backend import writeable as _writeable
+
+# A row-major copy; PyTorch names its backward CloneBackward0 too.
+_CONTIGUOUS = autograd.defop(
+    "clone",
+    lambda xp, x: xp.ascontiguousarray(x),
+    x=lambda g: g,  # d(copy)/dx = 1
+)
 
 
 class Tensor:
@@ -300,12 +308,10 @@ class Tensor:
         return _shape.clone(self)
 
     def contiguous(self) -> Tensor:
-        xp = backend_of(self._data).xp
+        """This tensor if it is row-major contiguous, else a differentiable copy that is."""
         if self._data.flags.c_contiguous:
             return self
-        from minigrad.ops import shape as _shape
-
-        return _shape.clone(self) if xp is not None else self
+        return autograd.apply(_CONTIGUOUS, (self,), {})
 
     def to(self, *args, dtype=None, device=None, copy: bool = False, non_blocking: bool = False):
         """`t.to(dtype)`, `t.to(device)`, `t.to(device, dtype)` or `t.to(other_tensor)`."""
@@ -541,15 +547,59 @@ def _dim(dim: int, ndim: int) -> int:
     return dim % max(ndim, 1)
 
 
+_THRESHOLD, _EDGE, _LINEWIDTH = 1000, 3, 80  # PyTorch's print options
+
+
+def _summarized(array: np.ndarray) -> np.ndarray:
+    """The elements a summarized print shows (first and last 3 along every long dim)."""
+    for axis, n in enumerate(array.shape):
+        if n > 2 * _EDGE:
+            keep = list(range(_EDGE)) + list(range(n - _EDGE, n))
+            array = np.take(array, keep, axis=axis)
+    return array
+
+
+def _float_formatter(array: np.ndarray):
+    """PyTorch's choice of float format: integers as `1.`, else 4 decimals, and scientific
+    notation when magnitudes span more than 1000x, exceed 1e8 or fall below 1e-4."""
+    values = array.astype(np.float64).ravel()
+    finite = values[np.isfinite(values)]
+    nonzero = np.abs(finite[finite != 0])
+    int_mode = bool(np.all(nonzero == np.ceil(nonzero)))
+    sci = False
+    if nonzero.size:
+        lo, hi = nonzero.min(), nonzero.max()
+        sci = hi / lo > 1000.0 or hi > 1e8 or (not int_mode and lo < 1e-4)
+
+    def fmt(v) -> str:
+        v = float(v)
+        if not np.isfinite(v):
+            return str(v)
+        if sci:
+            return f"{v:.4e}"
+        return f"{v:.0f}." if int_mode else f"{v:.4f}"
+
+    # As PyTorch, the column width comes from the nonzero finite values only.
+    width = max((len(fmt(v)) for v in (finite[finite != 0])), default=1)
+    return lambda v: fmt(v).rjust(width)
+
+
 def _repr(t: Tensor) -> str:
     array = t._host()
-    if array.dtype.kind == "f":
-        body = np.array2string(
-            array, separator=", ", precision=4, floatmode="maxprec_equal", prefix="tensor("
-        )
+    options = dict(separator=", ", prefix="tensor(", max_line_width=_LINEWIDTH)
+    options.update(threshold=_THRESHOLD, edgeitems=_EDGE)
+    shown = _summarized(array) if array.size > _THRESHOLD else array
+    if array.size == 0:
+        body = "[]"
+    elif array.dtype.kind == "f":
+        body = np.array2string(array, formatter={"float_kind": _float_formatter(shown)}, **options)
     else:
-        body = np.array2string(array, separator=", ", prefix="tensor(")
+        body = np.array2string(array, **options)
+    if shown is not array:
+        body = body.replace(", ...,", ",  ...,")  # PyTorch pads the ellipsis like an element
     extras = []
+    if array.size == 0 and array.shape != (0,):
+        extras.append(f"size={tuple(array.shape)}")
     default_dtypes = (dtypes.get_default_dtype(), dtypes.int64, dtypes.bool)
     if array.dtype not in default_dtypes:
         extras.append(f"dtype=minigrad.{array.dtype}")

@@ -121,6 +121,9 @@ def promote(*operands) -> list[Tensor]:
         return list(operands)  # the common case: no promotion needed
     dims = [t._data.dtype for t in tensors if t._data.ndim]
     zero = [t._data.dtype for t in tensors if not t._data.ndim]
+    # NumPy scalars (np.float32(2), a reduction's result) count as Python numbers, as in PyTorch
+    operands = [o.item() if hasattr(o, "dtype") and not isinstance(o, Tensor) and not
+                getattr(o, "ndim", 1) else o for o in operands]
     scalars = [o for o in operands if not isinstance(o, Tensor)]
     for s in scalars:
         if not isinstance(s, (int, float, bool)):

@@ -20,11 +20,6 @@ from minigrad.ops.shape import *  # noqa: F403
 from minigrad.tensor import Tensor
 
 
-def _prod_others(x, axis):
-    # Under double backward, the product of the other elements as out / x (x assumed nonzero).
-    return reduce.prod(x, axis[0] if axis else None, keepdim=True) / x if axis else reduce.prod(x) / x
-
-
 graph_namespace = SimpleNamespace(
     exp=elementwise.exp, log=elementwise.log, sqrt=elementwise.sqrt, sin=elementwise.sin,
     cos=elementwise.cos, tanh=elementwise.tanh, sign=elementwise.sign, abs=elementwise.abs,
@@ -34,7 +29,7 @@ graph_namespace = SimpleNamespace(
     matmul=linalg.matmul, einsum=linalg.einsum,
     reshape=shape.reshape, broadcast_to=shape.broadcast_to, swapaxes=shape.transpose,
     transpose=shape.permute, expand_dims=shape.unsqueeze, flip=shape.flip, roll=shape.roll,
-    tril=shape.tril, triu=shape.triu, unindex=indexing.unindex, prod_others=_prod_others,
+    tril=shape.tril, triu=shape.triu, unindex=indexing.unindex,
 )
 autograd.graph_namespace = graph_namespace
 

@@ -12,7 +12,8 @@ from collections import namedtuple
 
 from minigrad import dtypes
 from minigrad.autograd import apply, defop
-from minigrad.ops.elementwise import _float_input, cast, sqrt
+from minigrad.backend import _BACKENDS
+from minigrad.ops.elementwise import _float_input, cast, sqrt, where
 from minigrad.tensor import Tensor, _dim
 
 
@@ -50,7 +51,7 @@ LOGSUMEXP = defop("logsumexp", lambda xp, x, *, axis, keepdims: _logsumexp(xp, x
                       * xp.exp(x - _unreduce(xp, out, x.shape, axis, keepdims)))
 PROD = defop("prod", lambda xp, x, *, axis, keepdims: xp.prod(x, axis=axis, keepdims=keepdims),
              x=lambda xp, g, x, axis, keepdims:                            # product of the others
-                 _unreduce(xp, g, x.shape, axis, keepdims) * xp.prod_others(x, axis))
+                 _unreduce(xp, g, x.shape, axis, keepdims) * _prod_others(xp, x, axis))
 CUMSUM = defop("cumsum", lambda xp, x, *, axis: xp.cumsum(x, axis=axis),
                x=lambda xp, g, axis: xp.flip(xp.cumsum(xp.flip(g, axis), axis=axis), axis))  # reversed cumsum
 NORM2 = defop("norm", lambda xp, x, *, axis, keepdims: xp.sqrt(xp.sum(x * x, axis=axis, keepdims=keepdims)),
@@ -72,6 +73,31 @@ def _even_split(xp, g, x, out, axis, keepdims):
     hit = x == _unreduce(xp, out, x.shape, axis, keepdims)
     share = xp.where(hit, 1.0, 0.0).astype(x.dtype)
     return _unreduce(xp, g, x.shape, axis, keepdims) * share / xp.sum(share, axis=axis, keepdims=True)
+
+
+def _prod_others(xp, x, axis):
+    """For each element, the product of the other elements it was multiplied with: exact, with no
+    division, so zeros are fine. Arrays: exclusive cumulative products from both ends. Tensors
+    (double backward): prod over the last axis of x with element i replaced by 1 in row i, so
+    the result stays differentiable (O(n^2) memory for the one reduced axis)."""
+    if axis is None:
+        return xp.reshape(_prod_others(xp, xp.reshape(x, (-1,)), (0,)), x.shape)
+    (a,) = axis
+    n = x.shape[a]
+    if isinstance(x, Tensor):
+        last = x.movedim(a, -1)
+        eye = Tensor._make(_eye(last._data, n))
+        rows = where(eye, 1.0, last.unsqueeze(-2))  # [..., i, j] = 1 if i == j else x[..., j]
+        return prod(rows, -1).movedim(-1, a)
+    x = xp.moveaxis(x, a, -1)
+    ones = xp.ones(x.shape[:-1] + (1,), dtype=x.dtype)
+    before = xp.cumprod(xp.concatenate([ones, x[..., :-1]], axis=-1), axis=-1)
+    after = xp.flip(xp.cumprod(xp.concatenate([ones, xp.flip(x, -1)[..., :-1]], axis=-1), axis=-1), -1)
+    return xp.moveaxis(before * after, -1, a)
+
+
+def _eye(like, n):
+    return _BACKENDS[type(like)].xp.eye(n, dtype=bool)
 
 
 def _logsumexp(xp, x, axis, keepdims):

@@ -15,17 +15,15 @@ from minigrad.testing.gradcheck import (
     numerical_grad,
 )
 
-__all__ = ["GradcheckError", "gradcheck", "gradgradcheck", "numerical_grad", "strategies"]
+__all__ = ["GradcheckError", "gradcheck", "gradgradcheck", "numerical_grad", "strategies", "check_op"]
 
 
 def __getattr__(name: str):
     # Lazy: Hypothesis is a dev-only dependency.
-    if name == "strategies":
-        from minigrad.testing import strategies
+    import importlib
 
-        return strategies
-    if name in ("check_op", "OpCheck"):
-        from minigrad.testing import opcheck
-
-        return getattr(opcheck, name)
+    if name in ("strategies", "opcheck"):
+        return importlib.import_module(f"minigrad.testing.{name}")
+    if name == "check_op":
+        return importlib.import_module("minigrad.testing.opcheck").check_op
     raise AttributeError(f"module 'minigrad.testing' has no attribute {name!r}")

@@ -425,6 +425,7 @@ def apply_rope(
     positions: Tensor | int | Any | None = None,
     base: float = 10000.0,
     interleaved: bool = False,
+    seq_dim: int = -2,
 ) -> Tensor:
     """Rotary positional embedding: rotate each pair of x's last dim by m * theta_i, where m is
     the token's position and theta_i = base^(-2i/d).
@@ -434,6 +435,8 @@ def apply_rope(
     positions broadcastable to x.shape[:-1] with last dim T ([T], or [B, 1, T] for [B, H, T, d]).
     `interleaved=True` pairs (x_{2i}, x_{2i+1}) as in the RoFormer paper; the default pairs
     (x_i, x_{i+d/2}) as GPT-NeoX and Llama do. One fused op; its backward is the inverse rotation.
+    `seq_dim` names the position dim when it is not -2 (e.g. -3 for [B, T, H, head_dim], which
+    rotates the projections before the head transpose, on contiguous memory).
     """
     if not isinstance(x, Tensor):
         raise TypeError(f"apply_rope(): x must be a Tensor, got {type(x).__name__}")
@@ -447,7 +450,15 @@ def apply_rope(
             f"apply_rope(): the last dim (head_dim) must be even to form pairs, got {d}"
         )
     xp = _BACKENDS[type(x._data)].xp
-    cos, sin = _rope_cos_sin(xp, positions, x.shape[-2], d, base, x.dtype)
+    if not -x.ndim <= seq_dim < -1 and not 0 <= seq_dim < x.ndim - 1:
+        raise RuntimeError(
+            f"apply_rope(): seq_dim {seq_dim} is not a dim of x (other than the last)"
+        )
+    seq_dim = seq_dim - x.ndim if seq_dim >= 0 else seq_dim
+    cos, sin = _rope_cos_sin(xp, positions, x.shape[seq_dim], d, base, x.dtype)
+    if seq_dim != -2:  # [..., T, d/2] -> [..., T, 1, .., 1, d/2]
+        shape = (*cos.shape[:-1], *(1,) * (-seq_dim - 2), cos.shape[-1])
+        cos, sin = cos.reshape(shape), sin.reshape(shape)
     try:
         np.broadcast_shapes(x.shape[:-1], cos.shape[:-1])
     except ValueError:
@@ -543,13 +554,13 @@ class RotaryEmbedding(Module):
         self.base = base
         self.interleaved = interleaved
 
-    def forward(self, x: Tensor, positions=None) -> Tensor:
+    def forward(self, x: Tensor, positions=None, seq_dim: int = -2) -> Tensor:
         if x.shape[-1] != self.head_dim:
             raise RuntimeError(
                 f"RotaryEmbedding(head_dim={self.head_dim}): x has last dim {x.shape[-1]} "
                 f"(shape {list(x.shape)})"
             )
-        return apply_rope(x, positions, self.base, self.interleaved)
+        return apply_rope(x, positions, self.base, self.interleaved, seq_dim)
 
     def extra_repr(self) -> str:
         return f"head_dim={self.head_dim}, base={self.base}, interleaved={self.interleaved}"
@@ -650,9 +661,12 @@ class MultiHeadAttention(Module):
         self.out_proj = Linear(d_model, d_model, bias, **kw)
         self.rotary = RotaryEmbedding(head_dim, rope_base, rope_interleaved) if rope else None
 
-    def _heads(self, x: Tensor, n: int) -> Tensor:
+    def _heads(self, x: Tensor, n: int, rotate: bool, past: int) -> Tensor:
         b, t, _ = x.shape
-        return x.reshape(b, t, n, self.head_dim).transpose(1, 2)  # [B, n, T, head_dim]
+        x = x.reshape(b, t, n, self.head_dim)
+        if rotate and self.rotary is not None:  # rotate while contiguous, before the transpose
+            x = self.rotary(x, past, seq_dim=-3)
+        return x.transpose(1, 2)  # [B, n, T, head_dim]
 
     def forward(
         self, x: Tensor, attn_mask: Tensor | None = None, cache: KVCache | None = None
@@ -667,12 +681,9 @@ class MultiHeadAttention(Module):
             )
         b, t, _ = x.shape
         past = len(cache) if cache is not None else 0
-        q = self._heads(self.q_proj(x), self.n_heads)
-        k = self._heads(self.k_proj(x), self.n_kv_heads)
-        v = self._heads(self.v_proj(x), self.n_kv_heads)
-        if self.rotary is not None:
-            q = self.rotary(q, past)
-            k = self.rotary(k, past)
+        q = self._heads(self.q_proj(x), self.n_heads, True, past)
+        k = self._heads(self.k_proj(x), self.n_kv_heads, True, past)
+        v = self._heads(self.v_proj(x), self.n_kv_heads, False, past)
         if cache is not None:
             k, v = cache.append(k, v)
         is_causal = False

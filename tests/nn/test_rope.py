@@ -186,3 +186,14 @@ def test_sinusoidal_gradient_passes_through():
     assert gradcheck(lambda x: pe(x), (x,))
     with pytest.raises(RuntimeError, match="d_model=4"):
         pe(mg.zeros(3, 5))
+
+
+@pytest.mark.parametrize("positions", [None, 3, [4, 0, 2, 9]])
+def test_seq_dim_rotates_another_layout(positions):
+    x = mg.randn(2, 4, 3, 6, dtype=mg.float64, requires_grad=True)  # [B, T, H, d]
+    got = apply_rope(x, positions, seq_dim=-3)
+    want = apply_rope(x.transpose(1, 2), positions).transpose(1, 2)
+    np.testing.assert_allclose(got.detach().numpy(), want.detach().numpy(), atol=1e-12)
+    assert gradcheck(lambda x: apply_rope(x, positions, seq_dim=1), (x,))
+    with pytest.raises(RuntimeError, match="seq_dim"):
+        apply_rope(x, seq_dim=-1)

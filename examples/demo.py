@@ -27,11 +27,19 @@ import minigrad.nn.functional as F
 from minigrad import optim, viz
 
 
+def _trace():
+    """`minigrad.autograd.trace` (records the backward pass so the drawing can number it)."""
+    trace = getattr(minigrad.autograd, "trace", None)
+    if trace is None:  # TODO(lead): autograd.py lost its `trace` re-export in 1b71af4
+        from minigrad._trace import trace
+    return trace
+
+
 def draw_graph(model, x, y, out: str) -> dict[str, str]:
     """One recorded forward/backward of `model` drawn as out/demo_graph.{dot,png}."""
     with viz.record_modules():
         loss = F.cross_entropy(model(x), y)
-    with minigrad.autograd.trace() as tr:
+    with _trace()() as tr:
         loss.backward()
     kwargs = dict(
         params=dict(model.named_parameters()), collapse_modules=True, trace=tr, rankdir="TB"

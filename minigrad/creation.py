@@ -6,15 +6,15 @@ from __future__ import annotations
 import numpy as np
 
 from minigrad import dtypes
-from minigrad.backend import Device, backend_for_device, to_device
+from minigrad.backend import Device, backend_for_device, get_default_device, to_device
 from minigrad.tensor import Tensor
 
 
 def _device(device) -> Device:
     if device is None:
-        return Device("cpu")
+        return get_default_device()
     device = device if isinstance(device, Device) else Device(device)
-    return Device("cuda", 0) if device.type == "cuda" and device.index is None else device
+    return Device(device.type, 0) if device.type != "cpu" and device.index is None else device
 
 
 def _xp(device: Device):
@@ -64,7 +64,7 @@ def tensor(data, dtype=None, device=None, requires_grad: bool = False) -> Tensor
     dt = dtypes.as_dtype(dtype) if dtype is not None else (
         array.dtype if isinstance(data, Tensor) else _infer_dtype(array, data)
     )
-    target = _device(device) if device is not None else (source_device or Device("cpu"))
+    target = _device(device) if device is not None else (source_device or _device(None))
     array = to_device(array, target) if (source_device or Device("cpu")) != target else array
     xp = _xp(target)
     return _finish(xp.array(array, dtype=dt, copy=True), requires_grad)

@@ -1,0 +1,320 @@
+"""Gradient and forward tests for shape ops (minigrad/ops/shape.py): views, joins, splits, pads."""
+
+import math
+
+import numpy as np
+import pytest
+from hypothesis import strategies as st
+
+import minigrad as mg
+from minigrad.backend import CPU
+from minigrad.ops import shape as shape_ops
+from minigrad.testing import gradcheck
+from minigrad.testing import strategies as S
+from minigrad.testing.opcheck import check_op
+
+COVERED = {"reshape", "permute", "expand", "cat", "pad", "flip", "roll", "tril", "triu", "clone",
+           "to_copy"}
+
+ANY = S.shapes()
+NONEMPTY = S.shapes(min_dims=1)
+MATRIX = S.shapes(min_dims=2)
+
+
+def fixed(**strategies):
+    return lambda *shapes: st.fixed_dictionaries(strategies)
+
+
+# --- reshape / view / flatten -----------------------------------------------------------------
+
+
+@st.composite
+def _target_shape(draw, shape):
+    n = math.prod(shape)
+    kind = draw(st.sampled_from(["flat", "reversed", "split", "infer"]))
+    if kind == "flat":
+        target = (n,)
+    elif kind == "reversed":
+        target = tuple(reversed(shape))
+    elif kind == "split":
+        target = tuple(v for d in shape for v in ((1, d) if draw(st.booleans()) else (d,)))
+    else:
+        target = tuple(shape) or (1,)
+        k = draw(st.integers(0, len(target) - 1))
+        target = target[:k] + (-1,) + target[k + 1 :]
+    return {"shape": target}
+
+
+test_reshape = check_op(lambda x, shape: x.reshape(shape), ANY, params=_target_shape, gradgrad=True,
+                        reference=lambda x, shape: np.reshape(x, shape))
+test_view = check_op(lambda x, shape: x.view(*shape), ANY, params=_target_shape,
+                     reference=lambda x, shape: np.reshape(x, shape))
+
+
+def _flatten_params(shape):
+    n = max(len(shape), 1)
+    return st.tuples(st.integers(-n, n - 1), st.integers(-n, n - 1)).filter(
+        lambda p: (p[0] % n) <= (p[1] % n)).map(lambda p: {"start_dim": p[0], "end_dim": p[1]})
+
+
+def _flatten_ref(x, start_dim, end_dim):
+    if x.ndim == 0:
+        return x.reshape(1)
+    s, e = start_dim % x.ndim, end_dim % x.ndim
+    return x.reshape(x.shape[:s] + (-1,) + x.shape[e + 1 :])
+
+
+test_flatten = check_op(lambda x, start_dim, end_dim: x.flatten(start_dim, end_dim), ANY,
+                        params=_flatten_params, reference=_flatten_ref)
+
+# --- permute / transpose / movedim -------------------------------------------------------------
+
+
+@st.composite
+def _perm(draw, shape):
+    n = len(shape)
+    p = draw(st.permutations(range(n)))
+    return {"dims": tuple(d - n if draw(st.booleans()) else d for d in p)}
+
+
+test_permute = check_op(lambda x, dims: x.permute(*dims), ANY, params=_perm, gradgrad=True,
+                        reference=lambda x, dims: np.transpose(x, dims))
+_two_dims = lambda s: st.fixed_dictionaries({"d0": S.valid_dims(len(s)), "d1": S.valid_dims(len(s))})
+test_transpose = check_op(lambda x, d0, d1: x.transpose(d0, d1), NONEMPTY, params=_two_dims,
+                          reference=lambda x, d0, d1: np.swapaxes(x, d0, d1))
+test_swapaxes = check_op(lambda x, d0, d1: mg.swapaxes(x, d0, d1), NONEMPTY, params=_two_dims,
+                         reference=lambda x, d0, d1: np.swapaxes(x, d0, d1))
+test_movedim = check_op(lambda x, d0, d1: x.movedim(d0, d1), NONEMPTY, params=_two_dims,
+                        reference=lambda x, d0, d1: np.moveaxis(x, d0, d1))
+test_T = check_op(lambda x: x.T, ANY, reference=lambda x: x.T)
+test_mT = check_op(lambda x: x.mT, MATRIX, reference=lambda x: np.swapaxes(x, -1, -2))
+
+# --- expand / broadcast_to / repeat -------------------------------------------------------------
+
+
+@st.composite
+def _expand_target(draw, shape):
+    lead = tuple(draw(st.lists(st.integers(1, 3), max_size=2)))
+    body = tuple(draw(st.integers(1, 3)) if n == 1 else (n if draw(st.booleans()) else -1)
+                 for n in shape)
+    return {"size": lead + body}
+
+
+def _expand_ref(x, size):
+    lead = len(size) - x.ndim
+    full = tuple(x.shape[i - lead] if s == -1 else s for i, s in enumerate(size))
+    return np.broadcast_to(x, full)
+
+
+test_expand = check_op(lambda x, size: x.expand(*size), ANY, params=_expand_target, gradgrad=True,
+                       reference=_expand_ref)
+test_broadcast_to = check_op(
+    lambda x, size: mg.broadcast_to(x, _expand_ref(np.zeros(x.shape), size).shape), ANY,
+    params=_expand_target, reference=_expand_ref)
+test_repeat = check_op(
+    lambda x, sizes: x.repeat(*sizes), ANY,
+    params=lambda s: st.lists(st.integers(1, 3), min_size=len(s), max_size=len(s) + 1).map(
+        lambda r: {"sizes": tuple(r) or (2,)}),
+    reference=lambda x, sizes: np.tile(x, sizes))
+test_repeat_interleave = check_op(
+    lambda x, repeats, dim: x.repeat_interleave(repeats, dim), NONEMPTY,
+    params=lambda s: st.fixed_dictionaries({"repeats": st.integers(1, 3),
+                                            "dim": st.one_of(st.none(), S.valid_dims(len(s)))}),
+    reference=lambda x, repeats, dim: np.repeat(x, repeats, dim))
+
+# --- squeeze / unsqueeze --------------------------------------------------------------------
+
+WITH_ONES = S.shapes(min_side=1, max_side=2)
+
+
+def _squeeze_params(shape):
+    n = max(len(shape), 1)
+    dims = st.one_of(st.none(), st.integers(-n, n - 1),
+                     st.lists(st.integers(0, n - 1), unique=True, max_size=n).map(tuple))
+    return st.fixed_dictionaries({"dim": dims})
+
+
+def _squeeze_ref(x, dim):
+    if dim is None:
+        return np.squeeze(x)
+    dims = (dim,) if isinstance(dim, int) else dim
+    if x.ndim == 0:
+        return x
+    return np.squeeze(x, tuple(d for d in dims if x.shape[d] == 1))
+
+
+test_squeeze = check_op(lambda x, dim: x.squeeze(dim), WITH_ONES, params=_squeeze_params,
+                        reference=_squeeze_ref)
+test_unsqueeze = check_op(
+    lambda x, dim: x.unsqueeze(dim), ANY,
+    params=lambda s: st.fixed_dictionaries({"dim": st.integers(-len(s) - 1, len(s))}),
+    reference=lambda x, dim: np.expand_dims(x, dim))
+
+# --- cat / stack / split / chunk / unbind ----------------------------------------------------
+
+
+@st.composite
+def _cat_shapes(draw):
+    base = draw(NONEMPTY)
+    d = draw(st.integers(0, len(base) - 1))
+    sizes = draw(st.lists(st.integers(1, 3), min_size=2, max_size=3))
+    shapes = tuple(base[:d] + (n,) + base[d + 1 :] for n in sizes)
+    return shapes
+
+
+def _cat_dim(*shapes):
+    s0, s1 = shapes[0], shapes[1]
+    d = next((i for i, (a, b) in enumerate(zip(s0, s1)) if a != b), 0)
+    cands = [d] if any(s[d] != s0[d] for s in shapes) else list(range(len(s0)))
+    return st.sampled_from(cands).flatmap(
+        lambda d: st.sampled_from([d, d - len(s0)])).map(lambda d: {"dim": d})
+
+
+test_cat = check_op(lambda *xs, dim: mg.cat(xs, dim), _cat_shapes(), params=_cat_dim,
+                    gradgrad=True, reference=lambda *xs, dim: np.concatenate(xs, dim))
+
+
+@st.composite
+def _same_shapes(draw):
+    s = draw(ANY)
+    return (s,) * draw(st.integers(1, 3))
+
+
+test_stack = check_op(
+    lambda *xs, dim: mg.stack(xs, dim), _same_shapes(),
+    params=lambda *s: st.fixed_dictionaries({"dim": st.integers(-len(s[0]) - 1, len(s[0]))}),
+    reference=lambda *xs, dim: np.stack(xs, dim))
+
+
+@st.composite
+def _split_params(draw, shape):
+    d = draw(S.valid_dims(len(shape)))
+    n = shape[d]
+    if draw(st.booleans()):
+        return {"split": draw(st.integers(1, n + 1)), "dim": d}
+    cuts = sorted(draw(st.lists(st.integers(0, n), max_size=3)))
+    sizes = [b - a for a, b in zip([0] + cuts, cuts + [n])]
+    return {"split": sizes, "dim": d}
+
+
+def _split_ref(x, split, dim):
+    n = x.shape[dim]
+    if isinstance(split, int):
+        edges = list(range(split, n, split))
+    else:
+        edges = list(np.cumsum(split)[:-1])
+    return tuple(np.split(x, edges, dim))
+
+
+test_split = check_op(lambda x, split, dim: x.split(split, dim), NONEMPTY, params=_split_params,
+                      reference=_split_ref)
+test_chunk = check_op(
+    lambda x, chunks, dim: x.chunk(chunks, dim), NONEMPTY,
+    params=lambda s: st.fixed_dictionaries({"chunks": st.integers(1, 4), "dim": S.valid_dims(len(s))}),
+    reference=lambda x, chunks, dim: _split_ref(x, max(1, -(-x.shape[dim] // chunks)), dim))
+test_unbind = check_op(
+    lambda x, dim: x.unbind(dim), NONEMPTY,
+    params=lambda s: st.fixed_dictionaries({"dim": S.valid_dims(len(s))}),
+    reference=lambda x, dim: tuple(np.moveaxis(x, dim, 0)))
+
+# --- pad ------------------------------------------------------------------------------------
+
+
+@st.composite
+def _pad_params(draw, shape, mode):
+    k = draw(st.integers(1, len(shape)))
+    pad = []
+    for d in range(len(shape) - 1, len(shape) - 1 - k, -1):
+        n = shape[d]
+        if mode == "constant":
+            lo = draw(st.integers(-(n - 1), 3))
+            hi = draw(st.integers(-(n - 1 + min(lo, 0)), 3))
+        elif mode == "reflect":
+            lo, hi = draw(st.integers(0, n - 1)), draw(st.integers(0, n - 1))
+        else:
+            lo, hi = draw(st.integers(0, min(n, 3))), draw(st.integers(0, min(n, 3)))
+        pad += [lo, hi]
+    params = {"pad": tuple(pad), "mode": mode}
+    if mode == "constant":
+        params["value"] = draw(st.sampled_from([None, 0.0, -1.5]))
+    return params
+
+
+def _pad_ref(x, pad, mode, value=None):
+    widths = [(0, 0)] * x.ndim
+    for k in range(len(pad) // 2):
+        widths[x.ndim - 1 - k] = (pad[2 * k], pad[2 * k + 1])
+    # negative widths crop first (constant mode)
+    crop = tuple(slice(max(-lo, 0), n - max(-hi, 0)) for (lo, hi), n in zip(widths, x.shape))
+    x = x[crop]
+    widths = [(max(lo, 0), max(hi, 0)) for lo, hi in widths]
+    np_mode = {"replicate": "edge", "circular": "wrap"}.get(mode, mode)
+    if mode == "constant":
+        return np.pad(x, widths, constant_values=0.0 if value is None else value)
+    return np.pad(x, widths, mode=np_mode)
+
+
+def _pad_test(mode):
+    return check_op(lambda x, **p: mg.pad(x, **p) if hasattr(mg, "pad") else shape_ops.pad(x, **p),
+                    NONEMPTY, params=lambda s: _pad_params(s, mode), reference=_pad_ref,
+                    gradgrad=mode == "constant")
+
+
+test_pad_constant = _pad_test("constant")
+test_pad_reflect = _pad_test("reflect")
+test_pad_replicate = _pad_test("replicate")
+test_pad_circular = _pad_test("circular")
+
+
+def test_pad_negative_widths_crop():
+    x = mg.arange(12, dtype=mg.float64).reshape(3, 4).requires_grad_()
+    y = shape_ops.pad(x, (-1, 2, 1, -2))
+    np.testing.assert_array_equal(y.detach().numpy(), _pad_ref(x.detach().numpy(), (-1, 2, 1, -2), "constant"))
+    assert y.shape == (2, 5)
+    assert gradcheck(lambda x: shape_ops.pad(x, (-1, 2, 1, -2), value=0.5), x)
+
+
+def test_pad_reflect_too_wide_raises():
+    with pytest.raises(RuntimeError, match="Padding size"):
+        shape_ops.pad(mg.zeros(2, 3), (3, 0), mode="reflect")
+
+
+# --- flip / roll / tril / triu / clone / device copy ---------------------------------------------
+
+
+def _dims_tuple(shape):
+    n = max(len(shape), 1)
+    return st.lists(st.integers(0, n - 1), unique=True, max_size=n).flatmap(
+        lambda ds: st.tuples(*[st.sampled_from([d, d - n]) for d in ds])).map(lambda d: {"dims": d})
+
+
+test_flip = check_op(lambda x, dims: x.flip(dims), NONEMPTY, params=_dims_tuple, gradgrad=True,
+                     reference=lambda x, dims: np.flip(x, dims) if dims else x)
+
+
+@st.composite
+def _roll_params(draw, shape):
+    if draw(st.booleans()):
+        return {"shifts": draw(st.integers(-5, 5)), "dims": None}
+    dims = draw(_dims_tuple(shape))["dims"]
+    return {"shifts": tuple(draw(st.integers(-5, 5)) for _ in dims), "dims": dims}
+
+
+test_roll = check_op(lambda x, shifts, dims: x.roll(shifts, dims), NONEMPTY, params=_roll_params,
+                     gradgrad=True, reference=lambda x, shifts, dims: np.roll(x, shifts, dims))
+_diag = fixed(diagonal=st.integers(-3, 3))
+test_tril = check_op(lambda x, diagonal: x.tril(diagonal), MATRIX, params=_diag, gradgrad=True,
+                     reference=lambda x, diagonal: np.tril(x, diagonal))
+test_triu = check_op(lambda x, diagonal: x.triu(diagonal), MATRIX, params=_diag, gradgrad=True,
+                     reference=lambda x, diagonal: np.triu(x, diagonal))
+test_clone = check_op(lambda x: x.clone(), ANY, reference=lambda x: x, gradgrad=True)
+test_contiguous = check_op(lambda x: x.contiguous() * 1.0, ANY, reference=lambda x: x)
+test_to_copy = check_op(lambda x: shape_ops.to_device(x, CPU), ANY, reference=lambda x: x,
+                        gradgrad=True)
+
+
+def test_clone_owns_its_memory():
+    x = mg.tensor([1.0, 2.0])
+    y = x.clone()
+    y.add_(1.0)
+    assert x.tolist() == [1.0, 2.0]

@@ -157,8 +157,12 @@ class _Flags:
         self.owndata = flags.owndata
 
     def __getitem__(self, name: str) -> bool:
-        return getattr(self, {"C_CONTIGUOUS": "c_contiguous", "F_CONTIGUOUS": "f_contiguous",
-                              "OWNDATA": "owndata"}[name])
+        return getattr(
+            self,
+            {"C_CONTIGUOUS": "c_contiguous", "F_CONTIGUOUS": "f_contiguous", "OWNDATA": "owndata"}[
+                name
+            ],
+        )
 
 
 # ndarray methods CuPy's ndarray has too; they run on the wrapped array and give GuardArrays.
@@ -509,8 +513,8 @@ def _manual_seed(seed: int) -> None:
 
 
 def _scatter_add(out: GuardArray, index: tuple, values: GuardArray) -> None:
-    c = _Call("scatter_add", out._dev, allow_host=False)
-    np.add.at(out._a, _unwrap(index, _Call("scatter_add (index)", out._dev, True)), _unwrap(values, c))
+    index = _unwrap(index, _Call("scatter_add (index)", out._dev, allow_host=True))
+    np.add.at(out._a, index, _unwrap(values, _Call("scatter_add", out._dev)))
 
 
 def _erf(x: GuardArray) -> GuardArray:

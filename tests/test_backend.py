@@ -1,0 +1,142 @@
+"""The backend layer: registry, transfers, default device, seeding, mg.cuda without a GPU, and
+the CuPy adapters exercised on CPU stand-ins (CuPy itself is tested by the gpu-marked tests)."""
+
+import contextlib
+
+import numpy as np
+import pytest
+
+import minigrad as mg
+from minigrad import backend as B
+
+
+def test_backend_of_and_for_device():
+    assert B.backend_of(np.ones(2)) is B.numpy_backend
+    assert B.backend_for_device(mg.device("cpu")) is B.numpy_backend
+    guard = B.backend_for_device(mg.device("guard:1"))
+    assert guard.name == "guard" and guard.xp.zeros(2).device.id == 1
+    with pytest.raises(TypeError, match="no backend for arrays of type list"):
+        B.backend_of([1, 2])
+
+
+def test_to_device_round_trips_and_copies_across_devices():
+    host = np.arange(4.0, dtype=np.float32)
+    assert B.to_device(host, mg.device("cpu")) is host
+    d0 = B.to_device(host, mg.device("guard"))
+    assert B.backend_of(d0).device_of(d0) == "guard:0"
+    d1 = B.to_device(d0, mg.device("guard:1"))
+    assert d1.device.id == 1 and d1._a is not d0._a
+    back = B.to_device(d1, mg.device("cpu"))
+    assert type(back) is np.ndarray and back.dtype == np.float32
+    np.testing.assert_array_equal(back, host)
+
+
+def test_default_device_drives_factory_functions():
+    assert mg.get_default_device() == "cpu" or mg.get_default_device().type != "cpu"
+    before = mg.get_default_device()
+    try:
+        mg.set_default_device("guard")
+        assert mg.get_default_device() == mg.device("guard", 0)
+        for t in (mg.zeros(2), mg.ones(2, 3), mg.tensor([1.0]), mg.arange(3), mg.randn(2),
+                  mg.rand(2), mg.randint(0, 3, (2,)), mg.randperm(3), mg.eye(2), mg.full((2,), 1.5),
+                  mg.linspace(0, 1, 3)):  # fmt: skip
+            assert t.device == "guard:0", t
+        assert mg.zeros(2, device="cpu").device == "cpu"
+        assert mg.tensor(mg.zeros(2, device="cpu")).device == "cpu"  # a tensor keeps its device
+        mg.set_default_device(None)
+        assert mg.get_default_device() == "cpu" and mg.zeros(1).device == "cpu"
+    finally:
+        mg.set_default_device(before)
+
+
+@pytest.mark.skipif(mg.cuda.is_available(), reason="checks the behaviour without CUDA")
+def test_cuda_api_without_a_gpu():
+    assert mg.cuda.is_available() is False and mg.cuda.device_count() == 0
+    mg.cuda.manual_seed(1)  # a no-op without CUDA, as in PyTorch
+    mg.cuda.manual_seed_all(1)
+    for call in (mg.cuda.synchronize, mg.cuda.current_device,
+                 lambda: mg.set_default_device("cuda"), lambda: mg.zeros(2, device="cuda")):  # fmt: skip
+        with pytest.raises(RuntimeError, match="CUDA is not available.*minigrad\\[cuda\\]"):
+            call()
+
+
+def test_manual_seed_reseeds_every_backend_and_later_ones():
+    mg.manual_seed(11)
+    a = mg.rand(4, device="cpu").numpy()
+    g = mg.rand(4, device="guard").cpu().numpy()
+    mg.manual_seed(11)
+    np.testing.assert_array_equal(a, mg.rand(4, device="cpu").numpy())
+    np.testing.assert_array_equal(g, mg.rand(4, device="guard").cpu().numpy())
+
+
+def test_writeable_helper():
+    assert B.writeable(np.ones(3)) and not B.writeable(np.broadcast_to(np.ones(1), (3,)))
+
+    class NoFlag:  # shaped like CuPy: flags without `writeable`
+        def __init__(self, shape, strides):
+            self.flags, self.shape, self.strides = type("F", (), {})(), shape, strides
+
+    assert B.writeable(NoFlag((3, 2), (16, 8))) and not B.writeable(NoFlag((3, 2), (0, 8)))
+    assert B.writeable(NoFlag((1, 2), (0, 8)))  # a zero stride over a length-1 dim is harmless
+
+
+def test_unindex_lands_on_the_gradients_dtype():
+    out = B.numpy_backend.xp.unindex(np.ones(3, np.float32), (4,), (np.array([0, 0, 3]),))
+    assert out.dtype == np.float32 and out.tolist() == [2.0, 0.0, 0.0, 1.0]
+    out = B.numpy_backend.xp.unindex(np.ones(2, np.float32), (2, 2), (0,))
+    assert out.tolist() == [[1.0, 1.0], [0.0, 0.0]]
+
+
+# --- the CuPy adapters, on CPU stand-ins -------------------------------------------------------
+
+
+class _FakeCupy:
+    """Just what the adapters touch: cupy.argsort and cupy.cuda.Device as a context manager."""
+
+    argsort = staticmethod(np.argsort)
+
+    def __init__(self):
+        self.current = 0
+        fake = self
+
+        class Device:
+            def __init__(self, index):
+                self.index = index
+
+            def __enter__(self):
+                self.previous, fake.current = fake.current, self.index
+
+            def __exit__(self, *exc):
+                fake.current = self.previous
+
+        self.cuda = type("cuda", (), {"Device": Device})
+
+
+def test_cupy_generator_adds_permutation():
+    gen = B._CupyGenerator(np.random.default_rng(0), _FakeCupy())
+    perm = gen.permutation(50)
+    assert sorted(perm.tolist()) == list(range(50)) and perm.tolist() != list(range(50))
+    assert gen.random(3, dtype=np.float32).dtype == np.float32  # the rest passes through
+
+
+def test_namespace_bound_to_a_gpu_runs_calls_with_that_gpu_current():
+    fake = _FakeCupy()
+    seen = []
+    ns = B.ArrayNamespace(
+        np, zeros=lambda *a, **k: seen.append(fake.current) or np.zeros(*a, **k),
+        rng=lambda: type("G", (), {"random": lambda self, n: seen.append(fake.current)})(),
+    )  # fmt: skip
+    bound = B._OnCudaDevice(ns, fake, 1)
+    bound.zeros(2)
+    bound.rng().random(3)
+    assert seen == [1, 1] and fake.current == 0
+    assert bound.float32 is np.float32  # types and constants pass through unwrapped
+
+
+def test_device_context_helpers_are_context_managers():
+    from minigrad import guard
+
+    assert isinstance(guard.device(1), contextlib.AbstractContextManager)
+    with guard.device("guard:1"):
+        assert guard.current_device() == 1
+    assert guard.current_device() == 0

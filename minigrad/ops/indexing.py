@@ -78,26 +78,35 @@ def unindex(g: Tensor, shape: tuple, index: tuple) -> Tensor:
 
 
 def index_put(x: Tensor, index, value) -> Tensor:
-    """`x` with `x[index]` replaced by `value`, differentiable in both (out of place)."""
+    """`x` with `x[index]` replaced by `value`, differentiable in both (out of place).
+
+    As in NumPy, an integer index that repeats a position writes it once: the last write wins,
+    and only that element of `value` gets the gradient there.
+    """
     index = _normalize_index(x, index)
     value = value if isinstance(value, Tensor) else as_tensor_like(value, x)
     if value._data.dtype != x._data.dtype:
         value = cast(value, x._data.dtype)
     xp = x._backend_xp()
-    mask = xp.zeros(x.shape, dtype=bool)
-    mask[index] = True
     try:
         target_shape = x._data[index].shape
     except IndexError as e:
         raise IndexError(f"{e} (assigning into a tensor of shape {list(x.shape)})") from None
     try:
-        placed = unindex(value.expand(target_shape), x.shape, index)
+        flat = value.expand(target_shape).reshape(-1)
     except RuntimeError as e:
         raise RuntimeError(
             f"shape mismatch: value tensor of shape {list(value.shape)} cannot be broadcast to "
             f"indexing result of shape {list(target_shape)}"
         ) from e
-    return where(Tensor._make(mask), placed, x)
+    if flat.shape[0] == 0:
+        return x
+    # source[p]: which element of the flattened value lands on position p (-1: none)
+    source = xp.full(x.shape, -1, dtype=xp.int64)
+    source[index] = xp.arange(flat.shape[0]).reshape(target_shape)
+    mask = source >= 0
+    picked = getitem(flat, Tensor._make(xp.where(mask, source, 0)))
+    return where(Tensor._make(mask), picked, x)
 
 
 def _gather_index(x: Tensor, dim: int, index: Tensor) -> tuple:

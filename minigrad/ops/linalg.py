@@ -23,6 +23,8 @@ def _matmul_grad_a(xp, g, b, a_shape):
 def _matmul_grad_b(xp, g, a, b_shape):
     """d(a @ b)/db applied to g: a^T @ g, one GEMM when b is a matrix shared over a batch."""
     if len(a.shape) == 1:
+        if len(b_shape) == 1:  # a . b: g is a scalar
+            return g * a
         return xp.expand_dims(a, -1) * xp.expand_dims(g, -2)
     if len(b_shape) == 1:
         return xp.matmul(xp.swapaxes(a, -1, -2), xp.expand_dims(g, -1))[..., 0]

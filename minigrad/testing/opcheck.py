@@ -72,6 +72,7 @@ def check_op(
     rtol: float = 1e-3,
     ref_rtol: float = 1e-7,
     ref_atol: float = 1e-10,
+    key: str | None = None,
 ) -> Callable:
     """Build a Hypothesis test of `fn(*tensors, **params)`.
 
@@ -80,6 +81,7 @@ def check_op(
     params(*shapes): a strategy of keyword arguments for fn and reference (dims, index arrays).
     valid(*arrays, **params): False to reject a draw (inputs too close to a kink).
     reference(*arrays, **params): the expected float64 output(s), computed with NumPy.
+    key: tells apart tests built at one call site (in a loop) for Hypothesis' database.
     """
     caller = sys._getframe(1)
     shape_strategy = shapes if isinstance(shapes, st.SearchStrategy) else st.just(shapes)
@@ -117,7 +119,7 @@ def check_op(
     # Every check_op test shares this source, so tell Hypothesis apart by the call site: its
     # example database and derandomized seeds are keyed on the digest of the test function.
     test.hypothesis.inner_test._hypothesis_internal_add_digest = (
-        f"{caller.f_globals.get('__name__')}:{caller.f_lineno}".encode()
+        f"{caller.f_globals.get('__name__')}:{caller.f_lineno}:{key}".encode()
     )
     return test
 

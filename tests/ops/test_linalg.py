@@ -1,0 +1,107 @@
+"""Gradient and forward tests for matrix products (minigrad/ops/linalg.py): matmul in every
+1-D/2-D/batched combination, linear, and einsum (ellipsis, summed-away indices, 3 operands)."""
+
+import numpy as np
+import pytest
+from hypothesis import strategies as st
+
+import minigrad as mg
+from minigrad.testing import gradcheck
+from minigrad.testing import strategies as S
+from minigrad.testing.opcheck import check_op
+
+COVERED = {"matmul", "linear", "einsum"}
+
+test_matmul = check_op(lambda a, b: a @ b, S.matmul_shapes(max_dims=2), reference=np.matmul,
+                       gradgrad=True)
+test_matmul_batched = check_op(lambda a, b: mg.matmul(a, b),
+                               S.matmul_shapes(min_dims=1, max_dims=3).filter(
+                                   lambda s: len(s[0]) > 2 or len(s[1]) > 2),
+                               reference=np.matmul, gradgrad=True)
+test_mm = check_op(mg.mm, S.matmul_shapes(max_dims=0).filter(lambda s: len(s[0]) == len(s[1]) == 2),
+                   reference=np.matmul)
+test_bmm = check_op(
+    mg.bmm, st.tuples(st.integers(1, 3), st.integers(1, 3), st.integers(1, 3), st.integers(1, 3)).map(
+        lambda n: ((n[0], n[1], n[2]), (n[0], n[2], n[3]))), reference=np.matmul)
+test_mv = check_op(mg.mv, st.tuples(st.integers(1, 4), st.integers(1, 4)).map(
+    lambda n: ((n[0], n[1]), (n[1],))), reference=np.matmul)
+test_dot = check_op(mg.dot, st.integers(1, 5).map(lambda n: ((n,), (n,))), reference=np.dot,
+                    gradgrad=True)
+test_outer = check_op(mg.outer, st.tuples(st.integers(1, 4), st.integers(1, 4)).map(
+    lambda n: ((n[0],), (n[1],))), reference=np.outer)
+
+
+@st.composite
+def _linear_shapes(draw, bias):
+    lead = draw(S.shapes(min_dims=0, max_dims=2))
+    n_in, n_out = draw(st.integers(1, 4)), draw(st.integers(1, 4))
+    shapes = (lead + (n_in,), (n_out, n_in))
+    return shapes + ((n_out,),) if bias else shapes
+
+
+test_linear = check_op(mg.linear if hasattr(mg, "linear") else None, _linear_shapes(False),
+                       reference=lambda x, w: x @ w.T, gradgrad=True)
+test_linear_bias = check_op(mg.linear, _linear_shapes(True), reference=lambda x, w, b: x @ w.T + b,
+                            gradgrad=True)
+
+
+def test_matmul_shape_errors():
+    with pytest.raises(RuntimeError, match="cannot be multiplied"):
+        mg.ones(2, 3) @ mg.ones(2, 3)
+    with pytest.raises(RuntimeError, match="1D"):
+        mg.matmul(mg.tensor(1.0), mg.ones(2))
+    with pytest.raises(RuntimeError, match="linear"):
+        mg.linear(mg.ones(2, 3), mg.ones(4, 2))
+
+
+# --- einsum -----------------------------------------------------------------------------------
+
+EQUATIONS = [
+    "ij,jk->ik",
+    "ij,jk",  # implicit output
+    "ij->",
+    "ij->j",
+    "ij->ji",
+    "i,i->",
+    "i,j->ij",
+    "bij,bjk->bik",
+    "ij,k->i",  # j summed within operand 0, k only in operand 1: summed away
+    "ijk->ik",
+    "...ij,...jk->...ik",  # batch dims broadcast through the ellipsis
+    "...i->...",
+    "i...->...",
+    "b...,b->...",
+    "ij,jk,kl->il",  # three operands
+    "ik,jk->",
+]
+
+
+@st.composite
+def _einsum_shapes(draw, equation):
+    """Operand shapes for `equation`: a size per letter, broadcastable batch dims per '...'."""
+    lhs = equation.split("->")[0].split(",")
+    sizes = {c: draw(st.integers(1, 3)) for c in sorted(set("".join(lhs).replace(".", "")))}
+    n_ell = sum("..." in t for t in lhs)
+    ells = list(draw(S.broadcastable_shapes(n_ell, max_dims=2, max_side=3))) if n_ell else []
+    shapes = []
+    for t in lhs:
+        head, _, tail = t.partition("...")
+        middle = ells.pop(0) if "..." in t else ()
+        shapes.append(tuple(sizes[c] for c in head) + middle + tuple(sizes[c] for c in tail))
+    return tuple(shapes)
+
+
+def _einsum_test(equation):
+    return check_op(lambda *xs: mg.einsum(equation, *xs), _einsum_shapes(equation),
+                    reference=lambda *xs: np.einsum(equation, *xs), gradgrad=True,
+                    key=f"einsum {equation}")
+
+
+for _k, _eq in enumerate(EQUATIONS):
+    globals()[f"test_einsum_{_k}_" + _eq.replace(",", "_").replace("->", "_to_").replace(".", "E")] = (
+        _einsum_test(_eq))
+
+
+def test_einsum_list_operands_and_spaces():
+    a, b = mg.ones(2, 3), mg.ones(3, 4)
+    assert mg.einsum("ij, jk -> ik", [a, b]).shape == (2, 4)

@@ -1,11 +1,13 @@
 """minigrad: a small, readable autograd framework with PyTorch's API over NumPy (or CuPy).
 
-    import minigrad as mg
-    x = mg.tensor([1.0, 2.0, 3.0], requires_grad=True)
-    y = (x * x).sum()
-    y.backward()
-    x.grad  # tensor([2., 4., 6.])
+import minigrad as mg
+x = mg.tensor([1.0, 2.0, 3.0], requires_grad=True)
+y = (x * x).sum()
+y.backward()
+x.grad  # tensor([2., 4., 6.])
 """
+
+import builtins as _builtins
 
 from minigrad import autograd, dtypes
 from minigrad.autograd import enable_grad, is_grad_enabled, no_grad, set_grad_enabled
@@ -60,11 +62,15 @@ from minigrad.tensor import Tensor
 __version__ = "0.1.0"
 
 
-def is_tensor(obj) -> "builtins.bool":  # noqa: F821
+def is_tensor(obj: object) -> _builtins.bool:
     return isinstance(obj, Tensor)
 
 
-def numel(x: Tensor) -> "builtins.int":  # noqa: F821
+def numel(x: Tensor) -> _builtins.int:
     return x.numel()
-from minigrad import cuda  # noqa: E402
+
+
+# Subpackages last: they build on the core names above.
+from minigrad import cuda, data, nn, optim, utils, viz  # noqa: E402, I001
 from minigrad.backend import get_default_device, set_default_device  # noqa: E402
+from minigrad.serialization import load, save  # noqa: E402

@@ -5,6 +5,12 @@ import minigrad.nn.functional as F
 """
 
 from minigrad.nn import functional, init, utils
+from minigrad.nn.attention import (
+    KVCache,
+    MultiHeadAttention,
+    RotaryEmbedding,
+    SinusoidalPositionalEncoding,
+)
 from minigrad.nn.layers import (
     GELU,
     MLP,
@@ -37,11 +43,13 @@ from minigrad.nn.losses import (
     SmoothL1Loss,
 )
 from minigrad.nn.module import Module, ModuleDict, ModuleList, Parameter, Sequential
+from minigrad.nn.transformer import FeedForward, SwiGLU, TransformerBlock
 
 __all__ = [
     "functional", "init", "utils", "Module", "Parameter", "Sequential", "ModuleList", "ModuleDict",
     "Identity", "Linear", "MLP", "Embedding", "LayerNorm", "RMSNorm", "Dropout", "Flatten",
     "Unflatten", "ReLU", "GELU", "Tanh", "Sigmoid", "SiLU", "LeakyReLU", "Softmax", "LogSoftmax",
     "Softplus", "MSELoss", "L1Loss", "HuberLoss", "SmoothL1Loss", "BCELoss", "BCEWithLogitsLoss",
-    "CrossEntropyLoss", "NLLLoss", "KLDivLoss",
+    "CrossEntropyLoss", "NLLLoss", "KLDivLoss", "KVCache", "MultiHeadAttention", "RotaryEmbedding",
+    "SinusoidalPositionalEncoding", "FeedForward", "SwiGLU", "TransformerBlock",
 ]  # fmt: skip

@@ -594,3 +594,7 @@ def kl_div(
     if reduction == "batchmean":
         return _ew.div(_red.sum(loss), input.shape[0] if input.ndim else 1)
     return _reduce(loss, reduction)
+
+
+# Attention lives in its own module, which imports nn.layers (and so this module): import last.
+from minigrad.nn.attention import apply_rope, scaled_dot_product_attention  # noqa: E402, F401

@@ -152,12 +152,6 @@ def test_collate_keeps_graph_for_tensors_requiring_grad():
     assert xb.shape == (3, 2) and sorted(w.grad.numpy()[:, 0].tolist()) == [0.0, 2.0, 2.0, 2.0]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=RuntimeError,
-    reason="core bug, minigrad/autograd.py apply(): `getattr(base, '_base', None) or base` calls "
-    "Tensor.__bool__ when a view (unsqueeze in stack) is taken of a view (w[i])",
-)
 def test_default_collate_stacks_views_requiring_grad():
     w = mg.ones(4, 2, requires_grad=True)
     batch = default_collate([w[i] for i in range(4)])

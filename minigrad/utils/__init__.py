@@ -1,0 +1,1 @@
+"""PyTorch's `torch.utils` spelling: `from minigrad.utils.data import DataLoader` works."""

@@ -15,7 +15,8 @@ from __future__ import annotations
 
 import math
 import threading
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 
@@ -38,7 +39,9 @@ class Device:
             if index is not None:
                 raise ValueError(f"device {type!r} already names an index; got index={index} too")
             if not number.isdigit():
-                raise ValueError(f"invalid device string {type!r}: expected 'cpu', 'cuda' or 'cuda:N'")
+                raise ValueError(
+                    f"invalid device string {type!r}: expected 'cpu', 'cuda' or 'cuda:N'"
+                )
             index = int(number)
         if kind not in DEVICE_TYPES:
             raise ValueError(
@@ -382,7 +385,7 @@ def cuda_backend() -> Backend:
 
 
 def _load_guard() -> Backend:
-    import minigrad.guard  # registers itself
+    import minigrad.guard  # noqa: F401  (registers itself)
 
     return _BY_DEVICE_TYPE["guard"]
 
@@ -412,7 +415,9 @@ def backend_of(array: Any) -> Backend:
     try:
         return _BACKENDS[type(array)]
     except KeyError:
-        raise TypeError(f"minigrad has no backend for arrays of type {type(array).__name__}") from None
+        raise TypeError(
+            f"minigrad has no backend for arrays of type {type(array).__name__}"
+        ) from None
 
 
 def manual_seed(seed: int) -> None:

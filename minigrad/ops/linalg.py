@@ -7,6 +7,7 @@ The rules fold batch dimensions into one GEMM where a weight is shared across th
 from __future__ import annotations
 
 from minigrad.autograd import apply, defop
+from minigrad.backend import _BACKENDS
 from minigrad.ops.elementwise import promote
 from minigrad.tensor import Tensor
 
@@ -149,25 +150,33 @@ def _parse_einsum(equation: str, shapes: list) -> tuple[list[str], str]:
 
 
 def _einsum_grad(xp, g, i, xs, equation):
-    """Gradient for operand i: contract g with every other operand into operand i's subscripts;
-    letters only operand i has (summed away in forward) come back by broadcasting."""
+    """Gradient for operand i: contract g with every other operand into operand i's subscripts.
+
+    Letters only operand i has (summed away in forward) come back by broadcasting; a repeated
+    letter (a diagonal, "ii->i") gets the gradient on its diagonal and zeros elsewhere.
+    """
     terms, rhs = _parse_einsum(equation, [x.shape for x in xs])
     target = terms[i]
-    if len(set(target)) != len(target):
-        raise NotImplementedError(
-            f"einsum backward for an operand with a repeated subscript ({target!r}, a diagonal) "
-            f"is not supported"
-        )
+    shape = tuple(xs[i].shape)
+    size = {c: shape[k] for k, c in enumerate(target)}
+    unique = "".join(dict.fromkeys(target))
     others = [t for k, t in enumerate(terms) if k != i]
     available = set(rhs).union(*others) if others else set(rhs)
-    kept = "".join(c for c in target if c in available)
+    kept = "".join(c for c in unique if c in available)
     operands = [g] + [x for k, x in enumerate(xs) if k != i]
     grad = xp.einsum(",".join([rhs] + others) + "->" + kept, *operands)
-    if kept != target:
-        shape = [xs[i].shape[target.index(c)] if c not in kept else 1 for c in target]
-        grad = xp.reshape(grad, [grad.shape[kept.index(c)] if c in kept else 1 for c in target])
-        grad = xp.broadcast_to(grad, tuple(xs[i].shape[k] if c not in kept else grad.shape[k] for k, c in enumerate(target)))
-        del shape
+    if kept != unique:
+        grad = xp.reshape(grad, [grad.shape[kept.index(c)] if c in kept else 1 for c in unique])
+        full = tuple(grad.shape[k] if c in kept else size[c] for k, c in enumerate(unique))
+        grad = xp.broadcast_to(grad, full)
+    if unique != target:  # scatter onto the diagonal: out[a, a, b] = grad[a, b] for "iij"
+        data = grad._data if isinstance(grad, Tensor) else grad
+        ar = _BACKENDS[type(data)].xp
+        grad = xp.broadcast_to(grad, tuple(size[c] for c in unique))
+        index = tuple(
+            ar.arange(size[c]).reshape([-1 if u == c else 1 for u in unique]) for c in target
+        )
+        grad = xp.unindex(grad, shape, index)
     return grad
 
 

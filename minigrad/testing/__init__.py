@@ -15,7 +15,14 @@ from minigrad.testing.gradcheck import (
     numerical_grad,
 )
 
-__all__ = ["GradcheckError", "gradcheck", "gradgradcheck", "numerical_grad", "strategies", "check_op"]
+__all__ = [
+    "GradcheckError",
+    "gradcheck",
+    "gradgradcheck",
+    "numerical_grad",
+    "strategies",
+    "check_op",
+]
 
 
 def __getattr__(name: str):

@@ -7,7 +7,7 @@ use) and over a few random vector-Jacobian products otherwise.
 
 from __future__ import annotations
 
-from typing import Callable, Sequence
+from collections.abc import Callable, Sequence
 
 import numpy as np
 
@@ -66,7 +66,8 @@ def numerical_grad(
     """Central-difference Jacobians of fn's (flattened, concatenated) float outputs.
 
     Returns one array per differentiated input (those with requires_grad=True, or `wrt`), of
-    shape [n_outputs, *input.shape]: d out[j] / d input[i] = (f(x + eps e_i) - f(x - eps e_i)) / 2eps.
+    shape [n_outputs, *input.shape]:
+    d out[j] / d input[i] = (f(x + eps e_i) - f(x - eps e_i)) / (2 eps).
     """
     inputs = _as_tuple(inputs)
     wrt = _differentiable(inputs) if wrt is None else list(wrt)
@@ -164,14 +165,16 @@ def gradcheck(
                 err = np.where(bad, np.abs(a - n), -1.0)
                 err = np.where(np.isnan(err), np.inf, err)
                 worst = np.unravel_index(int(np.argmax(err)), a.shape)
-                where = f"{kind} {r}" if kind == "random projection" else (
-                    f"output element {r} (flat index over all outputs)"
+                where = (
+                    f"{kind} {r}"
+                    if kind == "random projection"
+                    else (f"output element {r} (flat index over all outputs)")
                 )
                 message = (
                     f"Jacobian mismatch for input {k} (shape {tuple(a.shape)}) at {where}: "
                     f"worst element {tuple(int(i) for i in worst)}: analytical "
-                    f"{float(a[worst]):.10g} vs numerical {float(n[worst]):.10g} ({int(bad.sum())} of {a.size} "
-                    f"elements differ; atol={atol}, rtol={rtol})"
+                    f"{float(a[worst]):.10g} vs numerical {float(n[worst]):.10g} "
+                    f"({int(bad.sum())} of {a.size} elements differ; atol={atol}, rtol={rtol})"
                 )
                 if raise_exception:
                     raise GradcheckError(message)

@@ -11,7 +11,8 @@ outputs and float32 gradients. Needs the optional `hypothesis` package.
 from __future__ import annotations
 
 import sys
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 from hypothesis import assume, given
@@ -92,7 +93,9 @@ def check_op(
         shps = [drawn] if _is_shape(drawn) else list(drawn)
         elems = elements if isinstance(elements, (list, tuple)) else [elements] * len(shps)
         arrays = [
-            data.draw(hnp.arrays(np.float64, s, elements=floats() if e is None else e), label=f"input {k}")
+            data.draw(
+                hnp.arrays(np.float64, s, elements=floats() if e is None else e), label=f"input {k}"
+            )
             for k, (s, e) in enumerate(zip(shps, elems))
         ]
         kwargs = data.draw(params(*shps), label="params") if params is not None else {}

@@ -40,7 +40,9 @@ def floats(min_value: float = -3.0, max_value: float = 3.0, dtype=np.float64) ->
 def shapes(
     min_dims: int = 0, max_dims: int = 3, min_side: int = 1, max_side: int = MAX_SIDE
 ) -> st.SearchStrategy[tuple]:
-    return hnp.array_shapes(min_dims=min_dims, max_dims=max_dims, min_side=min_side, max_side=max_side)
+    return hnp.array_shapes(
+        min_dims=min_dims, max_dims=max_dims, min_side=min_side, max_side=max_side
+    )
 
 
 def arrays(shape=None, dtype=np.float64, elements=None, **shape_kwargs) -> st.SearchStrategy:
@@ -63,7 +65,8 @@ def tensors(
     """minigrad Tensors of `dtype` (float64 by default: what gradcheck needs).
 
     `shape`: a tuple, a strategy of tuples, or None to draw one (`min_dims`, `max_dims`,
-    `min_side`, `max_side`). `elements`: a strategy of scalars (finite floats in [-3, 3] by default).
+    `min_side`, `max_side`). `elements`: a strategy of scalars (default: finite floats in
+    [-3, 3]).
     """
 
     def make(a: np.ndarray) -> Tensor:
@@ -82,7 +85,11 @@ def broadcastable_shapes(
 ) -> st.SearchStrategy[tuple]:
     """`num_shapes` shapes that broadcast together (some dims 1, some missing)."""
     return hnp.mutually_broadcastable_shapes(
-        num_shapes=num_shapes, min_dims=min_dims, max_dims=max_dims, min_side=min_side, max_side=max_side
+        num_shapes=num_shapes,
+        min_dims=min_dims,
+        max_dims=max_dims,
+        min_side=min_side,
+        max_side=max_side,
     ).map(lambda bs: bs.input_shapes)
 
 

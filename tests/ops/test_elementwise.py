@@ -14,9 +14,35 @@ from minigrad.testing import strategies as S
 from minigrad.testing.opcheck import check_op
 
 COVERED = {
-    "add", "sub", "mul", "div", "pow", "neg", "exp", "log", "log1p", "expm1", "sqrt", "rsqrt",
-    "abs", "sign", "sin", "cos", "tanh", "sigmoid", "relu", "leaky_relu", "silu", "softplus",
-    "gelu", "erf", "clamp", "maximum", "minimum", "where", "cast",
+    "add",
+    "sub",
+    "mul",
+    "div",
+    "pow",
+    "neg",
+    "exp",
+    "log",
+    "log1p",
+    "expm1",
+    "sqrt",
+    "rsqrt",
+    "abs",
+    "sign",
+    "sin",
+    "cos",
+    "tanh",
+    "sigmoid",
+    "relu",
+    "leaky_relu",
+    "silu",
+    "softplus",
+    "gelu",
+    "erf",
+    "clamp",
+    "maximum",
+    "minimum",
+    "where",
+    "cast",
 }
 
 UNARY = S.shapes()
@@ -40,16 +66,28 @@ def apart(gap=1e-3):
 test_add = check_op(lambda a, b: a + b, BINARY, reference=np.add, gradgrad=True)
 test_sub = check_op(lambda a, b: a - b, BINARY, reference=np.subtract, gradgrad=True)
 test_mul = check_op(lambda a, b: a * b, BINARY, reference=np.multiply, gradgrad=True)
-test_div = check_op(lambda a, b: a / b, BINARY, valid=lambda a, b: bool(np.all(np.abs(b) > 0.3)),
-                    reference=np.divide, gradgrad=True)
-test_pow = check_op(lambda a, b: a**b, BINARY, elements=[POSITIVE, S.floats(-2, 2)],
-                    reference=np.power, gradgrad=True)
+test_div = check_op(
+    lambda a, b: a / b,
+    BINARY,
+    valid=lambda a, b: bool(np.all(np.abs(b) > 0.3)),
+    reference=np.divide,
+    gradgrad=True,
+)
+test_pow = check_op(
+    lambda a, b: a**b,
+    BINARY,
+    elements=[POSITIVE, S.floats(-2, 2)],
+    reference=np.power,
+    gradgrad=True,
+)
 test_neg = check_op(lambda x: -x, UNARY, reference=np.negative, gradgrad=True)
-test_add_alpha = check_op(lambda a, b: mg.add(a, b, alpha=-2.5), BINARY,
-                          reference=lambda a, b: a - 2.5 * b)
+test_add_alpha = check_op(
+    lambda a, b: mg.add(a, b, alpha=-2.5), BINARY, reference=lambda a, b: a - 2.5 * b
+)
 test_rsub_scalar = check_op(lambda x: 2.0 - x, UNARY, reference=lambda x: 2.0 - x)
-test_rdiv_scalar = check_op(lambda x: 2.0 / x, UNARY, valid=away((0.0,), 0.3),
-                            reference=lambda x: 2.0 / x, gradgrad=True)
+test_rdiv_scalar = check_op(
+    lambda x: 2.0 / x, UNARY, valid=away((0.0,), 0.3), reference=lambda x: 2.0 / x, gradgrad=True
+)
 
 
 @pytest.mark.parametrize("exponent", [0, 1, 2, 3, -1, -2])
@@ -60,19 +98,23 @@ def test_pow_integer_exponent_negative_base(exponent):
     assert gradcheck(fn, x) and gradgradcheck(fn, x)
 
 
-test_pow_float_exponent = check_op(lambda x: x**2.5, UNARY, elements=POSITIVE,
-                                   reference=lambda x: x**2.5, gradgrad=True)
+test_pow_float_exponent = check_op(
+    lambda x: x**2.5, UNARY, elements=POSITIVE, reference=lambda x: x**2.5, gradgrad=True
+)
 test_rpow = check_op(lambda x: 2.0**x, UNARY, reference=lambda x: 2.0**x, gradgrad=True)
 
 # --- unary math ---------------------------------------------------------------------------
 
 test_exp = check_op(mg.exp, UNARY, reference=np.exp, gradgrad=True)
 test_log = check_op(mg.log, UNARY, elements=POSITIVE, reference=np.log, gradgrad=True)
-test_log1p = check_op(mg.log1p, UNARY, elements=S.floats(-0.9, 3), reference=np.log1p, gradgrad=True)
+test_log1p = check_op(
+    mg.log1p, UNARY, elements=S.floats(-0.9, 3), reference=np.log1p, gradgrad=True
+)
 test_expm1 = check_op(mg.expm1, UNARY, reference=np.expm1, gradgrad=True)
 test_sqrt = check_op(mg.sqrt, UNARY, elements=POSITIVE, reference=np.sqrt, gradgrad=True)
-test_rsqrt = check_op(mg.rsqrt, UNARY, elements=POSITIVE, reference=lambda x: 1 / np.sqrt(x),
-                      gradgrad=True)
+test_rsqrt = check_op(
+    mg.rsqrt, UNARY, elements=POSITIVE, reference=lambda x: 1 / np.sqrt(x), gradgrad=True
+)
 test_abs = check_op(mg.abs, UNARY, valid=away(), reference=np.abs, gradgrad=True)
 test_sign = check_op(mg.sign, UNARY, valid=away(), reference=np.sign, gradgrad=True)
 test_sin = check_op(mg.sin, UNARY, reference=np.sin, gradgrad=True)
@@ -83,26 +125,39 @@ test_erf = check_op(mg.erf, UNARY, reference=_erf, gradgrad=True)
 
 # --- activations -----------------------------------------------------------------------------
 
-test_relu = check_op(mg.relu, UNARY, valid=away(), reference=lambda x: np.maximum(x, 0),
-                     gradgrad=True)
+test_relu = check_op(
+    mg.relu, UNARY, valid=away(), reference=lambda x: np.maximum(x, 0), gradgrad=True
+)
 test_leaky_relu = check_op(
-    mg.leaky_relu, UNARY, valid=away(),
+    mg.leaky_relu,
+    UNARY,
+    valid=away(),
     params=lambda s: st.fixed_dictionaries({"negative_slope": st.floats(0.01, 2.0)}),
-    reference=lambda x, negative_slope: np.where(x > 0, x, negative_slope * x), gradgrad=True)
-test_gelu = check_op(mg.gelu, UNARY, reference=lambda x: 0.5 * x * (1 + _erf(x / math.sqrt(2))),
-                     gradgrad=True)
+    reference=lambda x, negative_slope: np.where(x > 0, x, negative_slope * x),
+    gradgrad=True,
+)
+test_gelu = check_op(
+    mg.gelu, UNARY, reference=lambda x: 0.5 * x * (1 + _erf(x / math.sqrt(2))), gradgrad=True
+)
 test_gelu_tanh = check_op(
-    lambda x: mg.gelu(x, approximate="tanh"), UNARY, gradgrad=True,
-    reference=lambda x: 0.5 * x * (1 + np.tanh(math.sqrt(2 / math.pi) * (x + 0.044715 * x**3))))
+    lambda x: mg.gelu(x, approximate="tanh"),
+    UNARY,
+    gradgrad=True,
+    reference=lambda x: 0.5 * x * (1 + np.tanh(math.sqrt(2 / math.pi) * (x + 0.044715 * x**3))),
+)
 test_silu = check_op(mg.silu, UNARY, reference=lambda x: x / (1 + np.exp(-x)), gradgrad=True)
 test_softplus = check_op(
-    mg.softplus, UNARY,
+    mg.softplus,
+    UNARY,
     params=lambda s: st.fixed_dictionaries(
-        {"beta": st.sampled_from([0.5, 1.0, 2.0]), "threshold": st.sampled_from([1.0, 20.0])}),
+        {"beta": st.sampled_from([0.5, 1.0, 2.0]), "threshold": st.sampled_from([1.0, 20.0])}
+    ),
     valid=lambda x, beta, threshold: bool(np.all(np.abs(x * beta - threshold) > 1e-2)),
     reference=lambda x, beta, threshold: np.where(
-        x * beta > threshold, x, np.log1p(np.exp(beta * x)) / beta),
-    gradgrad=True)
+        x * beta > threshold, x, np.log1p(np.exp(beta * x)) / beta
+    ),
+    gradgrad=True,
+)
 
 # --- clamp, maximum, minimum, where, masked_fill -------------------------------------------
 
@@ -112,18 +167,32 @@ def _bounds(shape):
 
 
 test_clamp_scalar = check_op(
-    mg.clamp, UNARY, params=_bounds,
-    valid=lambda x, min, max: bool(np.all(np.abs(x - min) > 1e-3) and np.all(np.abs(x - max) > 1e-3)),
-    reference=lambda x, min, max: np.clip(x, min, max), gradgrad=True)
-test_clamp_min_only = check_op(lambda x: mg.clamp(x, min=-0.5), UNARY, valid=away((-0.5,)),
-                               reference=lambda x: np.maximum(x, -0.5))
-test_clip_max_only = check_op(lambda x: x.clip(max=0.5), UNARY, valid=away((0.5,)),
-                              reference=lambda x: np.minimum(x, 0.5))
+    mg.clamp,
+    UNARY,
+    params=_bounds,
+    valid=lambda x, min, max: bool(
+        np.all(np.abs(x - min) > 1e-3) and np.all(np.abs(x - max) > 1e-3)
+    ),
+    reference=lambda x, min, max: np.clip(x, min, max),
+    gradgrad=True,
+)
+test_clamp_min_only = check_op(
+    lambda x: mg.clamp(x, min=-0.5),
+    UNARY,
+    valid=away((-0.5,)),
+    reference=lambda x: np.maximum(x, -0.5),
+)
+test_clip_max_only = check_op(
+    lambda x: x.clip(max=0.5), UNARY, valid=away((0.5,)), reference=lambda x: np.minimum(x, 0.5)
+)
 test_clamp_tensor_bounds = check_op(
-    lambda x, lo, hi: mg.clamp(x, lo, hi), S.broadcastable_shapes(3),
+    lambda x, lo, hi: mg.clamp(x, lo, hi),
+    S.broadcastable_shapes(3),
     elements=[S.floats(-3, 3), S.floats(-2, -0.1), S.floats(0.1, 2)],
     valid=lambda x, lo, hi: bool(np.all(np.abs(x - lo) > 1e-3) and np.all(np.abs(x - hi) > 1e-3)),
-    reference=lambda x, lo, hi: np.minimum(np.maximum(x, lo), hi), gradgrad=True)
+    reference=lambda x, lo, hi: np.minimum(np.maximum(x, lo), hi),
+    gradgrad=True,
+)
 test_maximum = check_op(mg.maximum, BINARY, valid=apart(), reference=np.maximum, gradgrad=True)
 test_minimum = check_op(mg.minimum, BINARY, valid=apart(), reference=np.minimum, gradgrad=True)
 
@@ -155,23 +224,45 @@ def _masks(*shapes):
 
 
 test_where = check_op(
-    lambda a, b, cond: mg.where(mg.tensor(cond), a, b), BINARY, params=_masks,
-    reference=lambda a, b, cond: np.where(cond, a, b), gradgrad=True)
+    lambda a, b, cond: mg.where(mg.tensor(cond), a, b),
+    BINARY,
+    params=_masks,
+    reference=lambda a, b, cond: np.where(cond, a, b),
+    gradgrad=True,
+)
 test_where_scalar_other = check_op(
-    lambda a, cond: mg.where(mg.tensor(cond), a, 0.5), UNARY, params=_masks,
-    reference=lambda a, cond: np.where(cond, a, 0.5), gradgrad=True)
+    lambda a, cond: mg.where(mg.tensor(cond), a, 0.5),
+    UNARY,
+    params=_masks,
+    reference=lambda a, cond: np.where(cond, a, 0.5),
+    gradgrad=True,
+)
 test_where_scalar_input = check_op(
-    lambda b, cond: mg.where(mg.tensor(cond), -1.0, b), UNARY, params=_masks,
-    reference=lambda b, cond: np.where(cond, -1.0, b))
+    lambda b, cond: mg.where(mg.tensor(cond), -1.0, b),
+    UNARY,
+    params=_masks,
+    reference=lambda b, cond: np.where(cond, -1.0, b),
+)
 test_tensor_where_method = check_op(
-    lambda a, b, cond: a.where(mg.tensor(cond), b), BINARY, params=_masks,
-    reference=lambda a, b, cond: np.where(cond, a, b))
+    lambda a, b, cond: a.where(mg.tensor(cond), b),
+    BINARY,
+    params=_masks,
+    reference=lambda a, b, cond: np.where(cond, a, b),
+)
 test_masked_fill_scalar = check_op(
-    lambda x, cond: x.masked_fill(mg.tensor(cond), -2.0), UNARY, params=_masks,
-    reference=lambda x, cond: np.where(cond, -2.0, x), gradgrad=True)
+    lambda x, cond: x.masked_fill(mg.tensor(cond), -2.0),
+    UNARY,
+    params=_masks,
+    reference=lambda x, cond: np.where(cond, -2.0, x),
+    gradgrad=True,
+)
 test_masked_fill_tensor_value = check_op(
-    lambda x, v, cond: x.masked_fill(mg.tensor(cond), v), (S.shapes(min_dims=1)).map(lambda s: (s, ())),
-    params=lambda s, _: _masks(s), reference=lambda x, v, cond: np.where(cond, v, x), gradgrad=True)
+    lambda x, v, cond: x.masked_fill(mg.tensor(cond), v),
+    (S.shapes(min_dims=1)).map(lambda s: (s, ())),
+    params=lambda s, _: _masks(s),
+    reference=lambda x, v, cond: np.where(cond, v, x),
+    gradgrad=True,
+)
 
 
 def test_where_and_masked_fill_keep_float32():
@@ -188,8 +279,9 @@ def test_where_and_masked_fill_keep_float32():
 # --- cast / to(dtype) / clone ----------------------------------------------------------------
 
 # (float32=False: this cast deliberately makes float64; the dtype tests below cover float32)
-test_cast = check_op(lambda x: ew.cast(x, mg.float64), UNARY, reference=lambda x: x, gradgrad=True,
-                     float32=False)
+test_cast = check_op(
+    lambda x: ew.cast(x, mg.float64), UNARY, reference=lambda x: x, gradgrad=True, float32=False
+)
 
 
 @pytest.mark.parametrize("src,dst", [(mg.float32, mg.float64), (mg.float64, mg.float32)])

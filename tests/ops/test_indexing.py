@@ -22,8 +22,13 @@ def _index_params(shape):
     return S.basic_indices(shape).map(lambda i: {"index": i})
 
 
-test_getitem_basic = check_op(lambda x, index: x[index], ANY, params=_index_params, gradgrad=True,
-                              reference=lambda x, index: x[index])
+test_getitem_basic = check_op(
+    lambda x, index: x[index],
+    ANY,
+    params=_index_params,
+    gradgrad=True,
+    reference=lambda x, index: x[index],
+)
 
 
 @st.composite
@@ -46,8 +51,12 @@ def _np_index(index):
 
 
 test_getitem_integer_array = check_op(
-    lambda x, index: x[index], NONEMPTY, params=_array_index, gradgrad=True,
-    reference=lambda x, index: x[_np_index(index)])
+    lambda x, index: x[index],
+    NONEMPTY,
+    params=_array_index,
+    gradgrad=True,
+    reference=lambda x, index: x[_np_index(index)],
+)
 
 
 @st.composite
@@ -58,8 +67,12 @@ def _two_arrays(draw, shape):
     return {"index": (mg.tensor(a.reshape(-1, 1)), mg.tensor(b.reshape(1, -1)))}
 
 
-test_getitem_two_arrays = check_op(lambda x, index: x[index], S.shapes(min_dims=2), params=_two_arrays,
-                                   reference=lambda x, index: x[_np_index(index)])
+test_getitem_two_arrays = check_op(
+    lambda x, index: x[index],
+    S.shapes(min_dims=2),
+    params=_two_arrays,
+    reference=lambda x, index: x[_np_index(index)],
+)
 
 
 @st.composite
@@ -68,15 +81,25 @@ def _mask(draw, shape):
     return {"mask": draw(S.arrays(shape[:k], bool))}
 
 
-test_getitem_bool_mask = check_op(lambda x, mask: x[mg.tensor(mask)], NONEMPTY, params=_mask,
-                                  gradgrad=True, reference=lambda x, mask: x[mask])
-test_masked_select = check_op(lambda x, mask: mg.masked_select(x, mg.tensor(mask)), NONEMPTY,
-                              params=lambda s: S.arrays(s, bool).map(lambda m: {"mask": m}),
-                              reference=lambda x, mask: x[mask])
+test_getitem_bool_mask = check_op(
+    lambda x, mask: x[mg.tensor(mask)],
+    NONEMPTY,
+    params=_mask,
+    gradgrad=True,
+    reference=lambda x, mask: x[mask],
+)
+test_masked_select = check_op(
+    lambda x, mask: mg.masked_select(x, mg.tensor(mask)),
+    NONEMPTY,
+    params=lambda s: S.arrays(s, bool).map(lambda m: {"mask": m}),
+    reference=lambda x, mask: x[mask],
+)
 test_getitem_mixed = check_op(
-    lambda x, i: x[1:, None, i, ...], S.shapes(min_dims=2, min_side=2),
+    lambda x, i: x[1:, None, i, ...],
+    S.shapes(min_dims=2, min_side=2),
     params=lambda s: S.integer_index(s[1]).map(lambda i: {"i": mg.tensor(i)}),
-    reference=lambda x, i: x[1:, None, i.numpy(), ...])
+    reference=lambda x, i: x[1:, None, i.numpy(), ...],
+)
 
 
 def test_repeated_index_scatter_adds():
@@ -91,36 +114,59 @@ def test_repeated_index_scatter_adds():
 @st.composite
 def _gather_params(draw, shape):
     d = draw(S.valid_dims(len(shape)))
-    ishape = tuple(draw(st.integers(1, n)) if k != d % len(shape) else draw(st.integers(1, 4))
-                   for k, n in enumerate(shape))
+    ishape = tuple(
+        draw(st.integers(1, n)) if k != d % len(shape) else draw(st.integers(1, 4))
+        for k, n in enumerate(shape)
+    )
     index = draw(S.arrays(ishape, np.int64, elements=st.integers(0, shape[d] - 1)))
     return {"dim": d, "index": index}
 
 
 def _gather_ref(x, dim, index):
-    sub = tuple(slice(0, n) if k != dim % x.ndim else slice(None) for k, n in enumerate(index.shape))
+    sub = tuple(
+        slice(0, n) if k != dim % x.ndim else slice(None) for k, n in enumerate(index.shape)
+    )
     return np.take_along_axis(x[sub], index, dim)
 
 
-test_gather = check_op(lambda x, dim, index: x.gather(dim, mg.tensor(index)), NONEMPTY,
-                       params=_gather_params, reference=_gather_ref, gradgrad=True)
-test_take_along_dim = check_op(lambda x, dim, index: mg.take_along_dim(x, dim, mg.tensor(index))
-                               if hasattr(mg, "take_along_dim") else x.take_along_dim(dim, mg.tensor(index)),
-                               NONEMPTY, params=_gather_params, reference=_gather_ref)
+test_gather = check_op(
+    lambda x, dim, index: x.gather(dim, mg.tensor(index)),
+    NONEMPTY,
+    params=_gather_params,
+    reference=_gather_ref,
+    gradgrad=True,
+)
+test_take_along_dim = check_op(
+    lambda x, dim, index: (
+        mg.take_along_dim(x, dim, mg.tensor(index))
+        if hasattr(mg, "take_along_dim")
+        else x.take_along_dim(dim, mg.tensor(index))
+    ),
+    NONEMPTY,
+    params=_gather_params,
+    reference=_gather_ref,
+)
 
 
 def _select_params(shape):
     return S.valid_dims(len(shape)).flatmap(
-        lambda d: S.integer_index(shape[d]).map(lambda i: {"dim": d, "index": i % shape[d]}))
+        lambda d: S.integer_index(shape[d]).map(lambda i: {"dim": d, "index": i % shape[d]})
+    )
 
 
-test_index_select = check_op(lambda x, dim, index: x.index_select(dim, mg.tensor(index)), NONEMPTY,
-                             params=_select_params, gradgrad=True,
-                             reference=lambda x, dim, index: np.take(x, index, dim))
+test_index_select = check_op(
+    lambda x, dim, index: x.index_select(dim, mg.tensor(index)),
+    NONEMPTY,
+    params=_select_params,
+    gradgrad=True,
+    reference=lambda x, dim, index: np.take(x, index, dim),
+)
 test_take = check_op(
-    lambda x, index: x.take(mg.tensor(index)), NONEMPTY,
+    lambda x, index: x.take(mg.tensor(index)),
+    NONEMPTY,
     params=lambda s: S.integer_index(int(np.prod(s))).map(lambda i: {"index": i}),
-    reference=lambda x, index: np.take(x.reshape(-1), index))
+    reference=lambda x, index: np.take(x.reshape(-1), index),
+)
 
 
 # --- index_put (x[index] = value) ---------------------------------------------------------------
@@ -144,11 +190,19 @@ def _basic(xs, *_):
 
 # a scalar value, and a value of the indexed shape (read from a second tensor: v[index])
 test_index_put_basic_scalar = check_op(
-    lambda x, v, index: _put(x, v, index), NONEMPTY.map(lambda s: (s, ())), params=_basic,
-    reference=_put_ref, gradgrad=True)
+    lambda x, v, index: _put(x, v, index),
+    NONEMPTY.map(lambda s: (s, ())),
+    params=_basic,
+    reference=_put_ref,
+    gradgrad=True,
+)
 test_index_put_basic_tensor = check_op(
-    lambda x, v, index: _put(x, v[index], index), NONEMPTY.map(lambda s: (s, s)), params=_basic,
-    reference=lambda x, v, index: _put_ref(x, v[index], index), gradgrad=True)
+    lambda x, v, index: _put(x, v[index], index),
+    NONEMPTY.map(lambda s: (s, s)),
+    params=_basic,
+    reference=lambda x, v, index: _put_ref(x, v[index], index),
+    gradgrad=True,
+)
 
 
 @st.composite
@@ -159,11 +213,16 @@ def _put_array_params(draw, shape, vshape):
 
 test_index_put_integer_array = check_op(
     lambda x, v, index: _put(x, v, index),
-    NONEMPTY.map(lambda s: (s, s[1:])), params=_put_array_params, reference=_put_ref)
+    NONEMPTY.map(lambda s: (s, s[1:])),
+    params=_put_array_params,
+    reference=_put_ref,
+)
 test_index_put_bool_mask = check_op(
-    lambda x, v, mask: _put(x, v, mg.tensor(mask)), NONEMPTY.map(lambda s: (s, ())),
+    lambda x, v, mask: _put(x, v, mg.tensor(mask)),
+    NONEMPTY.map(lambda s: (s, ())),
     params=lambda s, _: S.arrays(s, bool).map(lambda m: {"mask": m}),
-    reference=lambda x, v, mask: np.where(mask, v, x))
+    reference=lambda x, v, mask: np.where(mask, v, x),
+)
 
 
 def test_index_put_repeated_positions_last_write_wins():

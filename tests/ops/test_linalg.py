@@ -6,29 +6,45 @@ import pytest
 from hypothesis import strategies as st
 
 import minigrad as mg
-from minigrad.testing import gradcheck
 from minigrad.testing import strategies as S
 from minigrad.testing.opcheck import check_op
 
 COVERED = {"matmul", "linear", "einsum"}
 
-test_matmul = check_op(lambda a, b: a @ b, S.matmul_shapes(max_dims=2), reference=np.matmul,
-                       gradgrad=True)
-test_matmul_batched = check_op(lambda a, b: mg.matmul(a, b),
-                               S.matmul_shapes(min_dims=1, max_dims=3).filter(
-                                   lambda s: len(s[0]) > 2 or len(s[1]) > 2),
-                               reference=np.matmul, gradgrad=True)
-test_mm = check_op(mg.mm, S.matmul_shapes(max_dims=0).filter(lambda s: len(s[0]) == len(s[1]) == 2),
-                   reference=np.matmul)
+test_matmul = check_op(
+    lambda a, b: a @ b, S.matmul_shapes(max_dims=2), reference=np.matmul, gradgrad=True
+)
+test_matmul_batched = check_op(
+    lambda a, b: mg.matmul(a, b),
+    S.matmul_shapes(min_dims=1, max_dims=3).filter(lambda s: len(s[0]) > 2 or len(s[1]) > 2),
+    reference=np.matmul,
+    gradgrad=True,
+)
+test_mm = check_op(
+    mg.mm,
+    S.matmul_shapes(max_dims=0).filter(lambda s: len(s[0]) == len(s[1]) == 2),
+    reference=np.matmul,
+)
 test_bmm = check_op(
-    mg.bmm, st.tuples(st.integers(1, 3), st.integers(1, 3), st.integers(1, 3), st.integers(1, 3)).map(
-        lambda n: ((n[0], n[1], n[2]), (n[0], n[2], n[3]))), reference=np.matmul)
-test_mv = check_op(mg.mv, st.tuples(st.integers(1, 4), st.integers(1, 4)).map(
-    lambda n: ((n[0], n[1]), (n[1],))), reference=np.matmul)
-test_dot = check_op(mg.dot, st.integers(1, 5).map(lambda n: ((n,), (n,))), reference=np.dot,
-                    gradgrad=True)
-test_outer = check_op(mg.outer, st.tuples(st.integers(1, 4), st.integers(1, 4)).map(
-    lambda n: ((n[0],), (n[1],))), reference=np.outer)
+    mg.bmm,
+    st.tuples(st.integers(1, 3), st.integers(1, 3), st.integers(1, 3), st.integers(1, 3)).map(
+        lambda n: ((n[0], n[1], n[2]), (n[0], n[2], n[3]))
+    ),
+    reference=np.matmul,
+)
+test_mv = check_op(
+    mg.mv,
+    st.tuples(st.integers(1, 4), st.integers(1, 4)).map(lambda n: ((n[0], n[1]), (n[1],))),
+    reference=np.matmul,
+)
+test_dot = check_op(
+    mg.dot, st.integers(1, 5).map(lambda n: ((n,), (n,))), reference=np.dot, gradgrad=True
+)
+test_outer = check_op(
+    mg.outer,
+    st.tuples(st.integers(1, 4), st.integers(1, 4)).map(lambda n: ((n[0],), (n[1],))),
+    reference=np.outer,
+)
 
 
 @st.composite
@@ -39,10 +55,15 @@ def _linear_shapes(draw, bias):
     return shapes + ((n_out,),) if bias else shapes
 
 
-test_linear = check_op(mg.linear if hasattr(mg, "linear") else None, _linear_shapes(False),
-                       reference=lambda x, w: x @ w.T, gradgrad=True)
-test_linear_bias = check_op(mg.linear, _linear_shapes(True), reference=lambda x, w, b: x @ w.T + b,
-                            gradgrad=True)
+test_linear = check_op(
+    mg.linear if hasattr(mg, "linear") else None,
+    _linear_shapes(False),
+    reference=lambda x, w: x @ w.T,
+    gradgrad=True,
+)
+test_linear_bias = check_op(
+    mg.linear, _linear_shapes(True), reference=lambda x, w, b: x @ w.T + b, gradgrad=True
+)
 
 
 def test_matmul_shape_errors():
@@ -73,6 +94,10 @@ EQUATIONS = [
     "b...,b->...",
     "ij,jk,kl->il",  # three operands
     "ik,jk->",
+    "ii->i",  # diagonal
+    "ii->",  # trace
+    "iij,j->i",  # a repeated letter next to a contracted one
+    "ij,jj->i",
 ]
 
 
@@ -92,14 +117,19 @@ def _einsum_shapes(draw, equation):
 
 
 def _einsum_test(equation):
-    return check_op(lambda *xs: mg.einsum(equation, *xs), _einsum_shapes(equation),
-                    reference=lambda *xs: np.einsum(equation, *xs), gradgrad=True,
-                    key=f"einsum {equation}")
+    return check_op(
+        lambda *xs: mg.einsum(equation, *xs),
+        _einsum_shapes(equation),
+        reference=lambda *xs: np.einsum(equation, *xs),
+        gradgrad=True,
+        key=f"einsum {equation}",
+    )
 
 
 for _k, _eq in enumerate(EQUATIONS):
-    globals()[f"test_einsum_{_k}_" + _eq.replace(",", "_").replace("->", "_to_").replace(".", "E")] = (
-        _einsum_test(_eq))
+    globals()[
+        f"test_einsum_{_k}_" + _eq.replace(",", "_").replace("->", "_to_").replace(".", "E")
+    ] = _einsum_test(_eq)
 
 
 def test_einsum_list_operands_and_spaces():

@@ -28,8 +28,14 @@ def _spread(x, *_, **__):
     return bool(np.all(np.std(x.reshape(-1, x.shape[-1]), axis=-1) > 0.1))
 
 
-test_layer_norm = check_op(lambda x, k: F.layer_norm(x, x.shape[x.ndim - k:]), ROWS, params=_k,
-                           valid=_spread, reference=_ln_ref, gradgrad=True)
+test_layer_norm = check_op(
+    lambda x, k: F.layer_norm(x, x.shape[x.ndim - k :]),
+    ROWS,
+    params=_k,
+    valid=_spread,
+    reference=_ln_ref,
+    gradgrad=True,
+)
 
 
 def _affine_shapes(n_params):
@@ -37,11 +43,19 @@ def _affine_shapes(n_params):
 
 
 test_layer_norm_affine = check_op(
-    lambda x, w, b: F.layer_norm(x, x.shape[-1:], w, b), _affine_shapes(2), valid=_spread,
-    reference=lambda x, w, b: _ln_ref(x, 1) * w + b, gradgrad=True)
+    lambda x, w, b: F.layer_norm(x, x.shape[-1:], w, b),
+    _affine_shapes(2),
+    valid=_spread,
+    reference=lambda x, w, b: _ln_ref(x, 1) * w + b,
+    gradgrad=True,
+)
 test_layer_norm_weight = check_op(
-    lambda x, w: F.layer_norm(x, x.shape[-1:], w), _affine_shapes(1), valid=_spread,
-    reference=lambda x, w: _ln_ref(x, 1) * w, gradgrad=True)
+    lambda x, w: F.layer_norm(x, x.shape[-1:], w),
+    _affine_shapes(1),
+    valid=_spread,
+    reference=lambda x, w: _ln_ref(x, 1) * w,
+    gradgrad=True,
+)
 
 
 def _rms_ref(x, w=None, eps=1e-6):
@@ -49,22 +63,40 @@ def _rms_ref(x, w=None, eps=1e-6):
     return out if w is None else out * w
 
 
-test_rms_norm = check_op(lambda x: F.rms_norm(x, x.shape[-1:], eps=1e-6), ROWS, valid=_spread,
-                         reference=_rms_ref, gradgrad=True)
-test_rms_norm_weight = check_op(lambda x, w: F.rms_norm(x, x.shape[-1:], w, eps=1e-6),
-                                _affine_shapes(1), valid=_spread, reference=_rms_ref, gradgrad=True)
+test_rms_norm = check_op(
+    lambda x: F.rms_norm(x, x.shape[-1:], eps=1e-6),
+    ROWS,
+    valid=_spread,
+    reference=_rms_ref,
+    gradgrad=True,
+)
+test_rms_norm_weight = check_op(
+    lambda x, w: F.rms_norm(x, x.shape[-1:], w, eps=1e-6),
+    _affine_shapes(1),
+    valid=_spread,
+    reference=_rms_ref,
+    gradgrad=True,
+)
 
 
 def _embedding_params(shape):
     n = shape[0]
-    return st.fixed_dictionaries({
-        "idx": S.arrays(S.shapes(min_dims=1, max_dims=2), np.int64, elements=st.integers(0, n - 1)),
-    })
+    return st.fixed_dictionaries(
+        {
+            "idx": S.arrays(
+                S.shapes(min_dims=1, max_dims=2), np.int64, elements=st.integers(0, n - 1)
+            ),
+        }
+    )
 
 
 test_embedding = check_op(
-    lambda w, idx: F.embedding(mg.tensor(idx), w), S.shapes(2, 2),
-    params=_embedding_params, reference=lambda w, idx: w[idx], gradgrad=True)
+    lambda w, idx: F.embedding(mg.tensor(idx), w),
+    S.shapes(2, 2),
+    params=_embedding_params,
+    reference=lambda w, idx: w[idx],
+    gradgrad=True,
+)
 
 
 def test_embedding_padding_row_gets_no_gradient():
@@ -102,11 +134,27 @@ def _log_softmax(x):
 LOGITS = S.shapes(min_dims=2, max_dims=3, min_side=2)
 test_nll_loss = check_op(
     lambda x, target, weight, reduction: F.nll_loss(
-        x, mg.tensor(target), None if weight is None else mg.tensor(weight, dtype=x.dtype), reduction=reduction),
-    LOGITS, params=_class_targets, reference=_nll_ref, gradgrad=True)
+        x,
+        mg.tensor(target),
+        None if weight is None else mg.tensor(weight, dtype=x.dtype),
+        reduction=reduction,
+    ),
+    LOGITS,
+    params=_class_targets,
+    reference=_nll_ref,
+    gradgrad=True,
+)
 test_cross_entropy = check_op(
     lambda x, target, weight, reduction: F.cross_entropy(
-        x, mg.tensor(target), None if weight is None else mg.tensor(weight, dtype=x.dtype), reduction=reduction),
-    LOGITS, params=_class_targets,
-    reference=lambda x, target, weight, reduction: _nll_ref(_log_softmax(x), target, weight, reduction),
-    gradgrad=True)
+        x,
+        mg.tensor(target),
+        None if weight is None else mg.tensor(weight, dtype=x.dtype),
+        reduction=reduction,
+    ),
+    LOGITS,
+    params=_class_targets,
+    reference=lambda x, target, weight, reduction: _nll_ref(
+        _log_softmax(x), target, weight, reduction
+    ),
+    gradgrad=True,
+)

@@ -11,8 +11,19 @@ from minigrad.testing import gradcheck, gradgradcheck
 from minigrad.testing import strategies as S
 from minigrad.testing.opcheck import check_op
 
-COVERED = {"sum", "mean", "var", "amax", "amin", "logsumexp", "prod", "cumsum", "norm",
-           "softmax", "log_softmax"}
+COVERED = {
+    "sum",
+    "mean",
+    "var",
+    "amax",
+    "amin",
+    "logsumexp",
+    "prod",
+    "cumsum",
+    "norm",
+    "softmax",
+    "log_softmax",
+}
 
 ANY = S.shapes()
 NONEMPTY = S.shapes(min_dims=1)
@@ -40,24 +51,40 @@ def _np_axis(x, dim):
 
 def distinct(gap=1e-3):
     """valid(): all elements pairwise at least `gap` apart (no ties at the max/min)."""
+
     def ok(x, **_):
         v = np.sort(x.ravel())
         return bool(np.all(np.diff(v) > gap))
+
     return ok
 
 
-test_sum = check_op(lambda x, dim, keepdim: x.sum(dim, keepdim), ANY, params=dims, gradgrad=True,
-                    reference=lambda x, dim, keepdim: np.sum(x, _np_axis(x, dim), keepdims=keepdim))
-test_mean = check_op(lambda x, dim, keepdim: x.mean(dim, keepdim), ANY, params=dims, gradgrad=True,
-                     reference=lambda x, dim, keepdim: np.mean(x, _np_axis(x, dim), keepdims=keepdim))
+test_sum = check_op(
+    lambda x, dim, keepdim: x.sum(dim, keepdim),
+    ANY,
+    params=dims,
+    gradgrad=True,
+    reference=lambda x, dim, keepdim: np.sum(x, _np_axis(x, dim), keepdims=keepdim),
+)
+test_mean = check_op(
+    lambda x, dim, keepdim: x.mean(dim, keepdim),
+    ANY,
+    params=dims,
+    gradgrad=True,
+    reference=lambda x, dim, keepdim: np.mean(x, _np_axis(x, dim), keepdims=keepdim),
+)
 test_sum_axis_keepdims_aliases = check_op(
-    lambda x, dim, keepdim: mg.sum(x, axis=dim, keepdims=keepdim), ANY, params=dims,
-    reference=lambda x, dim, keepdim: np.sum(x, _np_axis(x, dim), keepdims=keepdim))
+    lambda x, dim, keepdim: mg.sum(x, axis=dim, keepdims=keepdim),
+    ANY,
+    params=dims,
+    reference=lambda x, dim, keepdim: np.sum(x, _np_axis(x, dim), keepdims=keepdim),
+)
 
 
 def _var_params(shape):
     return st.tuples(S.dims_and_keepdim(len(shape)), st.sampled_from([0, 1, 2])).map(
-        lambda p: {"dim": p[0][0], "keepdim": p[0][1], "correction": p[1]})
+        lambda p: {"dim": p[0][0], "keepdim": p[0][1], "correction": p[1]}
+    )
 
 
 def _count(x, dim):
@@ -73,19 +100,30 @@ def _var_ok(x, dim, keepdim, correction):
 
 def _std_ok(x, dim, keepdim, correction):
     return _var_ok(x, dim, keepdim, correction) and bool(
-        np.all(np.var(x, axis=_np_axis(x, dim), ddof=correction) > 1e-3))
+        np.all(np.var(x, axis=_np_axis(x, dim), ddof=correction) > 1e-3)
+    )
 
 
 test_var = check_op(
     lambda x, dim, keepdim, correction: x.var(dim, correction=correction, keepdim=keepdim),
-    ANY, params=_var_params, valid=_var_ok, gradgrad=True,
+    ANY,
+    params=_var_params,
+    valid=_var_ok,
+    gradgrad=True,
     reference=lambda x, dim, keepdim, correction: np.var(
-        x, _np_axis(x, dim), ddof=correction, keepdims=keepdim))
+        x, _np_axis(x, dim), ddof=correction, keepdims=keepdim
+    ),
+)
 test_std = check_op(
     lambda x, dim, keepdim, correction: x.std(dim, correction=correction, keepdim=keepdim),
-    ANY, params=_var_params, valid=_std_ok, gradgrad=True,
+    ANY,
+    params=_var_params,
+    valid=_std_ok,
+    gradgrad=True,
     reference=lambda x, dim, keepdim, correction: np.std(
-        x, _np_axis(x, dim), ddof=correction, keepdims=keepdim))
+        x, _np_axis(x, dim), ddof=correction, keepdims=keepdim
+    ),
+)
 
 
 def test_var_unbiased_flag():
@@ -99,23 +137,43 @@ def test_var_unbiased_flag():
 test_max_full = check_op(lambda x: x.max(), ANY, valid=distinct(), reference=np.max, gradgrad=True)
 test_min_full = check_op(lambda x: x.min(), ANY, valid=distinct(), reference=np.min, gradgrad=True)
 test_max_dim = check_op(
-    lambda x, dim, keepdim: tuple(x.max(dim, keepdim)), ANY, params=one_dim, valid=distinct(),
+    lambda x, dim, keepdim: tuple(x.max(dim, keepdim)),
+    ANY,
+    params=one_dim,
+    valid=distinct(),
     reference=lambda x, dim, keepdim: (
         np.max(x, _np_axis(x, dim), keepdims=keepdim),
-        np.argmax(x, _np_axis(x, dim), keepdims=keepdim) if x.ndim else np.array(0)),
-    gradgrad=True)
+        np.argmax(x, _np_axis(x, dim), keepdims=keepdim) if x.ndim else np.array(0),
+    ),
+    gradgrad=True,
+)
 test_min_dim = check_op(
-    lambda x, dim, keepdim: tuple(x.min(dim, keepdim)), ANY, params=one_dim, valid=distinct(),
+    lambda x, dim, keepdim: tuple(x.min(dim, keepdim)),
+    ANY,
+    params=one_dim,
+    valid=distinct(),
     reference=lambda x, dim, keepdim: (
         np.min(x, _np_axis(x, dim), keepdims=keepdim),
-        np.argmin(x, _np_axis(x, dim), keepdims=keepdim) if x.ndim else np.array(0)),
-    gradgrad=True)
-test_amax = check_op(lambda x, dim, keepdim: x.amax(dim if dim is not None else (), keepdim), ANY,
-                     params=dims, valid=distinct(), gradgrad=True,
-                     reference=lambda x, dim, keepdim: np.max(x, _np_axis(x, dim), keepdims=keepdim))
-test_amin = check_op(lambda x, dim, keepdim: x.amin(dim if dim is not None else (), keepdim), ANY,
-                     params=dims, valid=distinct(), gradgrad=True,
-                     reference=lambda x, dim, keepdim: np.min(x, _np_axis(x, dim), keepdims=keepdim))
+        np.argmin(x, _np_axis(x, dim), keepdims=keepdim) if x.ndim else np.array(0),
+    ),
+    gradgrad=True,
+)
+test_amax = check_op(
+    lambda x, dim, keepdim: x.amax(dim if dim is not None else (), keepdim),
+    ANY,
+    params=dims,
+    valid=distinct(),
+    gradgrad=True,
+    reference=lambda x, dim, keepdim: np.max(x, _np_axis(x, dim), keepdims=keepdim),
+)
+test_amin = check_op(
+    lambda x, dim, keepdim: x.amin(dim if dim is not None else (), keepdim),
+    ANY,
+    params=dims,
+    valid=distinct(),
+    gradgrad=True,
+    reference=lambda x, dim, keepdim: np.min(x, _np_axis(x, dim), keepdims=keepdim),
+)
 
 
 def test_max_ties_documented_behaviour():
@@ -162,9 +220,13 @@ def _lse(x, dim, keepdim):
     return out if keepdim else (np.squeeze(out, axis) if axis is not None else out.reshape(()))
 
 
-test_logsumexp = check_op(lambda x, dim, keepdim: x.logsumexp(dim, keepdim), NONEMPTY,
-                          params=lambda s: dims(s).filter(lambda p: p["dim"] is not None),
-                          reference=_lse, gradgrad=True)
+test_logsumexp = check_op(
+    lambda x, dim, keepdim: x.logsumexp(dim, keepdim),
+    NONEMPTY,
+    params=lambda s: dims(s).filter(lambda p: p["dim"] is not None),
+    reference=_lse,
+    gradgrad=True,
+)
 
 
 def test_logsumexp_extremes():
@@ -177,13 +239,19 @@ WITH_ZEROS = st.one_of(st.just(0.0), S.floats(-2, 2))
 
 
 def _prod_params(shape):
-    return st.fixed_dictionaries({"dim": st.one_of(st.none(), S.valid_dims(len(shape))),
-                                  "keepdim": st.booleans()})
+    return st.fixed_dictionaries(
+        {"dim": st.one_of(st.none(), S.valid_dims(len(shape))), "keepdim": st.booleans()}
+    )
 
 
-test_prod = check_op(lambda x, dim, keepdim: x.prod(dim, keepdim), ANY, params=_prod_params,
-                     elements=WITH_ZEROS, gradgrad=True,
-                     reference=lambda x, dim, keepdim: np.prod(x, _np_axis(x, dim), keepdims=keepdim))
+test_prod = check_op(
+    lambda x, dim, keepdim: x.prod(dim, keepdim),
+    ANY,
+    params=_prod_params,
+    elements=WITH_ZEROS,
+    gradgrad=True,
+    reference=lambda x, dim, keepdim: np.prod(x, _np_axis(x, dim), keepdims=keepdim),
+)
 
 
 @pytest.mark.parametrize("data", [[2.0, 0.0, 3.0, 4.0], [0.0, 0.0, 3.0, 1.0], [0.0], [1.5, -2.0]])
@@ -195,9 +263,13 @@ def test_prod_with_zeros_exact_gradient(data):
     assert gradgradcheck(lambda x: x.prod(), x) and gradcheck(lambda x: x.prod(0), x)
 
 
-test_cumsum = check_op(lambda x, dim: x.cumsum(dim), ANY,
-                       params=lambda s: st.fixed_dictionaries({"dim": S.valid_dims(len(s))}),
-                       reference=lambda x, dim: np.cumsum(x, dim) if x.ndim else x, gradgrad=True)
+test_cumsum = check_op(
+    lambda x, dim: x.cumsum(dim),
+    ANY,
+    params=lambda s: st.fixed_dictionaries({"dim": S.valid_dims(len(s))}),
+    reference=lambda x, dim: np.cumsum(x, dim) if x.ndim else x,
+    gradgrad=True,
+)
 
 
 def _norm_ref(x, p, dim, keepdim):
@@ -218,11 +290,18 @@ def _norm_ok(x, p, dim, keepdim):
 
 def _norm_params(shape):
     return st.tuples(st.sampled_from([2, 1, math.inf, 3]), S.dims_and_keepdim(len(shape))).map(
-        lambda p: {"p": p[0], "dim": p[1][0], "keepdim": p[1][1]})
+        lambda p: {"p": p[0], "dim": p[1][0], "keepdim": p[1][1]}
+    )
 
 
-test_norm = check_op(lambda x, p, dim, keepdim: x.norm(p, dim, keepdim), ANY, params=_norm_params,
-                     valid=_norm_ok, reference=_norm_ref, gradgrad=True)
+test_norm = check_op(
+    lambda x, p, dim, keepdim: x.norm(p, dim, keepdim),
+    ANY,
+    params=_norm_params,
+    valid=_norm_ok,
+    reference=_norm_ref,
+    gradgrad=True,
+)
 
 
 def test_norm_zero_vector_gradient_is_zero():
@@ -246,10 +325,20 @@ def _softmax_ref(x, dim):
 
 
 SOFTMAX_DIM = lambda s: st.fixed_dictionaries({"dim": S.valid_dims(len(s))})
-test_softmax = check_op(lambda x, dim: x.softmax(dim), NONEMPTY, params=SOFTMAX_DIM,
-                        reference=_softmax_ref, gradgrad=True)
-test_log_softmax = check_op(lambda x, dim: x.log_softmax(dim), NONEMPTY, params=SOFTMAX_DIM,
-                            reference=lambda x, dim: np.log(_softmax_ref(x, dim)), gradgrad=True)
+test_softmax = check_op(
+    lambda x, dim: x.softmax(dim),
+    NONEMPTY,
+    params=SOFTMAX_DIM,
+    reference=_softmax_ref,
+    gradgrad=True,
+)
+test_log_softmax = check_op(
+    lambda x, dim: x.log_softmax(dim),
+    NONEMPTY,
+    params=SOFTMAX_DIM,
+    reference=lambda x, dim: np.log(_softmax_ref(x, dim)),
+    gradgrad=True,
+)
 
 
 def test_log_softmax_large_logits_are_finite():

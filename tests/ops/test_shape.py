@@ -13,8 +13,19 @@ from minigrad.testing import gradcheck
 from minigrad.testing import strategies as S
 from minigrad.testing.opcheck import check_op
 
-COVERED = {"reshape", "permute", "expand", "cat", "pad", "flip", "roll", "tril", "triu", "clone",
-           "to_copy"}
+COVERED = {
+    "reshape",
+    "permute",
+    "expand",
+    "cat",
+    "pad",
+    "flip",
+    "roll",
+    "tril",
+    "triu",
+    "clone",
+    "to_copy",
+}
 
 ANY = S.shapes()
 NONEMPTY = S.shapes(min_dims=1)
@@ -45,16 +56,28 @@ def _target_shape(draw, shape):
     return {"shape": target}
 
 
-test_reshape = check_op(lambda x, shape: x.reshape(shape), ANY, params=_target_shape, gradgrad=True,
-                        reference=lambda x, shape: np.reshape(x, shape))
-test_view = check_op(lambda x, shape: x.view(*shape), ANY, params=_target_shape,
-                     reference=lambda x, shape: np.reshape(x, shape))
+test_reshape = check_op(
+    lambda x, shape: x.reshape(shape),
+    ANY,
+    params=_target_shape,
+    gradgrad=True,
+    reference=lambda x, shape: np.reshape(x, shape),
+)
+test_view = check_op(
+    lambda x, shape: x.view(*shape),
+    ANY,
+    params=_target_shape,
+    reference=lambda x, shape: np.reshape(x, shape),
+)
 
 
 def _flatten_params(shape):
     n = max(len(shape), 1)
-    return st.tuples(st.integers(-n, n - 1), st.integers(-n, n - 1)).filter(
-        lambda p: (p[0] % n) <= (p[1] % n)).map(lambda p: {"start_dim": p[0], "end_dim": p[1]})
+    return (
+        st.tuples(st.integers(-n, n - 1), st.integers(-n, n - 1))
+        .filter(lambda p: (p[0] % n) <= (p[1] % n))
+        .map(lambda p: {"start_dim": p[0], "end_dim": p[1]})
+    )
 
 
 def _flatten_ref(x, start_dim, end_dim):
@@ -64,8 +87,12 @@ def _flatten_ref(x, start_dim, end_dim):
     return x.reshape(x.shape[:s] + (-1,) + x.shape[e + 1 :])
 
 
-test_flatten = check_op(lambda x, start_dim, end_dim: x.flatten(start_dim, end_dim), ANY,
-                        params=_flatten_params, reference=_flatten_ref)
+test_flatten = check_op(
+    lambda x, start_dim, end_dim: x.flatten(start_dim, end_dim),
+    ANY,
+    params=_flatten_params,
+    reference=_flatten_ref,
+)
 
 # --- permute / transpose / movedim -------------------------------------------------------------
 
@@ -77,15 +104,34 @@ def _perm(draw, shape):
     return {"dims": tuple(d - n if draw(st.booleans()) else d for d in p)}
 
 
-test_permute = check_op(lambda x, dims: x.permute(*dims), ANY, params=_perm, gradgrad=True,
-                        reference=lambda x, dims: np.transpose(x, dims))
-_two_dims = lambda s: st.fixed_dictionaries({"d0": S.valid_dims(len(s)), "d1": S.valid_dims(len(s))})
-test_transpose = check_op(lambda x, d0, d1: x.transpose(d0, d1), NONEMPTY, params=_two_dims,
-                          reference=lambda x, d0, d1: np.swapaxes(x, d0, d1))
-test_swapaxes = check_op(lambda x, d0, d1: mg.swapaxes(x, d0, d1), NONEMPTY, params=_two_dims,
-                         reference=lambda x, d0, d1: np.swapaxes(x, d0, d1))
-test_movedim = check_op(lambda x, d0, d1: x.movedim(d0, d1), NONEMPTY, params=_two_dims,
-                        reference=lambda x, d0, d1: np.moveaxis(x, d0, d1))
+test_permute = check_op(
+    lambda x, dims: x.permute(*dims),
+    ANY,
+    params=_perm,
+    gradgrad=True,
+    reference=lambda x, dims: np.transpose(x, dims),
+)
+_two_dims = lambda s: st.fixed_dictionaries(
+    {"d0": S.valid_dims(len(s)), "d1": S.valid_dims(len(s))}
+)
+test_transpose = check_op(
+    lambda x, d0, d1: x.transpose(d0, d1),
+    NONEMPTY,
+    params=_two_dims,
+    reference=lambda x, d0, d1: np.swapaxes(x, d0, d1),
+)
+test_swapaxes = check_op(
+    lambda x, d0, d1: mg.swapaxes(x, d0, d1),
+    NONEMPTY,
+    params=_two_dims,
+    reference=lambda x, d0, d1: np.swapaxes(x, d0, d1),
+)
+test_movedim = check_op(
+    lambda x, d0, d1: x.movedim(d0, d1),
+    NONEMPTY,
+    params=_two_dims,
+    reference=lambda x, d0, d1: np.moveaxis(x, d0, d1),
+)
 test_T = check_op(lambda x: x.T, ANY, reference=lambda x: x.T)
 test_mT = check_op(lambda x: x.mT, MATRIX, reference=lambda x: np.swapaxes(x, -1, -2))
 
@@ -95,8 +141,9 @@ test_mT = check_op(lambda x: x.mT, MATRIX, reference=lambda x: np.swapaxes(x, -1
 @st.composite
 def _expand_target(draw, shape):
     lead = tuple(draw(st.lists(st.integers(1, 3), max_size=2)))
-    body = tuple(draw(st.integers(1, 3)) if n == 1 else (n if draw(st.booleans()) else -1)
-                 for n in shape)
+    body = tuple(
+        draw(st.integers(1, 3)) if n == 1 else (n if draw(st.booleans()) else -1) for n in shape
+    )
     return {"size": lead + body}
 
 
@@ -106,21 +153,35 @@ def _expand_ref(x, size):
     return np.broadcast_to(x, full)
 
 
-test_expand = check_op(lambda x, size: x.expand(*size), ANY, params=_expand_target, gradgrad=True,
-                       reference=_expand_ref)
+test_expand = check_op(
+    lambda x, size: x.expand(*size),
+    ANY,
+    params=_expand_target,
+    gradgrad=True,
+    reference=_expand_ref,
+)
 test_broadcast_to = check_op(
-    lambda x, size: mg.broadcast_to(x, _expand_ref(np.zeros(x.shape), size).shape), ANY,
-    params=_expand_target, reference=_expand_ref)
+    lambda x, size: mg.broadcast_to(x, _expand_ref(np.zeros(x.shape), size).shape),
+    ANY,
+    params=_expand_target,
+    reference=_expand_ref,
+)
 test_repeat = check_op(
-    lambda x, sizes: x.repeat(*sizes), ANY,
+    lambda x, sizes: x.repeat(*sizes),
+    ANY,
     params=lambda s: st.lists(st.integers(1, 3), min_size=len(s), max_size=len(s) + 1).map(
-        lambda r: {"sizes": tuple(r) or (2,)}),
-    reference=lambda x, sizes: np.tile(x, sizes))
+        lambda r: {"sizes": tuple(r) or (2,)}
+    ),
+    reference=lambda x, sizes: np.tile(x, sizes),
+)
 test_repeat_interleave = check_op(
-    lambda x, repeats, dim: x.repeat_interleave(repeats, dim), NONEMPTY,
-    params=lambda s: st.fixed_dictionaries({"repeats": st.integers(1, 3),
-                                            "dim": st.one_of(st.none(), S.valid_dims(len(s)))}),
-    reference=lambda x, repeats, dim: np.repeat(x, repeats, dim))
+    lambda x, repeats, dim: x.repeat_interleave(repeats, dim),
+    NONEMPTY,
+    params=lambda s: st.fixed_dictionaries(
+        {"repeats": st.integers(1, 3), "dim": st.one_of(st.none(), S.valid_dims(len(s)))}
+    ),
+    reference=lambda x, repeats, dim: np.repeat(x, repeats, dim),
+)
 
 # --- squeeze / unsqueeze --------------------------------------------------------------------
 
@@ -129,8 +190,11 @@ WITH_ONES = S.shapes(min_side=1, max_side=2)
 
 def _squeeze_params(shape):
     n = max(len(shape), 1)
-    dims = st.one_of(st.none(), st.integers(-n, n - 1),
-                     st.lists(st.integers(0, n - 1), unique=True, max_size=n).map(tuple))
+    dims = st.one_of(
+        st.none(),
+        st.integers(-n, n - 1),
+        st.lists(st.integers(0, n - 1), unique=True, max_size=n).map(tuple),
+    )
     return st.fixed_dictionaries({"dim": dims})
 
 
@@ -143,12 +207,15 @@ def _squeeze_ref(x, dim):
     return np.squeeze(x, tuple(d for d in dims if x.shape[d] == 1))
 
 
-test_squeeze = check_op(lambda x, dim: x.squeeze(dim), WITH_ONES, params=_squeeze_params,
-                        reference=_squeeze_ref)
+test_squeeze = check_op(
+    lambda x, dim: x.squeeze(dim), WITH_ONES, params=_squeeze_params, reference=_squeeze_ref
+)
 test_unsqueeze = check_op(
-    lambda x, dim: x.unsqueeze(dim), ANY,
+    lambda x, dim: x.unsqueeze(dim),
+    ANY,
     params=lambda s: st.fixed_dictionaries({"dim": st.integers(-len(s) - 1, len(s))}),
-    reference=lambda x, dim: np.expand_dims(x, dim))
+    reference=lambda x, dim: np.expand_dims(x, dim),
+)
 
 # --- cat / stack / split / chunk / unbind ----------------------------------------------------
 
@@ -166,12 +233,20 @@ def _cat_dim(*shapes):
     s0, s1 = shapes[0], shapes[1]
     d = next((i for i, (a, b) in enumerate(zip(s0, s1)) if a != b), 0)
     cands = [d] if any(s[d] != s0[d] for s in shapes) else list(range(len(s0)))
-    return st.sampled_from(cands).flatmap(
-        lambda d: st.sampled_from([d, d - len(s0)])).map(lambda d: {"dim": d})
+    return (
+        st.sampled_from(cands)
+        .flatmap(lambda d: st.sampled_from([d, d - len(s0)]))
+        .map(lambda d: {"dim": d})
+    )
 
 
-test_cat = check_op(lambda *xs, dim: mg.cat(xs, dim), _cat_shapes(), params=_cat_dim,
-                    gradgrad=True, reference=lambda *xs, dim: np.concatenate(xs, dim))
+test_cat = check_op(
+    lambda *xs, dim: mg.cat(xs, dim),
+    _cat_shapes(),
+    params=_cat_dim,
+    gradgrad=True,
+    reference=lambda *xs, dim: np.concatenate(xs, dim),
+)
 
 
 @st.composite
@@ -181,9 +256,11 @@ def _same_shapes(draw):
 
 
 test_stack = check_op(
-    lambda *xs, dim: mg.stack(xs, dim), _same_shapes(),
+    lambda *xs, dim: mg.stack(xs, dim),
+    _same_shapes(),
     params=lambda *s: st.fixed_dictionaries({"dim": st.integers(-len(s[0]) - 1, len(s[0]))}),
-    reference=lambda *xs, dim: np.stack(xs, dim))
+    reference=lambda *xs, dim: np.stack(xs, dim),
+)
 
 
 @st.composite
@@ -206,16 +283,23 @@ def _split_ref(x, split, dim):
     return tuple(np.split(x, edges, dim))
 
 
-test_split = check_op(lambda x, split, dim: x.split(split, dim), NONEMPTY, params=_split_params,
-                      reference=_split_ref)
+test_split = check_op(
+    lambda x, split, dim: x.split(split, dim), NONEMPTY, params=_split_params, reference=_split_ref
+)
 test_chunk = check_op(
-    lambda x, chunks, dim: x.chunk(chunks, dim), NONEMPTY,
-    params=lambda s: st.fixed_dictionaries({"chunks": st.integers(1, 4), "dim": S.valid_dims(len(s))}),
-    reference=lambda x, chunks, dim: _split_ref(x, max(1, -(-x.shape[dim] // chunks)), dim))
+    lambda x, chunks, dim: x.chunk(chunks, dim),
+    NONEMPTY,
+    params=lambda s: st.fixed_dictionaries(
+        {"chunks": st.integers(1, 4), "dim": S.valid_dims(len(s))}
+    ),
+    reference=lambda x, chunks, dim: _split_ref(x, max(1, -(-x.shape[dim] // chunks)), dim),
+)
 test_unbind = check_op(
-    lambda x, dim: x.unbind(dim), NONEMPTY,
+    lambda x, dim: x.unbind(dim),
+    NONEMPTY,
     params=lambda s: st.fixed_dictionaries({"dim": S.valid_dims(len(s))}),
-    reference=lambda x, dim: tuple(np.moveaxis(x, dim, 0)))
+    reference=lambda x, dim: tuple(np.moveaxis(x, dim, 0)),
+)
 
 # --- pad ------------------------------------------------------------------------------------
 
@@ -255,9 +339,13 @@ def _pad_ref(x, pad, mode, value=None):
 
 
 def _pad_test(mode):
-    return check_op(lambda x, **p: mg.pad(x, **p) if hasattr(mg, "pad") else shape_ops.pad(x, **p),
-                    NONEMPTY, params=lambda s: _pad_params(s, mode), reference=_pad_ref,
-                    gradgrad=mode == "constant")
+    return check_op(
+        lambda x, **p: mg.pad(x, **p) if hasattr(mg, "pad") else shape_ops.pad(x, **p),
+        NONEMPTY,
+        params=lambda s: _pad_params(s, mode),
+        reference=_pad_ref,
+        gradgrad=mode == "constant",
+    )
 
 
 test_pad_constant = _pad_test("constant")
@@ -269,7 +357,9 @@ test_pad_circular = _pad_test("circular")
 def test_pad_negative_widths_crop():
     x = mg.arange(12, dtype=mg.float64).reshape(3, 4).requires_grad_()
     y = shape_ops.pad(x, (-1, 2, 1, -2))
-    np.testing.assert_array_equal(y.detach().numpy(), _pad_ref(x.detach().numpy(), (-1, 2, 1, -2), "constant"))
+    np.testing.assert_array_equal(
+        y.detach().numpy(), _pad_ref(x.detach().numpy(), (-1, 2, 1, -2), "constant")
+    )
     assert y.shape == (2, 5)
     assert gradcheck(lambda x: shape_ops.pad(x, (-1, 2, 1, -2), value=0.5), x)
 
@@ -284,12 +374,20 @@ def test_pad_reflect_too_wide_raises():
 
 def _dims_tuple(shape):
     n = max(len(shape), 1)
-    return st.lists(st.integers(0, n - 1), unique=True, max_size=n).flatmap(
-        lambda ds: st.tuples(*[st.sampled_from([d, d - n]) for d in ds])).map(lambda d: {"dims": d})
+    return (
+        st.lists(st.integers(0, n - 1), unique=True, max_size=n)
+        .flatmap(lambda ds: st.tuples(*[st.sampled_from([d, d - n]) for d in ds]))
+        .map(lambda d: {"dims": d})
+    )
 
 
-test_flip = check_op(lambda x, dims: x.flip(dims), NONEMPTY, params=_dims_tuple, gradgrad=True,
-                     reference=lambda x, dims: np.flip(x, dims) if dims else x)
+test_flip = check_op(
+    lambda x, dims: x.flip(dims),
+    NONEMPTY,
+    params=_dims_tuple,
+    gradgrad=True,
+    reference=lambda x, dims: np.flip(x, dims) if dims else x,
+)
 
 
 @st.composite
@@ -300,17 +398,33 @@ def _roll_params(draw, shape):
     return {"shifts": tuple(draw(st.integers(-5, 5)) for _ in dims), "dims": dims}
 
 
-test_roll = check_op(lambda x, shifts, dims: x.roll(shifts, dims), NONEMPTY, params=_roll_params,
-                     gradgrad=True, reference=lambda x, shifts, dims: np.roll(x, shifts, dims))
+test_roll = check_op(
+    lambda x, shifts, dims: x.roll(shifts, dims),
+    NONEMPTY,
+    params=_roll_params,
+    gradgrad=True,
+    reference=lambda x, shifts, dims: np.roll(x, shifts, dims),
+)
 _diag = fixed(diagonal=st.integers(-3, 3))
-test_tril = check_op(lambda x, diagonal: x.tril(diagonal), MATRIX, params=_diag, gradgrad=True,
-                     reference=lambda x, diagonal: np.tril(x, diagonal))
-test_triu = check_op(lambda x, diagonal: x.triu(diagonal), MATRIX, params=_diag, gradgrad=True,
-                     reference=lambda x, diagonal: np.triu(x, diagonal))
+test_tril = check_op(
+    lambda x, diagonal: x.tril(diagonal),
+    MATRIX,
+    params=_diag,
+    gradgrad=True,
+    reference=lambda x, diagonal: np.tril(x, diagonal),
+)
+test_triu = check_op(
+    lambda x, diagonal: x.triu(diagonal),
+    MATRIX,
+    params=_diag,
+    gradgrad=True,
+    reference=lambda x, diagonal: np.triu(x, diagonal),
+)
 test_clone = check_op(lambda x: x.clone(), ANY, reference=lambda x: x, gradgrad=True)
 test_contiguous = check_op(lambda x: x.contiguous() * 1.0, ANY, reference=lambda x: x)
-test_to_copy = check_op(lambda x: shape_ops.to_device(x, CPU), ANY, reference=lambda x: x,
-                        gradgrad=True)
+test_to_copy = check_op(
+    lambda x: shape_ops.to_device(x, CPU), ANY, reference=lambda x: x, gradgrad=True
+)
 
 
 def test_clone_owns_its_memory():

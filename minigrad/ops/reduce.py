@@ -91,8 +91,9 @@ def _prod_others(xp, x, axis):
         return prod(rows, -1).movedim(-1, a)
     x = xp.moveaxis(x, a, -1)
     ones = xp.ones(x.shape[:-1] + (1,), dtype=x.dtype)
-    before = xp.cumprod(xp.concatenate([ones, x[..., :-1]], axis=-1), axis=-1)
-    after = xp.flip(xp.cumprod(xp.concatenate([ones, xp.flip(x, -1)[..., :-1]], axis=-1), axis=-1), -1)
+    before = xp.cumprod(xp.concatenate([ones, x[..., :-1]], axis=-1), axis=-1)  # x0..x(i-1)
+    reverse = xp.concatenate([ones, xp.flip(x, -1)[..., :-1]], axis=-1)
+    after = xp.flip(xp.cumprod(reverse, axis=-1), -1)  # x(i+1)..x(n-1)
     return xp.moveaxis(before * after, -1, a)
 
 

@@ -125,6 +125,7 @@ class Op:
         "backward_name",
         "params",
         "_plans",
+        "_compiled",
     )
 
     def __init__(self, name, forward, rules, *, residuals=(), view=False, formulas=None):
@@ -156,6 +157,7 @@ class Op:
         kwonly = code.co_varnames[code.co_argcount : code.co_argcount + code.co_kwonlyargcount]
         self.params = frozenset(kwonly)
         self._plans: dict = {}  # which inputs need grad (bit mask) -> what to save, see plan()
+        self._compiled: dict = {}  # the same mask -> (saver, grads function), see compile()
 
     def plan(self, mask: int) -> tuple:
         """What a Node saves when the inputs in bit `mask` need a gradient: ((name, kind, k)).
@@ -195,6 +197,65 @@ class Op:
         self._plans[mask] = plan
         return plan
 
+    def compile(self, mask: int) -> tuple:
+        """`(save, grads)` for the inputs in bit `mask`: two small functions generated once.
+
+        `save(inputs, arrays, result, out, residuals) -> (saved, versions)` builds what a Node
+        keeps, per `plan(mask)`. `grads(g, xp, saved, params)` calls each needed rule with its
+        arguments read straight from `saved`/`params` (no per-node environment dict) and returns
+        one gradient (or None) per input; it is None for variadic ops, which take the general
+        path in `Node.input_grads`. Both are the hot path of every recorded op.
+        """
+        entry = self._compiled.get(mask)
+        if entry is not None:
+            return entry
+        plan = self.plan(mask)
+        values, versions = [], []
+        for name, kind, k in plan:
+            if kind == _INPUT:
+                values.append(f"{name!r}: arrays[{k}]")
+                versions.append(f"({name!r}, inputs[{k}]._vc, inputs[{k}]._vc[0])")
+            elif kind == _OUT:
+                values.append(f"{name!r}: result")
+                versions.append(f"({name!r}, out._vc, out._vc[0])")
+            elif kind == _SHAPE:
+                values.append(f"{name!r}: arrays[{k}].shape")
+            elif kind == _DTYPE:
+                values.append(f"{name!r}: arrays[{k}].dtype")
+            elif kind == _VARIADIC:
+                values.append(f"{name!r}: tuple(arrays)")
+                versions.append(f"*[({name!r}, t._vc, t._vc[0]) for t in inputs]")
+            elif kind == _DEVICE:
+                values.append(f"{name!r}: _BACKENDS[type(arrays[{k}])].device_of(arrays[{k}])")
+            elif kind == _SHAPES:
+                values.append(f"{name!r}: tuple([a.shape for a in arrays])")
+            else:
+                values.append(f"{name!r}: residuals[{k}]")
+        if plan:
+            body = f"return {{{', '.join(values)}}}, ({''.join(v + ', ' for v in versions)})"
+        else:
+            body = "return _NOTHING, ()"
+        env: dict = {"_BACKENDS": _BACKENDS, "_NOTHING": _NOTHING}
+        source = f"def save(inputs, arrays, result, out, residuals):\n    {body}\n"
+        if not self.variadic and mask >= 0:
+            saved_names = {name for name, _, _ in plan}
+            calls = []
+            for k, (rule, args) in enumerate(zip(self.rules, self.arg_names)):
+                if rule is None or not mask >> k & 1:
+                    calls.append("None")
+                    continue
+                env[f"rule{k}"] = rule
+                read = {"g": "g", "xp": "xp", "i": str(k)}
+                actual = [
+                    read.get(a) or (f"s[{a!r}]" if a in saved_names else f"p[{a!r}]") for a in args
+                ]
+                calls.append(f"rule{k}({', '.join(actual)})")
+            source += f"def grads(g, xp, s, p):\n    return ({''.join(c + ', ' for c in calls)})\n"
+        exec(compile(source, f"<minigrad op {self.name} mask {mask}>", "exec"), env)
+        entry = (env["save"], env.get("grads"))
+        self._compiled[mask] = entry
+        return entry
+
     def __repr__(self) -> str:
         return f"<Op {self.name}>"
 
@@ -228,16 +289,18 @@ class Node:
         "hooks",
         "retained",
         "where",
+        "grads",
         "__weakref__",
     )
 
-    def __init__(self, op, next, params, saved, shapes, versions):
+    def __init__(self, op, next, params, saved, shapes, versions, grads=None):
         self.op = op
         self.next = next  # per input: Node, leaf Tensor, or None (no gradient needed)
         self.params = params
         self.saved = saved
         self.shapes = shapes
         self.versions = versions  # [(name, version counter, value at save time)]
+        self.grads = grads  # Op.compile's rule caller for this node's mask (None: general path)
         self.hooks = None  # tensor hooks of the output (a non-leaf's register_hook)
         self.retained = None  # weakref to the output tensor that called retain_grad()
         self.where = None  # forward's stack frame summary, under detect_anomaly()
@@ -394,16 +457,32 @@ def _version_counter():
 
 def apply(op: Op, inputs: Sequence, params: dict) -> Any:
     """Run `op` on Tensors and record it when some input needs a gradient."""
-    # The hot path of every op: one pass over the inputs, no generators, no dict lookups beyond
-    # the backend's.
-    first = inputs[0]._data
-    array_type = type(first)
-    mask = 0
-    if len(inputs) == 1:
+    # The hot path of every op: one pass over the inputs, no generators, the output Tensor
+    # built inline (Tensor._make without the call), and the Node's contents made by functions
+    # generated per op and mask (Op.compile).
+    n = len(inputs)
+    if n == 1:
+        t = inputs[0]
+        first = t._data
+        array_type = type(first)
         arrays = (first,)
-        if inputs[0].requires_grad:
-            mask = 1
+        mask = 1 if t.requires_grad else 0
+    elif n == 2:
+        t, u = inputs
+        first = t._data
+        second = u._data
+        array_type = type(first)
+        if type(second) is not array_type:
+            raise RuntimeError(
+                f"Expected all tensors to be on the same device, but found at least two "
+                f"devices, {t.device} and {u.device}! (in {op.name})"
+            )
+        arrays = (first, second)
+        mask = (1 if t.requires_grad else 0) | (2 if u.requires_grad else 0)
     else:
+        first = inputs[0]._data
+        array_type = type(first)
+        mask = 0
         arrays = []
         for k, t in enumerate(inputs):
             a = t._data
@@ -419,10 +498,16 @@ def apply(op: Op, inputs: Sequence, params: dict) -> Any:
     residuals = ()
     if op.residuals:
         result, *residuals = result
-    if type(result) is not array_type and type(result) not in _BACKENDS:  # to_device: other type
-        result = _BACKENDS[array_type].xp.asarray(result)  # NumPy returns scalars from reductions
+    if type(result) not in _BACKENDS:  # NumPy returns scalars from full reductions
+        result = _BACKENDS[array_type].xp.asarray(result)
     needs_grad = mask != 0 and mode.grad_enabled
-    out = _make(result, needs_grad)
+    out = _new(Tensor)  # Tensor._make, inlined
+    out._data = result
+    out.requires_grad = needs_grad
+    out.grad = None
+    out._vc = [0]
+    out._hooks = None
+    out.name = None
     if op.view:
         base = inputs[0]
         out._vc = base._vc  # a view shares its base's version counter, as in PyTorch
@@ -430,41 +515,43 @@ def apply(op: Op, inputs: Sequence, params: dict) -> Any:
         out._base = base if root is None else root
     if needs_grad:
         out.grad_fn = _record(op, inputs, arrays, params, result, residuals, out, mask)
+    else:
+        out.grad_fn = None
     return out
 
 
+_new = object.__new__
+
+
 def _record(op, inputs, arrays, params, result, residuals, out, mask):
-    next = tuple(
-        t.grad_fn if t.grad_fn is not None else (t if t.requires_grad else None) for t in inputs
-    )
-    plan = op.plan(mask if len(inputs) <= 64 else -1)
-    saved = _NOTHING
-    versions = ()
-    if plan:
-        saved = {}
-        versions = []
-        for name, kind, k in plan:
-            if kind == _INPUT:
-                saved[name] = arrays[k]
-                vc = inputs[k]._vc
-                versions.append((name, vc, vc[0]))
-            elif kind == _SHAPE:
-                saved[name] = arrays[k].shape
-            elif kind == _OUT:
-                saved[name] = result
-                versions.append((name, out._vc, out._vc[0]))
-            elif kind == _DTYPE:
-                saved[name] = arrays[k].dtype
-            elif kind == _VARIADIC:
-                saved[name] = tuple(arrays)
-                versions.extend((name, t._vc, t._vc[0]) for t in inputs)
-            elif kind == _DEVICE:
-                saved[name] = _BACKENDS[type(arrays[k])].device_of(arrays[k])
-            elif kind == _SHAPES:
-                saved[name] = tuple(a.shape for a in arrays)
-            else:
-                saved[name] = residuals[k]
-    node = Node(op, next, params, saved, tuple([a.shape for a in arrays]), versions)
+    if len(inputs) > 64:
+        mask = -1
+    entry = op._compiled.get(mask)
+    if entry is None:
+        entry = op.compile(mask)
+    save, grads = entry
+    saved, versions = save(inputs, arrays, result, out, residuals)
+    if len(inputs) == 1:
+        t = inputs[0]
+        node = t.grad_fn
+        next = (t if node is None else node,)  # mask != 0: the one input requires grad
+        shapes = (arrays[0].shape,)
+    elif len(inputs) == 2:
+        t, u = inputs
+        next = (
+            t.grad_fn or (t if t.requires_grad else None),
+            u.grad_fn or (u if u.requires_grad else None),
+        )
+        shapes = (arrays[0].shape, arrays[1].shape)
+    else:
+        next = tuple(
+            [
+                t.grad_fn if t.grad_fn is not None else (t if t.requires_grad else None)
+                for t in inputs
+            ]
+        )
+        shapes = tuple([a.shape for a in arrays])
+    node = Node(op, next, params, saved, shapes, versions, grads)
     if mode.anomaly:
         node.where = _forward_site()
     return node
@@ -566,49 +653,77 @@ def run_backward(
     previous_mode = mode.grad_enabled
     mode.grad_enabled = create_graph
     try:
-        # 2. Run the nodes in dependency order.
+        # 2. Run the nodes in dependency order. One pass over each node's edges both hands on
+        # its input gradients and releases its consumers' counts (the hot loop of backward).
+        watch = capture is not None or tracer is not None
         while ready:
             node = ready.pop()
             g = grads.pop(node, None)
-            if g is not None:
-                if node.hooks:
-                    g = _run_hooks(node.hooks, g, create_graph)
-                if node.retained is not None:
-                    _retain(node.retained(), g, create_graph)
+            if g is None:  # nothing flowed into this node: just release its inputs' counts
+                for source in node.next:
+                    if source is not None and not isinstance(source, Tensor):
+                        count = pending[source] - 1
+                        pending[source] = count
+                        if count == 0:
+                            ready.append(source)
+                if not retain_graph:
+                    node.release()
+                continue
+            if node.hooks:
+                g = _run_hooks(node.hooks, g, create_graph)
+            if node.retained is not None:
+                _retain(node.retained(), g, create_graph)
+            if watch:
                 if capture is not None and node in capture:
                     capture[node] = g
                 if tracer is not None:
                     tracer._start(node, g)
+            rules = node.grads
+            if rules is not None and not create_graph:  # Node.input_grads, inlined
+                saved = node.saved
+                if saved is None or node.versions:
+                    node.check_saved()
+                backend = _BACKENDS.get(type(g))
+                if backend is None:  # NumPy turns 0-d arithmetic (g / b) into a scalar
+                    g = _asarray(g)
+                    backend = _BACKENDS[type(g)]
+                input_grads = rules(g, backend.xp, saved, node.params)
+            else:
                 input_grads = node.input_grads(g, create_graph)
-                if anomaly:
-                    _check_finite(node, input_grads)
-                k = 0
-                shapes = node.shapes
-                for source, gi in zip(node.next, input_grads):
-                    if gi is not None and source is not None:
-                        if gi is g:
-                            _borrow(borrowed, gi)  # passed through unchanged: shared upstream
-                        if gi.shape != shapes[k]:
-                            xp = graph_namespace if create_graph else _BACKENDS[type(gi)].xp
-                            gi = sum_to(xp, gi, shapes[k])
-                        if isinstance(source, Tensor):  # a leaf (Parameter too)
-                            previous = leaf_grads.get(source)
-                            leaf_grads[source] = gi if previous is None else previous + gi
-                        else:
-                            previous = grads.get(source)
-                            grads[source] = gi if previous is None else previous + gi
-                    k += 1
-                if tracer is not None:
-                    tracer._end(node, input_grads)
-            # release this node's consumers' counts (also when nothing flowed into it)
-            for source in node.next:
-                if source is not None and not isinstance(source, Tensor):
-                    count = pending[source] - 1
-                    pending[source] = count
-                    if count == 0:
-                        ready.append(source)
+            if anomaly:
+                _check_finite(node, input_grads)
+            for source, gi, shape in zip(node.next, input_grads, node.shapes):
+                if source is None:
+                    continue
+                if gi is not None:
+                    if gi is g:  # passed through unchanged: shared upstream
+                        borrowed.add(id(gi))
+                        base = getattr(gi, "base", None)
+                        if base is not None:
+                            borrowed.add(id(base))
+                    if gi.shape != shape:
+                        xp = graph_namespace if create_graph else _BACKENDS[type(gi)].xp
+                        gi = sum_to(xp, gi, shape)
+                    if isinstance(source, Tensor):  # a leaf (Parameter too)
+                        previous = leaf_grads.get(source)
+                        leaf_grads[source] = gi if previous is None else previous + gi
+                        continue
+                    previous = grads.get(source)
+                    grads[source] = gi if previous is None else previous + gi
+                elif isinstance(source, Tensor):
+                    continue
+                count = pending[source] - 1
+                pending[source] = count
+                if count == 0:
+                    ready.append(source)
+            if tracer is not None:
+                tracer._end(node, input_grads)
             if not retain_graph:
-                node.release()
+                if type(node) is Node:
+                    if node.saved:
+                        node.saved = None
+                else:
+                    node.release()
 
         # 3. Leaves: run their hooks on the summed gradient, then accumulate or capture.
         for leaf, g in leaf_grads.items():
@@ -640,6 +755,12 @@ def run_backward(
         else:
             results.append(g if create_graph else Tensor._make(g))
     return results
+
+
+def _asarray(g):
+    import numpy
+
+    return numpy.asarray(g)
 
 
 def _borrow(borrowed: set, g) -> None:
@@ -730,7 +851,7 @@ def _root_grads(outputs: list, grad_outputs: list, create_graph: bool) -> list:
                     f"grad can be implicitly created only for scalar outputs; output {k} has "
                     f"shape {tuple(data.shape)}: pass gradient= (or grad_outputs=) of that shape"
                 )
-            g = Tensor._make(_BACKENDS[type(data)].xp.ones(data.shape, dtype=data.dtype))
+            g = Tensor._make(_BACKENDS[type(data)].xp.ones_like(data))  # on data's device
         elif not isinstance(g, Tensor):
             g = Tensor._make(_BACKENDS[type(data)].xp.asarray(g, dtype=data.dtype))
         if g._data.shape != data.shape:

@@ -102,4 +102,4 @@ for _name, _fn in _METHODS.items():
     setattr(Tensor, _name, _fn)
 Tensor.T = property(lambda self: shape.permute(self, tuple(reversed(range(self.ndim)))))
 Tensor.mT = property(lambda self: shape.transpose(self, -2, -1))
-Tensor.__hash__ = lambda self: id(self)  # defining __eq__ above would otherwise unset it
+Tensor.__hash__ = object.__hash__  # by identity (defining __eq__ would unset it); C-level: fast

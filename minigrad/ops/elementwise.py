@@ -112,8 +112,12 @@ def as_tensor_like(value, like: Tensor, dtype=None) -> Tensor:
     return Tensor._make(xp.asarray(value, dtype=dtype or like._data.dtype))
 
 
-def promote(*operands) -> list[Tensor]:
+def promote(*operands) -> list[Tensor] | tuple[Tensor, ...]:
     """Tensors for `operands` (Tensors and Python scalars), cast to PyTorch's result dtype."""
+    if len(operands) == 2:  # the hot case (every binary operator): two Tensors of one dtype
+        a, b = operands
+        if isinstance(a, Tensor) and isinstance(b, Tensor) and a._data.dtype is b._data.dtype:
+            return operands
     tensors = [o for o in operands if isinstance(o, Tensor)]
     first = tensors[0]
     dt = first._data.dtype
@@ -246,6 +250,8 @@ negative = neg
 
 def _unary(op, float_only: bool = True):
     def fn(x: Tensor) -> Tensor:
+        if isinstance(x, Tensor) and (not float_only or x._data.dtype.kind in "fc"):
+            return apply(op, (x,), {})  # the hot case, without the checks' calls
         return apply(op, (_float_input(x, op.name) if float_only else _as_tensor(x),), {})
 
     fn.__name__ = op.name

@@ -230,9 +230,9 @@ def _cat_shapes(draw):
 
 
 def _cat_dim(*shapes):
-    s0, s1 = shapes[0], shapes[1]
-    d = next((i for i, (a, b) in enumerate(zip(s0, s1)) if a != b), 0)
-    cands = [d] if any(s[d] != s0[d] for s in shapes) else list(range(len(s0)))
+    s0 = shapes[0]
+    differ = [d for d in range(len(s0)) if any(s[d] != s0[d] for s in shapes)]
+    cands = differ or list(range(len(s0)))  # all equal: any dim works
     return (
         st.sampled_from(cands)
         .flatmap(lambda d: st.sampled_from([d, d - len(s0)]))

@@ -10,11 +10,15 @@ from __future__ import annotations
 import math
 from collections import namedtuple
 
+import numpy as _np
+
 from minigrad import dtypes
 from minigrad.autograd import apply, defop
 from minigrad.backend import _BACKENDS
 from minigrad.ops.elementwise import _float_input, cast, sqrt, where
 from minigrad.tensor import Tensor, _dim
+
+_ndarray = _np.ndarray
 
 
 def _unreduce(xp, g, x_shape, axis, keepdims):
@@ -25,6 +29,17 @@ def _unreduce(xp, g, x_shape, axis, keepdims):
     return xp.reshape(g, kept)
 
 
+def _broadcast(xp, g, shape):
+    """xp.broadcast_to(g, shape); on NumPy a small result is filled instead (~0.5 us, where
+    np.broadcast_to is ~3 us of Python on every sum/mean backward), which also gives the engine
+    a writeable array it need not copy before it becomes a `.grad`."""
+    if type(g) is _ndarray and math.prod(shape) <= 4096:
+        out = _np.empty(shape, g.dtype)
+        _np.copyto(out, g)
+        return out
+    return xp.broadcast_to(g, shape)
+
+
 def _count(x_shape, axis) -> int:
     return math.prod(x_shape) if axis is None else math.prod(x_shape[a] for a in axis)
 
@@ -32,10 +47,10 @@ def _count(x_shape, axis) -> int:
 # fmt: off
 SUM = defop("sum", lambda xp, x, *, axis, keepdims: xp.sum(x, axis=axis, keepdims=keepdims),
             x=lambda xp, g, x_shape, axis, keepdims:                       # 1 for every element
-                xp.broadcast_to(_unreduce(xp, g, x_shape, axis, keepdims), x_shape))
+                _broadcast(xp, _unreduce(xp, g, x_shape, axis, keepdims), x_shape))
 MEAN = defop("mean", lambda xp, x, *, axis, keepdims: xp.mean(x, axis=axis, keepdims=keepdims),
              x=lambda xp, g, x_shape, axis, keepdims:                      # 1/N
-                 xp.broadcast_to(_unreduce(xp, g, x_shape, axis, keepdims) / _count(x_shape, axis), x_shape))
+                 _broadcast(xp, _unreduce(xp, g, x_shape, axis, keepdims) / _count(x_shape, axis), x_shape))
 VAR = defop("var", lambda xp, x, *, axis, correction, keepdims:
                 xp.var(x, axis=axis, ddof=correction, keepdims=keepdims),
             x=lambda xp, g, x, axis, correction, keepdims:                 # 2 (x - mean) / (N - c)

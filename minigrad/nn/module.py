@@ -544,7 +544,7 @@ class Module:
                     array = value.to(target.device)._data
                 if array.dtype != target.dtype:
                     array = array.astype(target.dtype)
-                if target._data.flags.writeable:
+                if getattr(target._data.flags, "writeable", True):  # CuPy: no such flag
                     target._data[...] = array
                 else:
                     target._data = array.copy()

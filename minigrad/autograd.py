@@ -561,7 +561,7 @@ def apply(op: Op, inputs: Sequence, params: dict) -> Any:
             if record is None:
                 record = op.compile(mask if len(inputs) <= 64 else -1)
             out.grad_fn = node = record(inputs, arrays, params, result, residuals, out)
-            if mode.anomaly:
+            if _anomaly_contexts and mode.anomaly:
                 node.where = _forward_site()
         else:
             out.grad_fn = _record(op, inputs, arrays, params, result, residuals, out, mask)
@@ -980,13 +980,25 @@ class detect_anomaly(contextlib.ContextDecorator):
         self._previous: list[bool] = []
 
     def __enter__(self):
+        global _anomaly_contexts
+        with _anomaly_lock:
+            _anomaly_contexts += 1
         self._previous.append(mode.anomaly)
         mode.anomaly = self.check_nan
         return self
 
     def __exit__(self, *exc):
+        global _anomaly_contexts
         mode.anomaly = self._previous.pop()
+        with _anomaly_lock:
+            _anomaly_contexts -= 1
         return False
+
+
+# Open detect_anomaly contexts in any thread: while 0, apply skips the (thread-local, so
+# slower) mode.anomaly lookup on every op.
+_anomaly_contexts = 0
+_anomaly_lock = threading.Lock()
 
 
 class FunctionCtx:

@@ -177,6 +177,9 @@ def cast(x: Tensor, dtype) -> Tensor:
 
 
 def add(a, b, *, alpha=1) -> Tensor:
+    if alpha == 1 and isinstance(a, Tensor) and isinstance(b, Tensor):
+        if a._data.dtype is b._data.dtype and a._data.dtype.kind in "fc":  # hot: skip promote
+            return apply(ADD, (a, b), {})
     if alpha != 1:
         b = mul(b, alpha)
     a, b = promote(a, b)
@@ -184,6 +187,9 @@ def add(a, b, *, alpha=1) -> Tensor:
 
 
 def sub(a, b, *, alpha=1) -> Tensor:
+    if alpha == 1 and isinstance(a, Tensor) and isinstance(b, Tensor):
+        if a._data.dtype is b._data.dtype and a._data.dtype.kind in "fc":  # hot: skip promote
+            return apply(SUB, (a, b), {})
     if alpha != 1:
         b = mul(b, alpha)
     a, b = promote(a, b)
@@ -193,6 +199,8 @@ def sub(a, b, *, alpha=1) -> Tensor:
 
 
 def mul(a, b) -> Tensor:
+    if isinstance(a, Tensor) and isinstance(b, Tensor) and a._data.dtype is b._data.dtype:
+        return apply(MUL, (a, b), {})  # the hot case: no promotion, no promote() call
     a, b = promote(a, b)
     return apply(MUL, (a, b), {})
 

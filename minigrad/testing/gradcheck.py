@@ -3,6 +3,11 @@
 Everything here needs only NumPy. The checks compare minigrad's analytical derivatives with
 central differences in float64, over the full Jacobian when the outputs are small (what tests
 use) and over a few random vector-Jacobian products otherwise.
+
+Device-agnostic: inputs may live on any device (CPU, CUDA, guard). fn runs where its inputs
+are; upstream vectors are created on the outputs' devices; values are perturbed by writing
+Python floats into the input arrays in place, and every comparison happens on the host, after
+explicit copies (`backend.to_device`). No device array is ever converted implicitly.
 """
 
 from __future__ import annotations
@@ -12,6 +17,7 @@ from collections.abc import Callable, Sequence
 import numpy as np
 
 from minigrad import autograd
+from minigrad.backend import CPU, Device, to_device
 from minigrad.tensor import Tensor
 
 # Outputs with more elements than this are checked through random vector-Jacobian products
@@ -38,9 +44,16 @@ def _differentiable(inputs: tuple) -> list[int]:
                 f"gradcheck: input {k} has dtype {dtype}; finite differences are only meaningful "
                 f"in float64 (float32 rounding swamps eps). Pass x.double() instead."
             )
-        if inputs[k].device.type != "cpu":
-            raise TypeError(f"gradcheck: input {k} is on {inputs[k].device}; use CPU tensors")
     return picked
+
+
+def _on(array: np.ndarray, device: Device) -> Tensor:
+    """A host array as a Tensor on `device` (an explicit transfer; no copy on the CPU)."""
+    return Tensor._make(to_device(array, device))
+
+
+def _host64(t: Tensor) -> np.ndarray:
+    return np.asarray(to_device(t._data, CPU), dtype=np.float64)
 
 
 def _outputs(fn: Callable, inputs: tuple) -> tuple:
@@ -56,7 +69,7 @@ def _flat_outputs(fn: Callable, inputs: tuple) -> np.ndarray:
     # Grad mode stays on: fn may itself differentiate (gradgradcheck's first derivative).
     with autograd.enable_grad():
         out = _outputs(fn, inputs)
-    parts = [np.asarray(o._host(), dtype=np.float64).ravel() for o in out if o.dtype.kind in "fc"]
+    parts = [_host64(o).ravel() for o in out if o.dtype.kind in "fc"]
     return np.concatenate(parts) if parts else np.zeros(0)
 
 
@@ -74,10 +87,13 @@ def numerical_grad(
     n_out = _flat_outputs(fn, inputs).size
     jacobians = []
     for k in wrt:
-        array = inputs[k]._data  # perturbed in place (restored below), so views stay views
+        # Perturbed in place (restored below), so views stay views. The values come from a host
+        # copy and go in as Python floats: fine on every backend, no implicit transfer.
+        array = inputs[k]._data
+        host = np.array(to_device(array, CPU), dtype=np.float64)
         jac = np.zeros((n_out,) + array.shape)
         for idx in np.ndindex(array.shape):
-            original = array[idx]
+            original = float(host[idx])
             array[idx] = original + eps
             plus = _flat_outputs(fn, inputs)
             array[idx] = original - eps
@@ -102,7 +118,10 @@ def _analytical_vjp(fn: Callable, inputs: tuple, wrt: list[int], vectors: list[n
             pieces = np.split(v, np.cumsum(sizes)[:-1]) if sizes else []
             roots = [float_outs[k] for k in tracked]
             upstream = [
-                Tensor._make(pieces[k].reshape(float_outs[k].shape).astype(float_outs[k].dtype))
+                _on(
+                    pieces[k].reshape(float_outs[k].shape).astype(float_outs[k].dtype),
+                    float_outs[k].device,
+                )
                 for k in tracked
             ]
             got = autograd.grad(
@@ -121,7 +140,7 @@ def _analytical_vjp(fn: Callable, inputs: tuple, wrt: list[int], vectors: list[n
                         f"dtype {g.dtype}, but the input has shape {tuple(inputs[k].shape)} and "
                         f"dtype {inputs[k].dtype}"
                     )
-                grads[j] = np.asarray(g._host(), dtype=np.float64)
+                grads[j] = _host64(g)
         results.append(grads)
     return results
 
@@ -203,18 +222,18 @@ def gradgradcheck(
     outs = _outputs(fn, inputs)
     if grad_outputs is None:
         rng = np.random.default_rng(seed)
-        vs = [Tensor._make(rng.standard_normal(o.shape).astype(o.dtype)) for o in outs]
+        vs = [_on(rng.standard_normal(o.shape).astype(o.dtype), o.device) for o in outs]
     else:
         vs = [
-            g if isinstance(g, Tensor) else Tensor._make(np.asarray(g, dtype=np.float64))
-            for g in _as_tuple(grad_outputs)
+            g if isinstance(g, Tensor) else _on(np.asarray(g, dtype=np.float64), o.device)
+            for g, o in zip(_as_tuple(grad_outputs), outs)
         ]
 
     def first_derivative(*args):
         out = [o for o in _outputs(fn, args) if o.dtype.kind in "fc"]
         roots = [(o, v) for o, v in zip(out, vs) if o.requires_grad]
         if not roots:
-            return tuple(Tensor._make(np.zeros(args[k].shape)) for k in wrt)
+            return tuple(_on(np.zeros(args[k].shape), args[k].device) for k in wrt)
         grads = autograd.grad(
             [o for o, _ in roots],
             [args[k] for k in wrt],
@@ -223,7 +242,8 @@ def gradgradcheck(
             allow_unused=True,
         )
         return tuple(
-            Tensor._make(np.zeros(args[k].shape)) if g is None else g for k, g in zip(wrt, grads)
+            _on(np.zeros(args[k].shape), args[k].device) if g is None else g
+            for k, g in zip(wrt, grads)
         )
 
     return gradcheck(first_derivative, inputs, eps, atol, rtol, raise_exception, seed)

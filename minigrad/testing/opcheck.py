@@ -5,7 +5,9 @@
 draws float64 inputs of the drawn shapes, keeps them away from kinks (`valid`), compares the
 forward value with a NumPy reference, runs `gradcheck` (and `gradgradcheck`), repeats the check
 with one input non-contiguous (a transposed view), and checks that float32 inputs give float32
-outputs and float32 gradients. Needs the optional `hypothesis` package.
+outputs and float32 gradients. Tensors are built on minigrad's default device (so the same
+tests run on cpu, cuda or guard); references and comparisons stay on the host. Needs the
+optional `hypothesis` package.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
 from minigrad import autograd
+from minigrad.backend import Device, get_default_device, to_device
 from minigrad.tensor import Tensor
 from minigrad.testing.gradcheck import gradcheck, gradgradcheck
 from minigrad.testing.strategies import floats
@@ -29,14 +32,16 @@ def _is_shape(value) -> bool:
     return isinstance(value, tuple) and all(isinstance(n, (int, np.integer)) for n in value)
 
 
-def _leaf(array: np.ndarray, dtype=None) -> Tensor:
-    a = array if dtype is None else array.astype(dtype)
-    return Tensor._make(a).requires_grad_(True)
+def _leaf(array: np.ndarray, device: Device, dtype=None) -> Tensor:
+    """A fresh leaf on `device` holding a copy of the host array (gradcheck writes into it)."""
+    a = np.array(array, dtype=dtype)
+    return Tensor._make(to_device(a, device)).requires_grad_(True)
 
 
-def _noncontiguous(array: np.ndarray) -> np.ndarray:
-    """The same values, held as a transposed view of a C-contiguous buffer."""
-    return np.ascontiguousarray(array.swapaxes(-1, -2)).swapaxes(-1, -2)
+def _noncontiguous_leaf(array: np.ndarray, device: Device) -> Tensor:
+    """The same values on `device`, held as a transposed view of a C-contiguous buffer."""
+    buffer = to_device(np.ascontiguousarray(array.swapaxes(-1, -2)), device)
+    return Tensor._make(buffer.swapaxes(-1, -2)).requires_grad_(True)
 
 
 def _float_outputs(out) -> list[Tensor]:
@@ -105,7 +110,9 @@ def check_op(
         def call(*tensors):
             return fn(*tensors, **kwargs)
 
-        leaves = [_leaf(a) for a in arrays]
+        # The default device is read per example: the test may run on cpu, cuda or guard.
+        device = get_default_device()
+        leaves = [_leaf(a, device) for a in arrays]
         if reference is not None:
             _compare_forward(call(*leaves), reference(*arrays, **kwargs), ref_rtol, ref_atol)
         gradcheck(call, leaves, atol=atol, rtol=rtol)
@@ -114,10 +121,13 @@ def check_op(
         if noncontiguous:
             k = next((k for k, a in enumerate(arrays) if a.ndim >= 2 and a.shape[-1] > 1), None)
             if k is not None:
-                views = [_noncontiguous(a) if j == k else a for j, a in enumerate(arrays)]
-                gradcheck(call, [_leaf(a) for a in views], atol=atol, rtol=rtol)
+                views = [
+                    _noncontiguous_leaf(a, device) if j == k else _leaf(a, device)
+                    for j, a in enumerate(arrays)
+                ]
+                gradcheck(call, views, atol=atol, rtol=rtol)
         if float32:
-            _check_float32(call, arrays)
+            _check_float32(call, arrays, device)
 
     # Every check_op test shares this source, so tell Hypothesis apart by the call site: its
     # example database and derandomized seeds are keyed on the digest of the test function.
@@ -127,9 +137,9 @@ def check_op(
     return test
 
 
-def _check_float32(call: Callable, arrays: list[np.ndarray]) -> None:
+def _check_float32(call: Callable, arrays: list[np.ndarray], device: Device) -> None:
     """float32 in, float32 out, float32 gradients: nothing silently upcasts."""
-    leaves = [_leaf(a, np.float32) for a in arrays]
+    leaves = [_leaf(a, device, np.float32) for a in arrays]
     with autograd.enable_grad():
         outs = _float_outputs(call(*leaves))
     for k, o in enumerate(outs):
@@ -137,7 +147,7 @@ def _check_float32(call: Callable, arrays: list[np.ndarray]) -> None:
     roots = [o for o in outs if o.requires_grad]
     if not roots:
         return
-    upstream = [Tensor._make(np.ones(o.shape, dtype=np.float32)) for o in roots]
+    upstream = [Tensor._make(to_device(np.ones(o.shape, np.float32), o.device)) for o in roots]
     grads = autograd.grad(roots, leaves, upstream, allow_unused=True)
     for k, g in enumerate(grads):
         if g is not None:

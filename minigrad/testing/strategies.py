@@ -12,6 +12,7 @@ import numpy as np
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
+from minigrad.backend import Device, get_default_device, to_device
 from minigrad.tensor import Tensor
 
 __all__ = [
@@ -60,17 +61,20 @@ def tensors(
     dtype=np.float64,
     elements=None,
     requires_grad: bool = False,
+    device: str | Device | None = None,
     **shape_kwargs: Any,
 ) -> st.SearchStrategy[Tensor]:
     """minigrad Tensors of `dtype` (float64 by default: what gradcheck needs).
 
     `shape`: a tuple, a strategy of tuples, or None to draw one (`min_dims`, `max_dims`,
     `min_side`, `max_side`). `elements`: a strategy of scalars (default: finite floats in
-    [-3, 3]).
+    [-3, 3]). `device`: where the tensors live (default: minigrad's default device, read when
+    each example is drawn).
     """
 
     def make(a: np.ndarray) -> Tensor:
-        t = Tensor._make(np.array(a))  # own, writeable memory
+        target = get_default_device() if device is None else Device(device)
+        t = Tensor._make(to_device(np.array(a), target))  # own, writeable memory
         return t.requires_grad_(True) if requires_grad else t
 
     return arrays(shape, dtype, elements, **shape_kwargs).map(make)
@@ -95,12 +99,17 @@ def broadcastable_shapes(
 
 @st.composite
 def broadcastable_pair(
-    draw, dtype=np.float64, elements=None, requires_grad: bool = False, **shape_kwargs: Any
+    draw,
+    dtype=np.float64,
+    elements=None,
+    requires_grad: bool = False,
+    device: str | Device | None = None,
+    **shape_kwargs: Any,
 ) -> tuple[Tensor, Tensor]:
-    """Two Tensors whose shapes broadcast together."""
+    """Two Tensors whose shapes broadcast together (on `device`, default: the default device)."""
     sa, sb = draw(broadcastable_shapes(2, **shape_kwargs))
-    a = draw(tensors(sa, dtype, elements, requires_grad))
-    b = draw(tensors(sb, dtype, elements, requires_grad))
+    a = draw(tensors(sa, dtype, elements, requires_grad, device))
+    b = draw(tensors(sb, dtype, elements, requires_grad, device))
     return a, b
 
 

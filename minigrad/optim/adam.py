@@ -6,6 +6,8 @@ from __future__ import annotations
 import math
 from typing import Any
 
+import numpy as _np
+
 from minigrad.backend import backend_of
 from minigrad.optim.optimizer import Optimizer, ParamsT
 
@@ -70,46 +72,89 @@ class Adam(Optimizer):
                 state["max_exp_avg_sq"] = self._zeros_like(parr)
             state["step"] += 1
             step = state["step"]
-            m = state["exp_avg"]._data
-            v = state["exp_avg_sq"]._data
-            s_grad, s_tmp = self._buffers(parr, 2)
-
-            if maximize:
-                xp.negative(g, out=s_grad)
-                g = s_grad
-            if wd != 0.0:
-                if self._decoupled:
-                    parr *= 1.0 - lr * wd  # AdamW: decay the weights, not the gradient
-                else:
-                    xp.multiply(parr, wd, out=s_tmp)
-                    xp.add(g, s_tmp, out=s_grad)
-                    g = s_grad
-
-            # m += (1 - b1) (g - m)   (a lerp towards g, as PyTorch computes it)
-            xp.subtract(g, m, out=s_tmp)
-            s_tmp *= 1.0 - beta1
-            m += s_tmp
-            # v = b2 v + (1 - b2) g^2
-            v *= beta2
-            xp.multiply(g, 1.0 - beta2, out=s_tmp)
-            s_tmp *= g
-            v += s_tmp
+            arrays = [parr, g, state["exp_avg"]._data, state["exp_avg_sq"]._data]
             if amsgrad:
-                vmax = state["max_exp_avg_sq"]._data
-                xp.maximum(vmax, v, out=vmax)
-                v = vmax
-
-            bias_correction1 = 1.0 - beta1**step
-            bias_correction2_sqrt = math.sqrt(1.0 - beta2**step)
-            step_size = lr / bias_correction1
-            # denom = sqrt(v) / sqrt(1 - b2^t) + eps;  p -= step_size * m / denom
-            xp.sqrt(v, out=s_tmp)
-            s_tmp /= bias_correction2_sqrt
-            s_tmp += eps
-            xp.divide(m, s_tmp, out=s_tmp)
-            s_tmp *= -step_size
-            parr += s_tmp
+                arrays.append(state["max_exp_avg_sq"]._data)
+            coefficients = (
+                lr,
+                beta1,
+                beta2,
+                eps,
+                wd,
+                lr / (1.0 - beta1**step),  # step size
+                math.sqrt(1.0 - beta2**step),  # bias correction of the second moment, sqrt
+            )
+            size = parr.size
+            if (
+                type(parr) is _np.ndarray
+                and size > _CHUNK
+                and all(a.flags.c_contiguous for a in arrays if a is not g)
+            ):
+                # Thirteen elementwise passes: over the whole of a large parameter each pass
+                # streams from memory; block by block they stay in cache (~1.5x faster). The
+                # arithmetic per element is unchanged, so the result is bit-for-bit the same.
+                flat = [a.reshape(-1) for a in arrays]
+                buffers = self._buffers(flat[0][:_CHUNK], 2)
+                for i in range(0, size, _CHUNK):
+                    j = min(i + _CHUNK, size)
+                    block = [a[i:j] for a in flat]
+                    scratch = [b[: j - i] for b in buffers]
+                    self._adam_math(
+                        xp,
+                        *block[:4],
+                        block[4] if amsgrad else None,
+                        *scratch,
+                        coefficients,
+                        maximize,
+                    )
+            else:
+                self._adam_math(
+                    xp,
+                    *arrays[:4],
+                    arrays[4] if amsgrad else None,
+                    *self._buffers(parr, 2),
+                    coefficients,
+                    maximize,
+                )
             p._vc[0] += 1
+
+    def _adam_math(self, xp, parr, g, m, v, vmax, s_grad, s_tmp, coefficients, maximize):
+        """One Adam update of `parr` in place, every step elementwise (see the class doc)."""
+        lr, beta1, beta2, eps, wd, step_size, bias_correction2_sqrt = coefficients
+        if maximize:
+            xp.negative(g, out=s_grad)
+            g = s_grad
+        if wd != 0.0:
+            if self._decoupled:
+                parr *= 1.0 - lr * wd  # AdamW: decay the weights, not the gradient
+            else:
+                xp.multiply(parr, wd, out=s_tmp)
+                xp.add(g, s_tmp, out=s_grad)
+                g = s_grad
+
+        # m += (1 - b1) (g - m)   (a lerp towards g, as PyTorch computes it)
+        xp.subtract(g, m, out=s_tmp)
+        s_tmp *= 1.0 - beta1
+        m += s_tmp
+        # v = b2 v + (1 - b2) g^2
+        v *= beta2
+        xp.multiply(g, 1.0 - beta2, out=s_tmp)
+        s_tmp *= g
+        v += s_tmp
+        if vmax is not None:
+            xp.maximum(vmax, v, out=vmax)
+            v = vmax
+
+        # denom = sqrt(v) / sqrt(1 - b2^t) + eps;  p -= step_size * m / denom
+        xp.sqrt(v, out=s_tmp)
+        s_tmp /= bias_correction2_sqrt
+        s_tmp += eps
+        xp.divide(m, s_tmp, out=s_tmp)
+        s_tmp *= -step_size
+        parr += s_tmp
+
+
+_CHUNK = 1 << 16  # elements per block of a blocked NumPy update (256 KiB of float32 per array)
 
 
 class AdamW(Adam):

@@ -13,8 +13,10 @@ from collections import defaultdict
 from collections.abc import Callable, Iterable
 from typing import Any
 
+import numpy as np
+
 from minigrad import autograd
-from minigrad.backend import backend_of
+from minigrad.backend import backend_of, to_device
 from minigrad.tensor import Tensor
 
 ParamsT = Iterable[Tensor] | Iterable[dict[str, Any]]
@@ -162,15 +164,25 @@ class Optimizer:
                 raise RuntimeError(f"gradient is on {g.device} but parameter is on {p.device}")
             if not getattr(parr.flags, "writeable", True):  # CuPy arrays have no such flag
                 p._data = parr = parr.copy()
-            yield p, parr, garr, self.state[p]
+            state = self.state[p]
+            if state:
+                _follow_device(state, parr)
+            yield p, parr, garr, state
 
     def _buffers(self, like, count: int) -> list:
         """`count` scratch arrays shaped like `like` (views into reused flat buffers)."""
+        # Keyed on the device too: guard:0/guard:1 (or cuda:0/cuda:1) share an array type.
         key = (type(like), like.dtype, count)
+        device = None
+        if type(like) is not np.ndarray:
+            device = backend_of(like).device_of(like)
+            key += (device,)
         bufs = self._scratch.get(key)
         n = like.size
         if bufs is None or bufs[0].size < n:
-            xp = backend_of(like).xp
+            backend = backend_of(like)
+            # A bare `xp.empty` allocates on the *current* GPU, not necessarily like's.
+            xp = backend.xp if device is None else backend.namespace(device)
             bufs = [xp.empty(max(n, 1), dtype=like.dtype) for _ in range(count)]
             self._scratch[key] = bufs
         return [b[:n].reshape(like.shape) for b in bufs]
@@ -262,6 +274,27 @@ class Optimizer:
                     lines.append(f"    {key}: {group[key]}")
         lines.append(")")
         return "\n".join(lines)
+
+
+def _follow_device(state: dict[str, Any], parr) -> None:
+    """Move state tensors to their parameter's device, lazily at the next step: after
+    `module.to(device)` the parameters move but the optimizer's state (momenta, averages) does
+    not, and an update mixing devices would fail. Costs a type check per state tensor on the
+    host (NumPy has one device), a device comparison elsewhere."""
+    host = type(parr) is np.ndarray
+    device = None
+    for name, value in state.items():
+        if not isinstance(value, Tensor):
+            continue
+        arr = value._data
+        if type(arr) is type(parr):
+            if host:
+                continue
+            if device is None:
+                device = backend_of(parr).device_of(parr)
+            if backend_of(arr).device_of(arr) == device:
+                continue
+        state[name] = Tensor._make(to_device(arr, backend_of(parr).device_of(parr)))
 
 
 def _cast_state(p: Tensor, name: str, value: Any) -> Any:

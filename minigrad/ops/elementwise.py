@@ -65,10 +65,10 @@ SOFTPLUS = defop("softplus",
 GELU = defop("gelu", lambda xp, x, *, approximate: _gelu(xp, x, approximate),
              x=lambda xp, g, x, approximate: g * _gelu_grad(xp, x, approximate))
 ERF = defop("erf", lambda xp, x: xp.erf(x),
-            x=lambda xp, g, x: g * (2 / math.sqrt(math.pi)) * xp.exp(-x * x))        # 2/sqrt(pi) e^(-x^2)
+            x=lambda xp, g, x: g * (2 / math.sqrt(math.pi)) * xp.exp(-x * x))  # 2e^(-x^2)/sqrt(pi)
 CLAMP = defop("clamp", lambda xp, x, *, lo, hi: xp.clip(x, lo, hi),
               x=lambda xp, g, x, lo, hi: xp.where((x >= lo) & (x <= hi), g, 0))      # 1 inside
-MAXIMUM = defop("maximum", lambda xp, a, b: xp.maximum(a, b),                        # ties: half each
+MAXIMUM = defop("maximum", lambda xp, a, b: xp.maximum(a, b),  # ties: half the gradient each
                 a=lambda xp, g, a, b: xp.where(a > b, g, xp.where(a == b, g * 0.5, 0)),
                 b=lambda xp, g, a, b: xp.where(b > a, g, xp.where(a == b, g * 0.5, 0)))
 MINIMUM = defop("minimum", lambda xp, a, b: xp.minimum(a, b),
@@ -78,7 +78,7 @@ WHERE = defop("where", lambda xp, cond, a, b: xp.where(cond, a, b),
               a=lambda xp, g, cond: xp.where(cond, g, 0),
               b=lambda xp, g, cond: xp.where(cond, 0, g))
 CAST = defop("cast", lambda xp, x, *, dtype: x.astype(dtype),
-             x=lambda g, x_dtype: g.astype(x_dtype))                                 # back to x's dtype
+             x=lambda g, x_dtype: g.astype(x_dtype))                       # back to x's dtype
 # fmt: on
 
 
@@ -126,8 +126,12 @@ def promote(*operands) -> list[Tensor] | tuple[Tensor, ...]:
     dims = [t._data.dtype for t in tensors if t._data.ndim]
     zero = [t._data.dtype for t in tensors if not t._data.ndim]
     # NumPy scalars (np.float32(2), a reduction's result) count as Python numbers, as in PyTorch
-    operands = [o.item() if hasattr(o, "dtype") and not isinstance(o, Tensor) and not
-                getattr(o, "ndim", 1) else o for o in operands]
+    operands = [
+        o.item()
+        if hasattr(o, "dtype") and not isinstance(o, Tensor) and not getattr(o, "ndim", 1)
+        else o
+        for o in operands
+    ]
     scalars = [o for o in operands if not isinstance(o, Tensor)]
     for s in scalars:
         if not isinstance(s, (int, float, bool)):
@@ -223,7 +227,10 @@ def _rounded_div(a, b, rounding_mode: str) -> Tensor:
     if rounding_mode == "trunc":
         q = a._data / b._data
         return Tensor._make(xp.trunc(q).astype(a._data.dtype))
-    raise ValueError(f"div expected rounding_mode to be one of None, 'trunc', or 'floor' but found '{rounding_mode}'")
+    raise ValueError(
+        f"div expected rounding_mode to be one of None, 'trunc', or 'floor' but found "
+        f"'{rounding_mode}'"
+    )
 
 
 def floor_divide(a, b) -> Tensor:
@@ -264,7 +271,9 @@ def _unary(op, float_only: bool = True):
 
     fn.__name__ = op.name
     fn.__qualname__ = op.name
-    fn.__doc__ = f"Elementwise {op.name}; the gradient rule is `minigrad.ops.elementwise.{op.name.upper()}`."
+    fn.__doc__ = (
+        f"Elementwise {op.name}; the gradient rule is `minigrad.ops.elementwise.{op.name.upper()}`."
+    )
     return fn
 
 
@@ -316,11 +325,16 @@ def gelu(x: Tensor, approximate: str = "none") -> Tensor:
 
 
 def softplus(x: Tensor, beta: float = 1.0, threshold: float = 20.0) -> Tensor:
-    return apply(SOFTPLUS, (_float_input(x, "softplus"),), {"beta": float(beta), "threshold": float(threshold)})
+    return apply(
+        SOFTPLUS,
+        (_float_input(x, "softplus"),),
+        {"beta": float(beta), "threshold": float(threshold)},
+    )
 
 
 def clamp(x: Tensor, min=None, max=None) -> Tensor:
-    """Limit to [min, max]; gradient 1 inside (bounds included), 0 outside. Bounds may be Tensors."""
+    """Limit to [min, max]; gradient 1 inside (bounds included), 0 outside. Bounds may be
+    Tensors."""
     if min is None and max is None:
         raise RuntimeError("torch.clamp: At least one of 'min' or 'max' must not be None")
     if isinstance(min, Tensor) or isinstance(max, Tensor):
@@ -376,7 +390,9 @@ def masked_fill(x: Tensor, mask, value) -> Tensor:
         )
     mask = mask if isinstance(mask, Tensor) else as_tensor_like(mask, x, dtypes.bool)
     if mask._data.dtype.kind != "b":
-        raise RuntimeError(f"masked_fill only supports boolean masks, but got mask with dtype {mask.dtype}")
+        raise RuntimeError(
+            f"masked_fill only supports boolean masks, but got mask with dtype {mask.dtype}"
+        )
     value = value if isinstance(value, Tensor) else as_tensor_like(value, x)
     if value._data.dtype != x._data.dtype:
         value = cast(value, x._data.dtype)
@@ -442,11 +458,15 @@ def equal(a: Tensor, b: Tensor) -> bool:
     return a.shape == b.shape and bool(eq(a, b)._data.all())
 
 
-def allclose(a: Tensor, b: Tensor, rtol: float = 1e-5, atol: float = 1e-8, equal_nan: bool = False) -> bool:
+def allclose(
+    a: Tensor, b: Tensor, rtol: float = 1e-5, atol: float = 1e-8, equal_nan: bool = False
+) -> bool:
     xp = a._backend_xp()
     return bool(xp.allclose(a._data, b._data, rtol=rtol, atol=atol, equal_nan=equal_nan))
 
 
-def isclose(a: Tensor, b: Tensor, rtol: float = 1e-5, atol: float = 1e-8, equal_nan: bool = False) -> Tensor:
+def isclose(
+    a: Tensor, b: Tensor, rtol: float = 1e-5, atol: float = 1e-8, equal_nan: bool = False
+) -> Tensor:
     xp = a._backend_xp()
     return Tensor._make(xp.isclose(a._data, b._data, rtol=rtol, atol=atol, equal_nan=equal_nan))

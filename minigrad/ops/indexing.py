@@ -36,7 +36,8 @@ def _normalize_index(x: Tensor, index) -> tuple:
         if isinstance(i, Tensor):
             if i._data.dtype.kind not in "biu":
                 raise IndexError(
-                    f"tensors used as indices must be long, int, byte or bool tensors, got {i.dtype}"
+                    f"tensors used as indices must be long, int, byte or bool tensors, "
+                    f"got {i.dtype}"
                 )
             if type(i._data) is not type(x._data):
                 raise RuntimeError(
@@ -44,7 +45,11 @@ def _normalize_index(x: Tensor, index) -> tuple:
                     f"({x.device}), got indices on {i.device}"
                 )
             i = i._data
-        elif isinstance(i, (list, tuple)) or hasattr(i, "__array__") and not isinstance(i, (int, slice)):
+        elif (
+            isinstance(i, (list, tuple))
+            or hasattr(i, "__array__")
+            and not isinstance(i, (int, slice))
+        ):
             i = xp.asarray(i)
         elif not (isinstance(i, (int, slice)) or i is None or i is Ellipsis):
             if hasattr(i, "__index__"):
@@ -161,7 +166,10 @@ def take(x: Tensor, index: Tensor) -> Tensor:
 
 
 def masked_select(x: Tensor, mask: Tensor) -> Tensor:
-    x, mask = x.broadcast_to(_broadcast_shape(x, mask)), mask.broadcast_to(_broadcast_shape(x, mask))
+    x, mask = (
+        x.broadcast_to(_broadcast_shape(x, mask)),
+        mask.broadcast_to(_broadcast_shape(x, mask)),
+    )
     return getitem(x, mask)
 
 

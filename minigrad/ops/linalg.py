@@ -65,7 +65,10 @@ def _check_matmul(a: Tensor, b: Tensor, name: str = "matmul") -> None:
     if k_a != k_b:
         sa = f"{a.shape[-2] if a.ndim > 1 else 1}x{k_a}"
         sb = f"{k_b}x{b.shape[-1] if b.ndim > 1 else 1}"
-        raise RuntimeError(f"mat1 and mat2 shapes cannot be multiplied ({sa} and {sb}) in {name} of shapes {list(a.shape)} and {list(b.shape)}")
+        raise RuntimeError(
+            f"mat1 and mat2 shapes cannot be multiplied ({sa} and {sb}) in {name} of shapes "
+            f"{list(a.shape)} and {list(b.shape)}"
+        )
 
 
 def matmul(a: Tensor, b: Tensor) -> Tensor:
@@ -108,7 +111,9 @@ def outer(a: Tensor, b: Tensor) -> Tensor:
 def linear(x: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
     """x W^T + b, with W of shape [out_features, in_features] (one node, as PyTorch's addmm)."""
     if weight.ndim != 2:
-        raise RuntimeError(f"linear: weight must be 2-D [out_features, in_features], got {list(weight.shape)}")
+        raise RuntimeError(
+            f"linear: weight must be 2-D [out_features, in_features], got {list(weight.shape)}"
+        )
     if x.ndim == 0 or x.shape[-1] != weight.shape[1]:
         raise RuntimeError(
             f"mat1 and mat2 shapes cannot be multiplied ({'x'.join(map(str, x.shape[:-1] or (1,)))}"
@@ -119,7 +124,9 @@ def linear(x: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
         x, weight = promote(x, weight)
         return apply(LINEAR, (x, weight), {})
     if bias.shape not in ((weight.shape[0],), ()):
-        raise RuntimeError(f"linear: bias must have shape [{weight.shape[0]}], got {list(bias.shape)}")
+        raise RuntimeError(
+            f"linear: bias must have shape [{weight.shape[0]}], got {list(bias.shape)}"
+        )
     x, weight, bias = promote(x, weight, bias)
     return apply(LINEAR_BIAS, (x, weight, bias), {})
 
@@ -130,8 +137,13 @@ def _parse_einsum(equation: str, shapes: list) -> tuple[list[str], str]:
     lhs, arrow, rhs = equation.partition("->")
     terms = lhs.split(",")
     if len(terms) != len(shapes):
-        raise RuntimeError(f"einsum(): {len(terms)} operands in the equation {equation!r} but {len(shapes)} tensors given")
-    ell_rank = max((len(s) - len(t.replace("...", "")) for t, s in zip(terms, shapes) if "..." in t), default=0)
+        raise RuntimeError(
+            f"einsum(): {len(terms)} operands in the equation {equation!r} but {len(shapes)} "
+            f"tensors given"
+        )
+    ell_rank = max(
+        (len(s) - len(t.replace("...", "")) for t, s in zip(terms, shapes) if "..." in t), default=0
+    )
     ell = "".join(chr(ord("Z") - k) for k in range(ell_rank))[::-1]
     out_terms = []
     for t, s in zip(terms, shapes):
@@ -139,13 +151,18 @@ def _parse_einsum(equation: str, shapes: list) -> tuple[list[str], str]:
             n = len(s) - len(t.replace("...", ""))
             t = t.replace("...", ell[len(ell) - n :])
         if len(t) != len(s):
-            raise RuntimeError(f"einsum(): the subscript {t!r} has {len(t)} letters but the operand has {len(s)} dims {list(s)}")
+            raise RuntimeError(
+                f"einsum(): the subscript {t!r} has {len(t)} letters but the operand has "
+                f"{len(s)} dims {list(s)}"
+            )
         out_terms.append(t)
     if arrow:
         rhs = rhs.replace("...", ell)
     else:
         letters = "".join(out_terms)
-        rhs = ell + "".join(sorted(c for c in set(letters) if letters.count(c) == 1 and c not in ell))
+        rhs = ell + "".join(
+            sorted(c for c in set(letters) if letters.count(c) == 1 and c not in ell)
+        )
     return out_terms, rhs
 
 

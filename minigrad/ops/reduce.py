@@ -50,11 +50,13 @@ SUM = defop("sum", lambda xp, x, *, axis, keepdims: xp.sum(x, axis=axis, keepdim
                 _broadcast(xp, _unreduce(xp, g, x_shape, axis, keepdims), x_shape))
 MEAN = defop("mean", lambda xp, x, *, axis, keepdims: xp.mean(x, axis=axis, keepdims=keepdims),
              x=lambda xp, g, x_shape, axis, keepdims:                      # 1/N
-                 _broadcast(xp, _unreduce(xp, g, x_shape, axis, keepdims) / _count(x_shape, axis), x_shape))
+                 _broadcast(xp, _unreduce(xp, g, x_shape, axis, keepdims) / _count(x_shape, axis),
+                            x_shape))
 VAR = defop("var", lambda xp, x, *, axis, correction, keepdims:
                 xp.var(x, axis=axis, ddof=correction, keepdims=keepdims),
             x=lambda xp, g, x, axis, correction, keepdims:                 # 2 (x - mean) / (N - c)
-                _unreduce(xp, g, x.shape, axis, keepdims) * 2 * (x - xp.mean(x, axis=axis, keepdims=True))
+                _unreduce(xp, g, x.shape, axis, keepdims) * 2
+                * (x - xp.mean(x, axis=axis, keepdims=True))
                 / (_count(x.shape, axis) - correction))
 AMAX = defop("amax", lambda xp, x, *, axis, keepdims: xp.max(x, axis=axis, keepdims=keepdims),
              x=lambda xp, g, x, out, axis, keepdims: _even_split(xp, g, x, out, axis, keepdims))
@@ -68,8 +70,10 @@ PROD = defop("prod", lambda xp, x, *, axis, keepdims: xp.prod(x, axis=axis, keep
              x=lambda xp, g, x, axis, keepdims:                            # product of the others
                  _unreduce(xp, g, x.shape, axis, keepdims) * _prod_others(xp, x, axis))
 CUMSUM = defop("cumsum", lambda xp, x, *, axis: xp.cumsum(x, axis=axis),
-               x=lambda xp, g, axis: xp.flip(xp.cumsum(xp.flip(g, axis), axis=axis), axis))  # reversed cumsum
-NORM2 = defop("norm", lambda xp, x, *, axis, keepdims: xp.sqrt(xp.sum(x * x, axis=axis, keepdims=keepdims)),
+               x=lambda xp, g, axis:                                        # reversed cumsum
+                   xp.flip(xp.cumsum(xp.flip(g, axis), axis=axis), axis))
+NORM2 = defop("norm",
+              lambda xp, x, *, axis, keepdims: xp.sqrt(xp.sum(x * x, axis=axis, keepdims=keepdims)),
               x=lambda xp, g, x, out, axis, keepdims:                      # x / ||x||  (0 at x = 0)
                   _unreduce(xp, g, x.shape, axis, keepdims)
                   * x / xp.where(_unreduce(xp, out, x.shape, axis, keepdims) == 0, 1,
@@ -87,7 +91,9 @@ def _even_split(xp, g, x, out, axis, keepdims):
     """max/min over several equal values: each gets an equal share of the gradient (PyTorch)."""
     hit = x == _unreduce(xp, out, x.shape, axis, keepdims)
     share = xp.where(hit, 1.0, 0.0).astype(x.dtype)
-    return _unreduce(xp, g, x.shape, axis, keepdims) * share / xp.sum(share, axis=axis, keepdims=True)
+    return (
+        _unreduce(xp, g, x.shape, axis, keepdims) * share / xp.sum(share, axis=axis, keepdims=True)
+    )
 
 
 def _prod_others(xp, x, axis):
@@ -153,10 +159,14 @@ def _keep(keepdim, keepdims) -> bool:
 
 
 def _reduce(op, x: Tensor, dim, keepdim, axis, keepdims, **params) -> Tensor:
-    return apply(op, (x,), {"axis": _axes(x, dim, axis), "keepdims": _keep(keepdim, keepdims), **params})
+    return apply(
+        op, (x,), {"axis": _axes(x, dim, axis), "keepdims": _keep(keepdim, keepdims), **params}
+    )
 
 
-def sum(x: Tensor, dim=None, keepdim: bool = False, *, dtype=None, axis=None, keepdims=None) -> Tensor:
+def sum(
+    x: Tensor, dim=None, keepdim: bool = False, *, dtype=None, axis=None, keepdims=None
+) -> Tensor:
     if dtype is not None:
         x = x.to(dtype)
     elif x._data.dtype.kind in "biu":
@@ -164,7 +174,9 @@ def sum(x: Tensor, dim=None, keepdim: bool = False, *, dtype=None, axis=None, ke
     return _reduce(SUM, x, dim, keepdim, axis, keepdims)
 
 
-def mean(x: Tensor, dim=None, keepdim: bool = False, *, dtype=None, axis=None, keepdims=None) -> Tensor:
+def mean(
+    x: Tensor, dim=None, keepdim: bool = False, *, dtype=None, axis=None, keepdims=None
+) -> Tensor:
     if dtype is not None:
         x = x.to(dtype)
     if x._data.dtype.kind not in "fc":
@@ -175,8 +187,16 @@ def mean(x: Tensor, dim=None, keepdim: bool = False, *, dtype=None, axis=None, k
     return _reduce(MEAN, x, dim, keepdim, axis, keepdims)
 
 
-def var(x: Tensor, dim=None, *, correction=1, keepdim: bool = False, unbiased=None, axis=None,
-        keepdims=None) -> Tensor:
+def var(
+    x: Tensor,
+    dim=None,
+    *,
+    correction=1,
+    keepdim: bool = False,
+    unbiased=None,
+    axis=None,
+    keepdims=None,
+) -> Tensor:
     """Variance with Bessel's `correction` (1 by default, as PyTorch; `unbiased=False` is 0)."""
     if unbiased is not None:
         correction = 1 if unbiased else 0
@@ -184,10 +204,27 @@ def var(x: Tensor, dim=None, *, correction=1, keepdim: bool = False, unbiased=No
     return _reduce(VAR, x, dim, keepdim, axis, keepdims, correction=correction)
 
 
-def std(x: Tensor, dim=None, *, correction=1, keepdim: bool = False, unbiased=None, axis=None,
-        keepdims=None) -> Tensor:
-    return sqrt(var(x, dim, correction=correction, keepdim=keepdim, unbiased=unbiased, axis=axis,
-                    keepdims=keepdims))
+def std(
+    x: Tensor,
+    dim=None,
+    *,
+    correction=1,
+    keepdim: bool = False,
+    unbiased=None,
+    axis=None,
+    keepdims=None,
+) -> Tensor:
+    return sqrt(
+        var(
+            x,
+            dim,
+            correction=correction,
+            keepdim=keepdim,
+            unbiased=unbiased,
+            axis=axis,
+            keepdims=keepdims,
+        )
+    )
 
 
 def amax(x: Tensor, dim=(), keepdim: bool = False, *, axis=None, keepdims=None) -> Tensor:
@@ -211,11 +248,17 @@ def _minmax(x: Tensor, dim, keepdim, other, largest: bool, name: str):
         return (maximum if largest else minimum)(x, other)
     if dim is None:
         if x.numel() == 0:
-            raise RuntimeError(f"{name}(): Expected reduction dim to be specified for input.numel() == 0.")
+            raise RuntimeError(
+                f"{name}(): Expected reduction dim to be specified for input.numel() == 0."
+            )
         return (amax if largest else amin)(x)
     d = _dim(dim, x.ndim)
     xp = x._backend_xp()
-    index = (xp.argmax if largest else xp.argmin)(x._data, axis=d, keepdims=True) if x.ndim else xp.asarray(0)
+    index = (
+        (xp.argmax if largest else xp.argmin)(x._data, axis=d, keepdims=True)
+        if x.ndim
+        else xp.asarray(0)
+    )
     if not x.ndim:
         return MinMax(x, Tensor._make(index))
     values = gather(x, d, Tensor._make(index))  # the gradient goes to the first extreme element
@@ -325,4 +368,3 @@ def all(x: Tensor, dim=None, keepdim: bool = False) -> Tensor:
 def any(x: Tensor, dim=None, keepdim: bool = False) -> Tensor:
     xp = x._backend_xp()
     return Tensor._make(xp.any(x._data, axis=_axes(x, dim, None), keepdims=keepdim))
-

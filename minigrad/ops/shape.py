@@ -10,7 +10,8 @@ from __future__ import annotations
 import math
 
 from minigrad.autograd import apply, defop
-from minigrad.backend import Device, to_device as _to_device
+from minigrad.backend import Device
+from minigrad.backend import to_device as _to_device
 from minigrad.ops.elementwise import promote
 from minigrad.tensor import Tensor, _dim
 
@@ -18,14 +19,16 @@ from minigrad.tensor import Tensor, _dim
 RESHAPE = defop("reshape", lambda xp, x, *, shape: xp.reshape(x, shape), view=True,
                 x=lambda xp, g, x_shape: xp.reshape(g, x_shape))
 PERMUTE = defop("permute", lambda xp, x, *, axes, inverse: xp.transpose(x, axes), view=True,
-                x=lambda xp, g, inverse: xp.transpose(g, inverse))            # the inverse permutation
+                x=lambda xp, g, inverse: xp.transpose(g, inverse))         # inverse permutation
 EXPAND = defop("expand", lambda xp, x, *, shape: xp.broadcast_to(x, shape), view=True,
                x=lambda g: g)                                # the engine sums g back to x's shape
 CAT = defop("cat", lambda xp, *xs, axis: xp.concatenate(xs, axis=axis),
             xs=lambda g, i, xs_shapes, axis: g[_slice_of(i, xs_shapes, axis)])   # input i's slice
 PAD = defop("pad", lambda xp, x, *, widths, value: xp.pad(x, widths, constant_values=value),
-            x=lambda g, x_shape, widths: g[tuple(slice(lo, lo + n) for (lo, _), n in zip(widths, x_shape))])
-FLIP = defop("flip", lambda xp, x, *, axis: xp.flip(x, axis), x=lambda xp, g, axis: xp.flip(g, axis))
+            x=lambda g, x_shape, widths:                                   # the unpadded middle
+                g[tuple(slice(lo, lo + n) for (lo, _), n in zip(widths, x_shape))])
+FLIP = defop("flip", lambda xp, x, *, axis: xp.flip(x, axis),
+             x=lambda xp, g, axis: xp.flip(g, axis))
 ROLL = defop("roll", lambda xp, x, *, shifts, axis: xp.roll(x, shifts, axis),
              x=lambda xp, g, shifts, axis: xp.roll(g, tuple(-s for s in shifts), axis))
 TRIL = defop("tril", lambda xp, x, *, k: xp.tril(x, k), x=lambda xp, g, k: xp.tril(g, k))
@@ -193,10 +196,13 @@ def cat(tensors, dim: int = 0, *, axis: int | None = None) -> Tensor:
     d = _dim(dim if axis is None else axis, tensors[0].ndim)
     first = tensors[0]
     for k, t in enumerate(tensors[1:], 1):
-        if t.ndim != first.ndim or any(a != b for i, (a, b) in enumerate(zip(t.shape, first.shape)) if i != d):
+        if t.ndim != first.ndim or any(
+            a != b for i, (a, b) in enumerate(zip(t.shape, first.shape)) if i != d
+        ):
             raise RuntimeError(
                 f"Sizes of tensors must match except in dimension {d}. Expected size "
-                f"{list(first.shape)} but got size {list(t.shape)} for tensor number {k} in the list."
+                f"{list(first.shape)} but got size {list(t.shape)} for tensor number {k} in the "
+                f"list."
             )
     if len(tensors) == 1:
         return tensors[0]
@@ -270,13 +276,18 @@ def pad(x: Tensor, pad, mode: str = "constant", value: float | None = None) -> T
     Modes: constant, reflect, replicate, circular (the last three gather with an index, so their
     backward scatter-adds)."""
     if len(pad) % 2 or len(pad) // 2 > x.ndim:
-        raise RuntimeError(f"Padding length must be divisible by 2 and at most 2*{x.ndim}, got {len(pad)}")
+        raise RuntimeError(
+            f"Padding length must be divisible by 2 and at most 2*{x.ndim}, got {len(pad)}"
+        )
     widths = [(0, 0)] * x.ndim
     for k in range(len(pad) // 2):
         widths[x.ndim - 1 - k] = (int(pad[2 * k]), int(pad[2 * k + 1]))
     if mode == "constant":
         if any(lo < 0 or hi < 0 for lo, hi in widths):
-            index = tuple(slice(-lo if lo < 0 else 0, n + hi if hi < 0 else n) for (lo, hi), n in zip(widths, x.shape))
+            index = tuple(
+                slice(-lo if lo < 0 else 0, n + hi if hi < 0 else n)
+                for (lo, hi), n in zip(widths, x.shape)
+            )
             x = x[index]
             widths = [(max(lo, 0), max(hi, 0)) for lo, hi in widths]
         return apply(PAD, (x,), {"widths": tuple(widths), "value": 0 if value is None else value})
@@ -293,14 +304,19 @@ def pad(x: Tensor, pad, mode: str = "constant", value: float | None = None) -> T
             i = xp.clip(i, 0, n - 1)
         elif mode == "reflect":
             if lo >= n or hi >= n:
-                raise RuntimeError(f"Padding size should be less than the corresponding input dimension, but got: padding ({lo}, {hi}) at dimension {d} of input {list(x.shape)}")
+                raise RuntimeError(
+                    f"Padding size should be less than the corresponding input dimension, but "
+                    f"got: padding ({lo}, {hi}) at dimension {d} of input {list(x.shape)}"
+                )
             period = 2 * (n - 1)
             i = xp.abs(i) % period if period else i * 0
             i = xp.where(i >= n, period - i, i)
         elif mode == "circular":
             i = i % n
         else:
-            raise NotImplementedError(f"padding mode {mode!r}: use constant, reflect, replicate or circular")
+            raise NotImplementedError(
+                f"padding mode {mode!r}: use constant, reflect, replicate or circular"
+            )
         out = out[(slice(None),) * d + (Tensor._make(i),)]
     return out
 
@@ -316,7 +332,9 @@ def roll(x: Tensor, shifts, dims=None) -> Tensor:
     shifts = (shifts,) if isinstance(shifts, int) else tuple(shifts)
     dims = (dims,) if isinstance(dims, int) else tuple(dims)
     if len(shifts) != len(dims):
-        raise RuntimeError(f"shifts and dimensions must align. shifts: {len(shifts)}, dims: {len(dims)}")
+        raise RuntimeError(
+            f"shifts and dimensions must align. shifts: {len(shifts)}, dims: {len(dims)}"
+        )
     return apply(ROLL, (x,), {"shifts": shifts, "axis": tuple(_dim(d, x.ndim) for d in dims)})
 
 
@@ -337,7 +355,8 @@ def repeat(x: Tensor, *sizes) -> Tensor:
     sizes = _shape_arg(sizes)
     if len(sizes) < x.ndim:
         raise RuntimeError(
-            "Number of dimensions of repeat dims can not be smaller than number of dimensions of tensor"
+            "Number of dimensions of repeat dims can not be smaller than number of dimensions "
+            "of tensor"
         )
     shape = (1,) * (len(sizes) - x.ndim) + x.shape
     inter = tuple(v for n in shape for v in (1, n))

@@ -107,11 +107,6 @@ def test_module_to_moves_parameters_buffers_and_gradients_stay_there():
     assert {p.device for p in model.parameters()} == {mg.device("cpu")}
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="optimizer state stays on the old device after module.to (minigrad/optim/adam.py:89 "
-    "mixes a cpu moment with guard parameters); the issue asks that state moves with the module",
-)
 def test_optimizer_state_follows_parameters_after_a_move():
     model = nn.Linear(3, 2, device="cpu")
     opt = optim.Adam(model.parameters(), lr=0.1)

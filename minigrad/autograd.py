@@ -687,6 +687,7 @@ def run_backward(
         # 2. Run the nodes in dependency order. One pass over each node's edges both hands on
         # its input gradients and releases its consumers' counts (the hot loop of backward).
         watch = capture is not None or tracer is not None
+        g_type = xp = None
         while ready:
             node = ready.pop()
             g = state.pop(node)[1]  # every consumer has run: nothing will add to it again
@@ -717,11 +718,14 @@ def run_backward(
                 for _, counter, expected in node.versions:
                     if counter[0] != expected:
                         node.check_saved()  # raises: modified in place since saved
-                backend = _BACKENDS.get(type(g))
-                if backend is None:  # NumPy turns 0-d arithmetic (g / b) into a scalar
-                    g = _asarray(g)
-                    backend = _BACKENDS[type(g)]
-                input_grads = rules(g, backend.xp, saved, node.params)
+                if type(g) is not g_type:  # the namespace of the previous node's g, usually
+                    backend = _BACKENDS.get(type(g))
+                    if backend is None:  # NumPy turns 0-d arithmetic (g / b) into a scalar
+                        g = _asarray(g)
+                        backend = _BACKENDS[type(g)]
+                    g_type = type(g)
+                    xp = backend.xp
+                input_grads = rules(g, xp, saved, node.params)
             else:
                 input_grads = node.input_grads(g, create_graph)
             if anomaly:
@@ -736,8 +740,9 @@ def run_backward(
                         if base is not None:
                             borrowed.add(id(base))
                     if gi.shape != shape:
-                        xp = graph_namespace if create_graph else _BACKENDS[type(gi)].xp
-                        gi = sum_to(xp, gi, shape)
+                        gi = sum_to(
+                            graph_namespace if create_graph else _BACKENDS[type(gi)].xp, gi, shape
+                        )
                     if isinstance(source, Tensor):  # a leaf (Parameter too)
                         previous = leaf_grads.get(source)
                         leaf_grads[source] = gi if previous is None else previous + gi

@@ -104,6 +104,9 @@ def _gelu_grad(xp, x, approximate):
 # --- operand handling: PyTorch's type promotion -----------------------------------------------
 
 
+_NO_PARAMS: dict = {}  # shared by the hot calls of ops without params (never mutated)
+
+
 def as_tensor_like(value, like: Tensor, dtype=None) -> Tensor:
     """A constant Tensor for `value` on `like`'s device (Python scalars, arrays, lists)."""
     if isinstance(value, Tensor):
@@ -183,7 +186,7 @@ def cast(x: Tensor, dtype) -> Tensor:
 def add(a, b, *, alpha=1) -> Tensor:
     if alpha == 1 and isinstance(a, Tensor) and isinstance(b, Tensor):
         if a._data.dtype is b._data.dtype and a._data.dtype.kind in "fc":  # hot: skip promote
-            return apply(ADD, (a, b), {})
+            return apply(ADD, (a, b), _NO_PARAMS)
     if alpha != 1:
         b = mul(b, alpha)
     a, b = promote(a, b)
@@ -193,7 +196,7 @@ def add(a, b, *, alpha=1) -> Tensor:
 def sub(a, b, *, alpha=1) -> Tensor:
     if alpha == 1 and isinstance(a, Tensor) and isinstance(b, Tensor):
         if a._data.dtype is b._data.dtype and a._data.dtype.kind in "fc":  # hot: skip promote
-            return apply(SUB, (a, b), {})
+            return apply(SUB, (a, b), _NO_PARAMS)
     if alpha != 1:
         b = mul(b, alpha)
     a, b = promote(a, b)
@@ -204,7 +207,7 @@ def sub(a, b, *, alpha=1) -> Tensor:
 
 def mul(a, b) -> Tensor:
     if isinstance(a, Tensor) and isinstance(b, Tensor) and a._data.dtype is b._data.dtype:
-        return apply(MUL, (a, b), {})  # the hot case: no promotion, no promote() call
+        return apply(MUL, (a, b), _NO_PARAMS)  # the hot case: no promotion, no promote() call
     a, b = promote(a, b)
     return apply(MUL, (a, b), {})
 
@@ -266,7 +269,7 @@ negative = neg
 def _unary(op, float_only: bool = True):
     def fn(x: Tensor) -> Tensor:
         if isinstance(x, Tensor) and (not float_only or x._data.dtype.kind in "fc"):
-            return apply(op, (x,), {})  # the hot case, without the checks' calls
+            return apply(op, (x,), _NO_PARAMS)  # the hot case, without the checks' calls
         return apply(op, (_float_input(x, op.name) if float_only else _as_tensor(x),), {})
 
     fn.__name__ = op.name

@@ -12,8 +12,11 @@ TORCH   ?= torch==2.13.0
 PIP     := $(VPY) -m pip
 PIP_Q   ?= -q
 PYTEST_ARGS ?= -p xdist -n 2
+# The backend-independent tests, run again on the guard device (minigrad/guard.py: a strict CPU
+# stand-in for CuPy) so CI without a GPU catches NumPy-only code. See docs/backends.md.
+GUARD_TESTS ?= tests/ops tests/nn tests/optim tests/test_devices.py
 
-.PHONY: venv demo test lint format bench clean dot
+.PHONY: venv demo test test-plain test-guard lint format bench clean dot
 
 venv: $(STAMP)
 
@@ -45,8 +48,14 @@ dot:
 demo: venv
 	$(VPY) examples/demo.py
 
-test: venv dot
+# The plain (NumPy) suite, then the guard run; stops at the first that fails.
+test: test-plain test-guard
+
+test-plain: venv dot
 	$(VPY) -m pytest $(PYTEST_ARGS)
+
+test-guard: venv
+	MINIGRAD_TEST_DEVICE=guard $(VPY) -m pytest $(PYTEST_ARGS) $(GUARD_TESTS)
 
 lint: venv
 	$(VENV)/bin/ruff check .

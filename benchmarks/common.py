@@ -27,7 +27,24 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 if ROOT not in sys.path:
     sys.path.insert(0, ROOT)
 
-TORCH_THREADS = 2  # this machine has 2 cores; NumPy's OpenBLAS uses its own threads
+# Both frameworks get the same number of threads: PyTorch through torch.set_num_threads, NumPy's
+# OpenBLAS through OPENBLAS_NUM_THREADS (read once, when NumPy loads it). Default: one per core
+# (what each library does by itself on this machine). `set_threads` changes both.
+THREADS = int(os.environ.get("MINIGRAD_BENCH_THREADS", os.cpu_count() or 1))
+
+
+def set_threads(n: int) -> None:
+    """Give both frameworks `n` threads; call it before anything imports NumPy."""
+    global THREADS
+    if "numpy" in sys.modules and os.environ.get("OPENBLAS_NUM_THREADS") != str(n):
+        raise RuntimeError("set_threads must run before NumPy is imported (OpenBLAS reads it once)")
+    THREADS = n
+    os.environ["OPENBLAS_NUM_THREADS"] = str(n)
+    os.environ["MINIGRAD_BENCH_THREADS"] = str(n)
+
+
+if "numpy" not in sys.modules:
+    set_threads(THREADS)  # explicit, so both frameworks' counts are known and equal
 
 Step = Callable[[], None]
 
@@ -83,7 +100,7 @@ def torch_or_none():
         import torch
     except ImportError:
         return None
-    torch.set_num_threads(TORCH_THREADS)
+    torch.set_num_threads(THREADS)
     return torch
 
 
@@ -158,14 +175,14 @@ def versions() -> str:
 
     parts = [
         f"Python {platform.python_version()}",
-        f"NumPy {np.__version__}",
+        f"NumPy {np.__version__} (OpenBLAS threads: {os.environ.get('OPENBLAS_NUM_THREADS')})",
         f"minigrad {minigrad.__version__}",
     ]
     torch = torch_or_none()
     if torch is None:
         parts.append("no PyTorch")
     else:
-        parts.append(f"PyTorch {torch.__version__} ({TORCH_THREADS} threads)")
+        parts.append(f"PyTorch {torch.__version__} ({torch.get_num_threads()} threads)")
     return ", ".join(parts)
 
 
@@ -176,7 +193,10 @@ def main(workload: Workload) -> None:
     parser = argparse.ArgumentParser(description=workload.description)
     parser.add_argument("--quick", action="store_true", help="fewer repeats (a smoke run)")
     parser.add_argument("--no-torch", action="store_true", help="time minigrad only")
+    parser.add_argument("--threads", type=int, help="threads for both frameworks (default: cores)")
     args = parser.parse_args()
+    if args.threads:
+        set_threads(args.threads)
     result = run_workload(
         workload, with_torch=not args.no_torch, scale_repeats=0.2 if args.quick else 1.0
     )

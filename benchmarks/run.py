@@ -58,12 +58,17 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("names", nargs="*", help=f"workloads to run (default: all of {WORKLOADS})")
     parser.add_argument("--quick", action="store_true", help="fewer repeats (a smoke run)")
     parser.add_argument("--no-torch", action="store_true", help="time minigrad only")
+    parser.add_argument(
+        "--threads", type=int, help="threads for both frameworks (default: one per core)"
+    )
     args = parser.parse_args(argv)
+    if args.threads:
+        common.set_threads(args.threads)
     unknown = set(args.names) - set(WORKLOADS)
     if unknown:
         parser.error(f"unknown workloads {sorted(unknown)}; choose from {WORKLOADS}")
 
-    print(f"{datetime.date.today()} | {machine()}")
+    print(f"{datetime.date.today()} | {machine()} | load average {os.getloadavg()[0]:.2f}")
     print(common.versions())
     if not args.no_torch and common.torch_or_none() is None:
         print("PyTorch is not installed: timing minigrad alone")

@@ -329,6 +329,7 @@ class Node:
         "grads",
         "__weakref__",
     )
+    _is_node = True  # an edge to another node, not to a leaf Tensor (see Tensor._is_node)
 
     def __init__(self, op, next, params, saved, shapes, versions, grads=None):
         self.op = op
@@ -660,7 +661,7 @@ def run_backward(
             entry[1] = _add(entry[1], g)
     while stack:
         for source in stack.pop().next:
-            if source is None or isinstance(source, Tensor):  # a leaf (Parameter too)
+            if source is None or not source._is_node:  # a leaf (Parameter too)
                 continue
             entry = state.get(source)
             if entry is None:
@@ -693,7 +694,7 @@ def run_backward(
             g = state.pop(node)[1]  # every consumer has run: nothing will add to it again
             if g is None:  # nothing flowed into this node: just release its inputs' counts
                 for source in node.next:
-                    if source is not None and not isinstance(source, Tensor):
+                    if source is not None and source._is_node:
                         entry = state[source]
                         entry[0] -= 1
                         if entry[0] == 0:
@@ -743,14 +744,14 @@ def run_backward(
                         gi = sum_to(
                             graph_namespace if create_graph else _BACKENDS[type(gi)].xp, gi, shape
                         )
-                    if isinstance(source, Tensor):  # a leaf (Parameter too)
+                    if not source._is_node:  # a leaf (Parameter too)
                         previous = leaf_grads.get(source)
                         leaf_grads[source] = gi if previous is None else previous + gi
                         continue
                     entry = state[source]
                     previous = entry[1]
                     entry[1] = gi if previous is None else previous + gi
-                elif isinstance(source, Tensor):
+                elif not source._is_node:
                     continue
                 else:
                     entry = state[source]

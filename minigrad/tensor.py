@@ -46,6 +46,7 @@ class Tensor:
         "__weakref__",
     )
     __array_priority__ = 1000  # ndarray (op) Tensor defers to Tensor's reflected operator
+    _is_node = False  # as a graph edge, a leaf (autograd.Node says True): cheaper than isinstance
 
     def __init__(self, *args, requires_grad: bool = False):
         if not args:  # Tensor(): an empty 1-d tensor, as in PyTorch

@@ -6,7 +6,14 @@ from __future__ import annotations
 import numpy as np
 
 from minigrad import dtypes
-from minigrad.backend import Device, backend_for_device, get_default_device, to_device
+from minigrad.backend import (
+    _BACKENDS,
+    Device,
+    backend_for_device,
+    backend_of,
+    get_default_device,
+    to_device,
+)
 from minigrad.tensor import Tensor
 
 
@@ -46,7 +53,9 @@ def _infer_dtype(array: np.ndarray, data) -> np.dtype:
     if kind in "iu" and not isinstance(data, np.ndarray):
         return dtypes.int64
     if kind == "O":
-        raise TypeError(f"could not infer a dtype from {type(data).__name__} of mixed or non-numeric values")
+        raise TypeError(
+            f"could not infer a dtype from {type(data).__name__} of mixed or non-numeric values"
+        )
     return array.dtype
 
 
@@ -59,10 +68,14 @@ def tensor(data, dtype=None, device=None, requires_grad: bool = False) -> Tensor
         if isinstance(data, (list, tuple)) and any(isinstance(d, Tensor) for d in data):
             data = [d.detach() if isinstance(d, Tensor) else d for d in data]
             data = [np.asarray(d) for d in data]
-        array = np.asarray(data) if not hasattr(data, "__cuda_array_interface__") else data
-        source_device = None
-    dt = dtypes.as_dtype(dtype) if dtype is not None else (
-        array.dtype if isinstance(data, Tensor) else _infer_dtype(array, data)
+        if type(data) in _BACKENDS and type(data) is not np.ndarray:  # a CuPy or guard array
+            array, source_device = data, backend_of(data).device_of(data)
+        else:
+            array, source_device = np.asarray(data), None
+    dt = (
+        dtypes.as_dtype(dtype)
+        if dtype is not None
+        else (array.dtype if isinstance(data, Tensor) else _infer_dtype(array, data))
     )
     target = _device(device) if device is not None else (source_device or _device(None))
     array = to_device(array, target) if (source_device or Device("cpu")) != target else array
@@ -71,8 +84,10 @@ def tensor(data, dtype=None, device=None, requires_grad: bool = False) -> Tensor
 
 
 def as_tensor(data, dtype=None, device=None) -> Tensor:
-    if isinstance(data, Tensor) and (dtype is None or data.dtype == dtypes.as_dtype(dtype)) and (
-        device is None or data.device == _device(device)
+    if (
+        isinstance(data, Tensor)
+        and (dtype is None or data.dtype == dtypes.as_dtype(dtype))
+        and (device is None or data.device == _device(device))
     ):
         return data
     return tensor(data, dtype=dtype, device=device)
@@ -90,7 +105,9 @@ def _filled(fill, size, dtype, device, requires_grad, value=None) -> Tensor:
     dt = dtypes.as_dtype(dtype) if dtype is not None else dtypes.get_default_dtype()
     shape = _shape(size)
     xp = _xp(dev)
-    array = xp.full(shape, value, dtype=dt) if fill == "full" else getattr(xp, fill)(shape, dtype=dt)
+    array = (
+        xp.full(shape, value, dtype=dt) if fill == "full" else getattr(xp, fill)(shape, dtype=dt)
+    )
     return _finish(array, requires_grad)
 
 
@@ -117,23 +134,42 @@ def _like(x: Tensor, dtype, device):
 
 
 def zeros_like(x: Tensor, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
-    return zeros(x.shape, dtype=_like(x, dtype, device)[0], device=_like(x, dtype, device)[1], requires_grad=requires_grad)
+    return zeros(
+        x.shape,
+        dtype=_like(x, dtype, device)[0],
+        device=_like(x, dtype, device)[1],
+        requires_grad=requires_grad,
+    )
 
 
 def ones_like(x: Tensor, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
-    return ones(x.shape, dtype=_like(x, dtype, device)[0], device=_like(x, dtype, device)[1], requires_grad=requires_grad)
+    return ones(
+        x.shape,
+        dtype=_like(x, dtype, device)[0],
+        device=_like(x, dtype, device)[1],
+        requires_grad=requires_grad,
+    )
 
 
 def empty_like(x: Tensor, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
-    return empty(x.shape, dtype=_like(x, dtype, device)[0], device=_like(x, dtype, device)[1], requires_grad=requires_grad)
+    return empty(
+        x.shape,
+        dtype=_like(x, dtype, device)[0],
+        device=_like(x, dtype, device)[1],
+        requires_grad=requires_grad,
+    )
 
 
-def full_like(x: Tensor, fill_value, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
+def full_like(
+    x: Tensor, fill_value, dtype=None, device=None, requires_grad: bool = False
+) -> Tensor:
     dt, dev = _like(x, dtype, device)
     return full(x.shape, fill_value, dtype=dt, device=dev, requires_grad=requires_grad)
 
 
-def arange(start, end=None, step=1, *, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
+def arange(
+    start, end=None, step=1, *, dtype=None, device=None, requires_grad: bool = False
+) -> Tensor:
     if end is None:
         start, end = 0, start
     if dtype is None:
@@ -142,13 +178,17 @@ def arange(start, end=None, step=1, *, dtype=None, device=None, requires_grad: b
     return _finish(xp.arange(start, end, step, dtype=dtypes.as_dtype(dtype)), requires_grad)
 
 
-def linspace(start, end, steps: int, *, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
+def linspace(
+    start, end, steps: int, *, dtype=None, device=None, requires_grad: bool = False
+) -> Tensor:
     dt = dtypes.as_dtype(dtype) if dtype is not None else dtypes.get_default_dtype()
     xp = _xp(_device(device))
     return _finish(xp.linspace(start, end, steps, dtype=dt), requires_grad)
 
 
-def eye(n: int, m: int | None = None, *, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
+def eye(
+    n: int, m: int | None = None, *, dtype=None, device=None, requires_grad: bool = False
+) -> Tensor:
     dt = dtypes.as_dtype(dtype) if dtype is not None else dtypes.get_default_dtype()
     xp = _xp(_device(device))
     return _finish(xp.eye(n, m, dtype=dt), requires_grad)
@@ -181,7 +221,9 @@ def randn(*size, dtype=None, device=None, requires_grad: bool = False, generator
     dev, dt = _device(device), _float_dtype(dtype)
     rng = generator or _rng(dev)
     sample_dt = dt if dt != dtypes.float16 else dtypes.float32
-    return _finish(rng.standard_normal(_shape(size), dtype=sample_dt).astype(dt, copy=False), requires_grad)
+    return _finish(
+        rng.standard_normal(_shape(size), dtype=sample_dt).astype(dt, copy=False), requires_grad
+    )
 
 
 def randint(low, high=None, size=None, *, dtype=None, device=None, generator=None) -> Tensor:
@@ -218,15 +260,24 @@ def randint_like(x: Tensor, low, high=None, dtype=None, device=None) -> Tensor:
     return randint(low, high, x.shape, dtype=dt, device=dev)
 
 
-def multinomial(probs: Tensor, num_samples: int, replacement: bool = False, *, generator=None) -> Tensor:
+def multinomial(
+    probs: Tensor, num_samples: int, replacement: bool = False, *, generator=None
+) -> Tensor:
     """Draw category indices from each row of (unnormalised) probabilities."""
     p = probs.detach()._host().astype(np.float64)
     if p.ndim not in (1, 2):
         raise RuntimeError(f"prob_dist must be 1 or 2 dim, got {p.ndim}")
     rows = p.reshape(-1, p.shape[-1])
     if (rows < 0).any() or not np.isfinite(rows).all() or (rows.sum(-1) <= 0).any():
-        raise RuntimeError("invalid multinomial distribution (sum of probabilities <= 0, or negative/inf/nan)")
+        raise RuntimeError(
+            "invalid multinomial distribution (sum of probabilities <= 0, or negative/inf/nan)"
+        )
     rng = generator or _rng(Device("cpu"))
-    out = np.stack([rng.choice(rows.shape[1], size=num_samples, replace=replacement, p=r / r.sum()) for r in rows])
+    out = np.stack(
+        [
+            rng.choice(rows.shape[1], size=num_samples, replace=replacement, p=r / r.sum())
+            for r in rows
+        ]
+    )
     out = out.reshape(p.shape[:-1] + (num_samples,)).astype(np.int64)
     return Tensor._make(to_device(out, probs.device))

@@ -22,7 +22,7 @@ def snippets(page: pathlib.Path) -> list[str]:
     ]
 
 
-PAGES = sorted(p for p in DOCS.glob("*.md") if snippets(p))
+PAGES = sorted(p for p in DOCS.glob("*.md") if snippets(p)) + [DOCS.parent / "README.md"]
 
 
 def test_docs_exist_and_have_snippets():
@@ -43,7 +43,7 @@ def test_docs_exist_and_have_snippets():
         "rules.md",
     ]:
         assert page in names
-    assert len(PAGES) >= 11
+    assert len(PAGES) >= 12
 
 
 @pytest.mark.parametrize("page", PAGES, ids=[p.stem for p in PAGES])
@@ -51,7 +51,7 @@ def test_snippets_run(page, tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)  # snippets that write files write them here
     namespace = {"__name__": f"docs_{page.stem}"}
     for k, code in enumerate(snippets(page)):
-        filename = f"docs/{page.name}[snippet {k + 1}]"
+        filename = f"{page.relative_to(DOCS.parent)}[snippet {k + 1}]"
         # let tracebacks (and anomaly mode's forward-site lines) show the snippet's source
         linecache.cache[filename] = (len(code), None, code.splitlines(True), filename)
         try:

@@ -25,7 +25,7 @@ from minigrad.ops.elementwise import (
     tanh,
 )
 from minigrad.ops.indexing import one_hot
-from minigrad.ops.linalg import linear
+from minigrad.ops.linalg import linear as _linear
 from minigrad.ops.shape import pad
 from minigrad.tensor import Tensor
 
@@ -598,3 +598,25 @@ def kl_div(
 
 # Attention lives in its own module, which imports nn.layers (and so this module): import last.
 from minigrad.nn.attention import apply_rope, scaled_dot_product_attention  # noqa: E402, F401
+
+
+def linear(input: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
+    """x W^T + b (PyTorch's F.linear; `minigrad.linear` is the primitive underneath).
+
+    A NumPy input with several leading dims ([B, T, in]) runs as one [B*T, in] GEMM: NumPy's
+    matmul would loop over B in small GEMMs (~10-20% slower on the attention step, in both the
+    forward and the input's gradient). The reshapes around it are exact views, differentiable.
+    """
+    if (
+        isinstance(input, Tensor)
+        and input.ndim > 2
+        and type(input._data) is np.ndarray
+        and input._data.flags.c_contiguous
+        and isinstance(weight, Tensor)
+        and weight.ndim == 2
+        and input.shape[-1] == weight.shape[1]
+    ):
+        lead = input.shape[:-1]
+        flat = _linear(input.reshape(-1, input.shape[-1]), weight, bias)
+        return flat.reshape(*lead, flat.shape[-1])
+    return _linear(input, weight, bias)

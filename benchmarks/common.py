@@ -3,13 +3,15 @@
 A workload module defines `WORKLOAD = Workload(...)` with two builders, one per framework. Each
 builder sets up its model/data and returns a zero-argument `step()` that does one full unit of
 work (forward, backward and, where the workload has one, the optimizer update). The harness
-warms each step up, then times *alternating blocks* of repeats (minigrad, torch, minigrad, ...)
-in one process, so slow drift of this noisy machine hits both frameworks alike; it reports
-medians (and minimums) of all timed repeats.
+runs each framework in fresh processes that alternate (minigrad, torch, minigrad, torch), so
+slow drift of this noisy machine hits both alike; each process warms its step up and times
+blocks of repeats; it reports medians (and minimums) of all timed repeats.
 
-Why alternating blocks and not alternating single steps: PyTorch's OpenMP workers spin for a
-while after each parallel kernel and would steal a core from the NumPy step that follows; a
-block of repeats confines that to the block's first step, which the median ignores.
+Why not both in one process: each framework's idle worker threads (OpenMP's and OpenBLAS's
+spin for a while after a parallel kernel) and the allocator state one leaves behind slow the
+other; measured here, PyTorch's mlp and attention steps ran ~2x slower interleaved with NumPy
+than alone. `python benchmarks/common.py --child MODULE FRAMEWORK BLOCKS BLOCK` is one such
+process (it prints the times as JSON).
 """
 
 from __future__ import annotations
@@ -66,7 +68,8 @@ class Workload:
     per: int = 1
     warmup: int = 20
     block: int = 20  # timed repeats per block
-    blocks: int = 10  # blocks per framework
+    blocks: int = 10  # blocks per framework, spread over `rounds` fresh processes
+    rounds: int = 2  # processes per framework (alternating minigrad, torch, minigrad, ...)
     target: float | None = None  # the ratio (minigrad/torch) we aim at or below
     notes: list[str] = field(default_factory=list)
 
@@ -114,28 +117,50 @@ def _time_block(step: Step, n: int) -> list[float]:
     return times
 
 
-def run_workload(w: Workload, *, with_torch: bool = True, scale_repeats: float = 1.0) -> Result:
-    """Warm up both steps, then time alternating blocks; return per-repeat times in `w.unit`."""
-    steps = {"minigrad": w.build_minigrad()}
-    if with_torch and w.build_torch is not None and torch_or_none() is not None:
-        steps["torch"] = w.build_torch()
-    for step in steps.values():
-        for _ in range(w.warmup):
-            step()
-    block = max(1, int(w.block * scale_repeats))
-    blocks = max(2, int(w.blocks * scale_repeats))
-    times: dict[str, list[float]] = {k: [] for k in steps}
+def time_step(w: Workload, framework: str, blocks: int, block: int) -> list[float]:
+    """Build one framework's step, warm it up, and time `blocks` blocks of `block` repeats
+    (seconds per repeat). The garbage collector is paused inside a block and run between them,
+    so no single step is charged for a whole collection."""
+    step = w.build_torch() if framework == "torch" else w.build_minigrad()
+    for _ in range(w.warmup):
+        step()
+    times: list[float] = []
     gc_was_enabled = gc.isenabled()
     gc.collect()
-    gc.disable()  # a collection in the middle of one step would be charged to that step alone
+    gc.disable()
     try:
         for _ in range(blocks):
-            for name, step in steps.items():
-                times[name].extend(_time_block(step, block))
+            times.extend(_time_block(step, block))
             gc.collect()
     finally:
         if gc_was_enabled:
             gc.enable()
+    return times
+
+
+def _torch_installed() -> bool:
+    import importlib.util
+
+    return importlib.util.find_spec("torch") is not None
+
+
+def run_workload(w: Workload, *, with_torch: bool = True, scale_repeats: float = 1.0) -> Result:
+    """Time both frameworks, each in fresh processes, alternating; per-repeat times in `w.unit`.
+
+    Why separate processes: in one process each framework's idle worker threads (OpenMP's and
+    OpenBLAS's spin for a while after a parallel kernel) and the allocator state the other
+    left behind change the other's timings; PyTorch measured up to 2x slower interleaved with
+    NumPy than alone. Why alternating: slow drift of a shared machine then hits both alike.
+    """
+    frameworks = ["minigrad"]
+    if with_torch and w.build_torch is not None and _torch_installed():
+        frameworks.append("torch")
+    block = max(1, int(w.block * scale_repeats))
+    per_round = max(1, round(w.blocks * scale_repeats / w.rounds))
+    times: dict[str, list[float]] = {k: [] for k in frameworks}
+    for _ in range(w.rounds):
+        for name in frameworks:
+            times[name].extend(_in_child(w.name, name, per_round, block))
     factor = w.unit_scale / w.per
     return Result(
         name=w.name,
@@ -145,6 +170,40 @@ def run_workload(w: Workload, *, with_torch: bool = True, scale_repeats: float =
         target=w.target,
         notes=list(w.notes),
     )
+
+
+def _in_child(module: str, framework: str, blocks: int, block: int) -> list[float]:
+    """`time_step` in a fresh interpreter (same environment: thread counts included)."""
+    import json
+    import subprocess
+
+    out = subprocess.run(
+        [
+            sys.executable,
+            os.path.abspath(__file__),
+            "--child",
+            module,
+            framework,
+            str(blocks),
+            str(block),
+        ],
+        capture_output=True,
+        text=True,
+    )
+    if out.returncode != 0:
+        raise RuntimeError(f"{module} ({framework}) failed:\n{out.stderr.strip()[-2000:]}")
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def _child_main(module: str, framework: str, blocks: str, block: str) -> None:
+    import importlib
+    import json
+
+    sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+    if framework == "torch":
+        torch_or_none()  # thread count set before the step is built
+    w = importlib.import_module(module).WORKLOAD
+    print(json.dumps(time_step(w, framework, int(blocks), int(block))))
 
 
 def format_table(results: list[Result]) -> str:
@@ -202,3 +261,7 @@ def main(workload: Workload) -> None:
     )
     print(versions())
     print(format_table([result]))
+
+
+if __name__ == "__main__" and len(sys.argv) == 6 and sys.argv[1] == "--child":
+    _child_main(*sys.argv[2:])

@@ -26,6 +26,7 @@ import contextlib
 import threading
 from collections.abc import Callable, Sequence
 from typing import Any
+from weakref import ref as _weakref
 
 from minigrad.backend import _BACKENDS
 from minigrad.backend import writeable as _writeable
@@ -672,7 +673,7 @@ def run_backward(
 
     # Arrays the engine does not own (the caller's gradient, and anything passed through
     # unchanged by add/expand/...): a leaf's .grad must never share memory with them.
-    borrowed: set = set()
+    borrowed: dict = {}
     for g in root_grads:
         _borrow(borrowed, g)
     capture = None
@@ -731,15 +732,17 @@ def run_backward(
                 input_grads = node.input_grads(g, create_graph)
             if anomaly:
                 _check_finite(node, input_grads)
+            lent = False
             for source, gi, shape in zip(node.next, input_grads, node.shapes):
                 if source is None:
                     continue
                 if gi is not None:
-                    if gi is g:  # passed through unchanged: shared upstream
-                        borrowed.add(id(gi))
-                        base = getattr(gi, "base", None)
-                        if base is not None:
-                            borrowed.add(id(base))
+                    if gi is g and not lent:  # passed through unchanged: shared upstream
+                        lent = True
+                        if create_graph or g.base is not None or g.nbytes > 65536:
+                            _borrow(borrowed, g)
+                        else:
+                            borrowed[id(g)] = g  # _borrow's common case, inlined
                     if gi.shape != shape:
                         gi = sum_to(
                             graph_namespace if create_graph else _BACKENDS[type(gi)].xp, gi, shape
@@ -805,24 +808,46 @@ def _asarray(g):
     return numpy.asarray(g)
 
 
-def _borrow(borrowed: set, g) -> None:
-    borrowed.add(id(g))
-    base = getattr(g, "base", None)  # NumPy/CuPy views name the array owning the memory
-    if base is not None:
-        borrowed.add(id(base))
+def _borrow(borrowed: dict, g) -> None:
+    """Remember `g` and the array it views (NumPy/CuPy `.base`) as not the engine's to keep.
+
+    By identity rather than by id(): once a borrowed array is freed, a fresh result can get its
+    id and would be copied for nothing (it happened to a 512x784 weight gradient every mlp
+    step). Small arrays are simply held until backward ends; large ones by weak reference, so
+    holding them never raises peak memory.
+    """
+    for a in (g, getattr(g, "base", None)):
+        if a is None:
+            continue
+        held = a
+        if getattr(a, "nbytes", 0) > 65536:  # (the same limit is inlined in run_backward)
+            try:
+                held = _weakref(a)
+            except TypeError:  # an array type without weak references: hold it
+                pass
+        borrowed[id(a)] = held
 
 
-def _owned(g, borrowed: set):
+def _is_borrowed(a, borrowed: dict) -> bool:
+    held = borrowed.get(id(a))
+    return held is not None and (held is a or (type(held) is _weakref and held() is a))
+
+
+def _owned(g, borrowed: dict):
     """`g`, copied when the engine may not keep it: it (or the array it views) is borrowed, or
     it is read-only (a broadcast view). Fresh rule results, such as a matmul's, pass as they are."""
     if type(g) is not Tensor:
         base = g.base
-        if id(g) in borrowed or (base is not None and id(base) in borrowed) or not _writeable(g):
+        if (
+            _is_borrowed(g, borrowed)
+            or (base is not None and _is_borrowed(base, borrowed))
+            or not _writeable(g)
+        ):
             return g.copy()
     return g
 
 
-def _accumulate(leaf, g, create_graph: bool, borrowed=frozenset()) -> None:
+def _accumulate(leaf, g, create_graph: bool, borrowed=_NOTHING) -> None:
     if create_graph:
         leaf.grad = g if leaf.grad is None else leaf.grad + g
     elif leaf.grad is None:

@@ -46,13 +46,22 @@ MATMUL = defop("matmul", lambda xp, a, b: xp.matmul(a, b),
 LINEAR = defop("linear", lambda xp, x, weight: xp.matmul(x, weight.T),
                x=lambda xp, g, weight: xp.matmul(g, weight),      # g W
                weight=_linear_grad_w)                             # g^T x
-LINEAR_BIAS = defop("linear", lambda xp, x, weight, bias: xp.matmul(x, weight.T) + bias,
+LINEAR_BIAS = defop("linear", lambda xp, x, weight, bias: _matmul_add(xp, x, weight, bias),
                     x=lambda xp, g, weight: xp.matmul(g, weight),
                     weight=_linear_grad_w,
                     bias=lambda g: g)                             # summed over rows by the engine
 EINSUM = defop("einsum", lambda xp, *xs, equation: xp.einsum(equation, *xs, optimize=len(xs) > 2),
                xs=lambda xp, g, i, xs, equation: _einsum_grad(xp, g, i, xs, equation))
 # fmt: on
+
+
+def _matmul_add(xp, x, weight, bias):
+    """x W^T + b with the bias added in place: no second [N, out] buffer and pass."""
+    out = xp.matmul(x, weight.T)
+    if getattr(out, "ndim", 0) and bias.ndim <= 1 and out.dtype == bias.dtype:
+        out += bias  # `linear` checked: bias is [out_features] or a scalar
+        return out
+    return out + bias
 
 
 def _check_matmul(a: Tensor, b: Tensor, name: str = "matmul") -> None:

@@ -4,6 +4,7 @@ defaults and state layout: `step`, `exp_avg`, `exp_avg_sq`, `max_exp_avg_sq` wit
 from __future__ import annotations
 
 import math
+import os
 from typing import Any
 
 import numpy as _np
@@ -94,19 +95,37 @@ class Adam(Optimizer):
                 # streams from memory; block by block they stay in cache (~1.5x faster). The
                 # arithmetic per element is unchanged, so the result is bit-for-bit the same.
                 flat = [a.reshape(-1) for a in arrays]
-                buffers = self._buffers(flat[0][:_CHUNK], 2)
-                for i in range(0, size, _CHUNK):
-                    j = min(i + _CHUNK, size)
-                    block = [a[i:j] for a in flat]
-                    scratch = [b[: j - i] for b in buffers]
-                    self._adam_math(
-                        xp,
-                        *block[:4],
-                        block[4] if amsgrad else None,
-                        *scratch,
-                        coefficients,
-                        maximize,
-                    )
+                starts = range(0, size, _CHUNK)
+                workers = _threads()
+                halves = (
+                    [starts]
+                    if workers < 2 or len(starts) < 4
+                    else [
+                        starts[: len(starts) // 2],
+                        starts[len(starts) // 2 :],
+                    ]
+                )
+                buffers = self._buffers(flat[0][:_CHUNK], 2 * len(halves))
+
+                def run(starts, scratch):
+                    for i in starts:
+                        j = min(i + _CHUNK, size)
+                        block = [a[i:j] for a in flat]
+                        self._adam_math(
+                            xp,
+                            *block[:4],
+                            block[4] if amsgrad else None,
+                            *[b[: j - i] for b in scratch],
+                            coefficients,
+                            maximize,
+                        )
+
+                if len(halves) == 1:
+                    run(starts, buffers)
+                else:  # NumPy releases the GIL inside each pass: two halves run in parallel
+                    other = _pool().submit(run, halves[0], buffers[2:])
+                    run(halves[1], buffers[:2])
+                    other.result()
             else:
                 self._adam_math(
                     xp,
@@ -155,6 +174,26 @@ class Adam(Optimizer):
 
 
 _CHUNK = 1 << 16  # elements per block of a blocked NumPy update (256 KiB of float32 per array)
+_POOL = None
+
+
+def _threads() -> int:
+    """Threads for a large update: as many as BLAS uses (OPENBLAS_NUM_THREADS, OMP_NUM_THREADS,
+    else one per core), at most 2: the same budget PyTorch's optimizer gets from its threads."""
+    for name in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS"):
+        value = os.environ.get(name, "")
+        if value.isdigit():
+            return min(int(value), 2)
+    return min(os.cpu_count() or 1, 2)
+
+
+def _pool():
+    global _POOL
+    if _POOL is None:
+        from concurrent.futures import ThreadPoolExecutor
+
+        _POOL = ThreadPoolExecutor(max_workers=1, thread_name_prefix="minigrad-adam")
+    return _POOL
 
 
 class AdamW(Adam):

@@ -17,6 +17,7 @@ from minigrad.optim import adam as adam_module
     [{}, {"weight_decay": 0.1}, {"amsgrad": True}, {"maximize": True, "weight_decay": 0.05}],
 )
 def test_blocked_update_equals_whole_array_update(cls, options, monkeypatch):
+    monkeypatch.setattr(adam_module, "_threads", lambda: 2)  # whatever the machine has
     rng = np.random.default_rng(0)
     shape = (300, 250)  # 75,000 elements: more than one block of 65,536
     start = rng.standard_normal(shape).astype(np.float32)
@@ -31,8 +32,17 @@ def test_blocked_update_equals_whole_array_update(cls, options, monkeypatch):
             opt.step()
         return p.detach().numpy()
 
-    blocked = run(1 << 16)
     whole = run(1 << 30)
+    blocked = run(1 << 16)  # two blocks, one thread
+    halves = run(1 << 14)  # five blocks: two threads take about half each
     assert blocked.dtype == np.float32
     np.testing.assert_array_equal(blocked, whole)
+    np.testing.assert_array_equal(halves, whole)
     assert not np.array_equal(blocked, start)
+
+
+def test_thread_budget_follows_blas(monkeypatch):
+    monkeypatch.setenv("OPENBLAS_NUM_THREADS", "1")
+    assert adam_module._threads() == 1
+    monkeypatch.setenv("OPENBLAS_NUM_THREADS", "8")
+    assert adam_module._threads() == 2

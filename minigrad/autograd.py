@@ -490,10 +490,6 @@ class FunctionNode(Node):
         return f"{self.function.__name__}Backward"
 
 
-def _version_counter():
-    return [0]
-
-
 def apply(op: Op, inputs: Sequence, params: dict) -> Any:
     """Run `op` on Tensors and record it when some input needs a gradient."""
     # The hot path of every op: one pass over the inputs, no generators, the output Tensor

@@ -13,7 +13,6 @@ stand-in for CuPy that only the test suite uses). The default device of factory 
 
 from __future__ import annotations
 
-import math
 import threading
 from collections.abc import Callable
 from typing import Any
@@ -512,7 +511,3 @@ def set_default_device(device: str | Device | None) -> None:
 
 def get_default_device() -> Device:
     return _default_device
-
-
-# Python float used by rules that need pi: a NumPy float64 scalar would upcast float32 arrays.
-PI = math.pi

@@ -17,10 +17,8 @@ st = pytest.importorskip("safetensors.numpy")
 
 
 def _nn():
-    try:
-        import minigrad.nn as nn
-    except ImportError:
-        pytest.skip("minigrad.nn is not available yet")
+    import minigrad.nn as nn
+
     return nn
 
 

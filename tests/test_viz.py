@@ -214,7 +214,7 @@ def _fake_node(op):
 
 
 def test_collapse_modules_boxes_each_call():
-    nn = pytest.importorskip("minigrad.nn")
+    nn = mg.nn
     mg.manual_seed(0)
     model = nn.Sequential(nn.Linear(3, 4), nn.Tanh(), nn.Linear(4, 1))
     x = mg.randn(5, 3)
@@ -242,7 +242,7 @@ def test_collapse_without_recording_warns():
 
 
 def test_demo_call_shape(tmp_path):
-    nn = pytest.importorskip("minigrad.nn")
+    nn = mg.nn
     pytest.importorskip("graphviz")
     if shutil.which("dot") is None:
         pytest.skip("graphviz 'dot' binary not installed (apt install graphviz)")

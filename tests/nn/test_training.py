@@ -6,10 +6,9 @@ import pytest
 
 import minigrad as mg
 import minigrad.nn.functional as F
-from minigrad import nn
+from minigrad import nn, optim
 
 torch = pytest.importorskip("torch")
-optim = pytest.importorskip("minigrad.optim")
 
 
 @pytest.mark.parametrize("opt", ["SGD", "Adam"])

@@ -12,11 +12,7 @@ from minigrad.serialization import load, save
 
 @pytest.fixture(scope="module")
 def device():
-    try:
-        mg.zeros(1, device="guard")
-    except Exception as e:  # guard backend not available in this build
-        pytest.skip(f"guard device unavailable: {e}")
-    return "guard"
+    return "guard"  # the CPU stand-in for CuPy: always available
 
 
 CASES = [

@@ -33,16 +33,7 @@ class Adagrad(Optimizer):
         )
         super().__init__(params, defaults)
 
-    def _validate_group(self, group: dict[str, Any]) -> None:
-        super()._validate_group(group)
-        if not float(group["lr_decay"]) >= 0.0:
-            raise ValueError(f"Invalid lr_decay value: {group['lr_decay']}")
-        if not float(group["initial_accumulator_value"]) >= 0.0:
-            raise ValueError(
-                f"Invalid initial_accumulator_value value: {group['initial_accumulator_value']}"
-            )
-        if not float(group["eps"]) >= 0.0:
-            raise ValueError(f"Invalid epsilon value: {group['eps']}")
+    _nonnegative = ("lr", "weight_decay", "lr_decay", "initial_accumulator_value", "eps")
 
     def _update_group(self, group: dict[str, Any]) -> None:
         lr = float(group["lr"])

@@ -43,10 +43,10 @@ class Adam(Optimizer):
         )
         super().__init__(params, defaults)
 
+    _nonnegative = ("lr", "weight_decay", "eps")
+
     def _validate_group(self, group: dict[str, Any]) -> None:
         super()._validate_group(group)
-        if not float(group["eps"]) >= 0.0:
-            raise ValueError(f"Invalid epsilon value: {group['eps']}")
         betas = group["betas"]
         if len(betas) != 2:
             raise ValueError(f"betas must be a pair (beta1, beta2), got {betas!r}")

@@ -102,14 +102,16 @@ class Optimizer:
         group["params"] = params
         self.param_groups.append(group)
 
+    # hyper-parameters that must be >= 0; subclasses extend the tuple
+    _nonnegative: tuple[str, ...] = ("lr", "weight_decay")
+
     def _validate_group(self, group: dict[str, Any]) -> None:
         """Check hyper-parameters; subclasses add their own checks and call this."""
-        lr = group.get("lr")
-        if lr is not None and not float(lr) >= 0.0:
-            raise ValueError(f"Invalid learning rate: {lr}")
-        wd = group.get("weight_decay")
-        if wd is not None and not float(wd) >= 0.0:
-            raise ValueError(f"Invalid weight_decay value: {wd}")
+        for name in self._nonnegative:
+            value = group.get(name)
+            if value is not None and not float(value) >= 0.0:
+                label = {"lr": "learning rate", "eps": "epsilon value"}.get(name, f"{name} value")
+                raise ValueError(f"Invalid {label}: {value}")
 
     # --- gradients and steps ---
 

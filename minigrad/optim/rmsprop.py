@@ -37,14 +37,7 @@ class RMSprop(Optimizer):
         )
         super().__init__(params, defaults)
 
-    def _validate_group(self, group: dict[str, Any]) -> None:
-        super()._validate_group(group)
-        if not float(group["eps"]) >= 0.0:
-            raise ValueError(f"Invalid epsilon value: {group['eps']}")
-        if not float(group["momentum"]) >= 0.0:
-            raise ValueError(f"Invalid momentum value: {group['momentum']}")
-        if not float(group["alpha"]) >= 0.0:
-            raise ValueError(f"Invalid alpha value: {group['alpha']}")
+    _nonnegative = ("lr", "weight_decay", "eps", "momentum", "alpha")
 
     def _update_group(self, group: dict[str, Any]) -> None:
         lr = float(group["lr"])

@@ -35,10 +35,10 @@ class SGD(Optimizer):
         )
         super().__init__(params, defaults)
 
+    _nonnegative = ("lr", "weight_decay", "momentum")
+
     def _validate_group(self, group: dict[str, Any]) -> None:
         super()._validate_group(group)
-        if not group["momentum"] >= 0.0:
-            raise ValueError(f"Invalid momentum value: {group['momentum']}")
         if group["nesterov"] and (group["momentum"] <= 0 or group["dampening"] != 0):
             raise ValueError("Nesterov momentum requires a momentum and zero dampening")
 

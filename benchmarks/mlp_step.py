@@ -32,21 +32,7 @@ def _data():
     return x, y, params
 
 
-def _has_nn_optim() -> bool:
-    try:
-        from minigrad import nn, optim  # noqa: F401
-    except ImportError:
-        return False
-    return True
-
-
 def build_minigrad():
-    if _has_nn_optim():
-        return _build_minigrad_nn()
-    return _build_minigrad_core()
-
-
-def _build_minigrad_nn():
     import minigrad as mg
     import minigrad.nn.functional as F
     from minigrad import nn, optim
@@ -69,63 +55,6 @@ def _build_minigrad_nn():
         opt.step()
 
     return step
-
-
-def _build_minigrad_core():
-    """The same step from core ops; Adam written in NumPy on the parameters' arrays."""
-    import numpy as np
-
-    import minigrad as mg
-
-    x, y, values = _data()
-    params = [mg.tensor(v, requires_grad=True) for v in values]
-    xt = mg.tensor(x)
-    onehot = mg.tensor(np.eye(SIZES[-1], dtype=np.float32)[y])
-    adam = _NumpyAdam([p._data for p in params])
-
-    def step():
-        for p in params:
-            p.grad = None
-        h = xt
-        for k in range(0, len(params), 2):
-            h = mg.linear(h, params[k], params[k + 1])
-            if k + 2 < len(params):
-                h = mg.relu(h)
-        loss = -(h.log_softmax(-1) * onehot).sum() / BATCH
-        loss.backward()
-        adam.step([p.grad._data for p in params])
-
-    return step
-
-
-class _NumpyAdam:
-    """Adam (Kingma & Ba) in place on arrays, as `torch.optim.Adam` defaults compute it."""
-
-    def __init__(self, params, lr=LR, betas=(0.9, 0.999), eps=1e-8):
-        import numpy as np
-
-        self.params, self.lr, self.betas, self.eps, self.t = params, lr, betas, eps, 0
-        self.m = [np.zeros_like(p) for p in params]
-        self.v = [np.zeros_like(p) for p in params]
-
-    def step(self, grads) -> None:
-        import numpy as np
-
-        b1, b2 = self.betas
-        self.t += 1
-        c1, c2 = 1 - b1**self.t, 1 - b2**self.t
-        for p, g, m, v in zip(self.params, grads, self.m, self.v):
-            m *= b1
-            m += (1 - b1) * g
-            v *= b2
-            v += (1 - b2) * (g * g)
-            denom = np.sqrt(v)
-            denom /= c2**0.5
-            denom += self.eps
-            # p -= lr/c1 * m / denom, in float32 without temporaries of float64
-            np.divide(m, denom, out=denom)
-            denom *= np.float32(self.lr / c1)
-            p -= denom
 
 
 def build_torch():
@@ -163,7 +92,7 @@ WORKLOAD = common.Workload(
     block=10,
     blocks=10,
     target=1.2,
-    notes=["minigrad: nn + optim" if _has_nn_optim() else "minigrad: core ops + NumPy Adam"],
+    notes=["minigrad: nn + optim, written as for PyTorch"],
 )
 
 if __name__ == "__main__":

@@ -554,32 +554,23 @@ def apply(op: Op, inputs: Sequence, params: dict) -> Any:
         root = getattr(base, "_base", None)
         out._base = base if root is None else root
     if needs_grad:
-        if _record is _plain_record:  # not wrapped (viz.record_modules wraps it): inline it
-            record = op._compiled.get(mask)
-            if record is None:
-                record = op.compile(mask if len(inputs) <= 64 else -1)
-            out.grad_fn = node = record(inputs, arrays, params, result, residuals, out)
-            if _anomaly_contexts and mode.anomaly:
-                node.where = _forward_site()
-        else:
-            out.grad_fn = _record(op, inputs, arrays, params, result, residuals, out, mask)
+        record = op._compiled.get(mask)
+        if record is None:
+            record = op.compile(mask if len(inputs) <= 64 else -1)
+        out.grad_fn = node = record(inputs, arrays, params, result, residuals, out)
+        if _anomaly_contexts and mode.anomaly:
+            node.where = _forward_site()
+        if record_observers:
+            for observer in record_observers:
+                observer(node)
     else:
         out.grad_fn = None
     return out
 
 
-def _record(op, inputs, arrays, params, result, residuals, out, mask):
-    """Record `op`'s Node (apply inlines this; tools may wrap it to watch every recording)."""
-    record = op._compiled.get(mask)
-    if record is None:
-        record = op.compile(mask if len(inputs) <= 64 else -1)
-    node = record(inputs, arrays, params, result, residuals, out)
-    if mode.anomaly:
-        node.where = _forward_site()
-    return node
-
-
-_plain_record = _record
+# Callables `observer(node)` run after each Node is recorded (viz.record_modules uses this to
+# tell which module call created which node). Empty, it costs one list truth test per op.
+record_observers: list = []
 
 
 def _forward_site() -> str:

@@ -331,7 +331,6 @@ def record_modules():
     rec = _ModuleRecorder()
     previous, _recorder = _recorder, rec
     original_call = Module.__call__
-    original_record = autograd._record
 
     def call(self, *args, **kwargs):
         if not rec.stack:  # outermost call: name everything below it by its dotted path
@@ -349,19 +348,17 @@ def record_modules():
         finally:
             rec.stack.pop()
 
-    def record(*args, **kwargs):
-        node = original_record(*args, **kwargs)
+    def observe(node):
         if rec.stack:
             rec.node_calls[node] = rec.stack[-1]
-        return node
 
     Module.__call__ = call
-    autograd._record = record
+    autograd.record_observers.append(observe)
     try:
         yield rec
     finally:
         Module.__call__ = original_call
-        autograd._record = original_record
+        autograd.record_observers.remove(observe)
         _recorder = previous
         _last_recorders.append(rec)
         del _last_recorders[:-4]

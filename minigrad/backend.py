@@ -13,6 +13,7 @@ stand-in for CuPy that only the test suite uses). The default device of factory 
 
 from __future__ import annotations
 
+import os
 import threading
 from collections.abc import Callable
 from typing import Any
@@ -201,6 +202,41 @@ class Backend:
 
 
 # --- NumPy -------------------------------------------------------------------------------------
+
+
+def keep_freed_host_memory(mmap_threshold: int = 32 << 20, trim_threshold: int = 64 << 20) -> bool:
+    """Ask glibc's malloc to reuse freed array memory instead of handing it back to the OS.
+
+    By default glibc serves blocks of a few MB with fresh `mmap`s (or trims them off the heap
+    when freed), so every step of a training loop faults its temporaries in again, page by page:
+    measured on attention_step, ~2,400-3,200 page faults and ~10 ms of kernel time per step of
+    ~27 ms. Serving blocks below `mmap_threshold` from the heap and trimming it only past
+    `trim_threshold` of free memory at its top makes those faults vanish (peak RSS unchanged
+    there). Called once when minigrad is imported, unless the environment sets
+    MINIGRAD_MALLOC_TUNING=0. Returns whether glibc took the settings (False elsewhere).
+    """
+    import ctypes
+    import sys
+
+    if not sys.platform.startswith("linux"):
+        return False
+    try:
+        libc = ctypes.CDLL(None)
+    except OSError:
+        return False
+    # glibc only: musl's mallopt ignores these numbers
+    if not hasattr(libc, "gnu_get_libc_version") or not hasattr(libc, "mallopt"):
+        return False
+    mallopt = libc.mallopt
+    m_trim_threshold, m_mmap_threshold = -1, -3  # <malloc.h>
+    return bool(mallopt(m_mmap_threshold, mmap_threshold)) and bool(
+        mallopt(m_trim_threshold, trim_threshold)
+    )
+
+
+if os.environ.get("MINIGRAD_MALLOC_TUNING", "1") != "0":
+    keep_freed_host_memory()
+
 
 _np_rng = np.random.default_rng(0)
 

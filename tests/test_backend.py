@@ -2,6 +2,9 @@
 the CuPy adapters exercised on CPU stand-ins (CuPy itself is tested by the gpu-marked tests)."""
 
 import contextlib
+import platform
+import resource
+import sys
 
 import numpy as np
 import pytest
@@ -140,3 +143,25 @@ def test_device_context_helpers_are_context_managers():
     with guard.device("guard:1"):
         assert guard.current_device() == 1
     assert guard.current_device() == 0
+
+
+_GLIBC = sys.platform.startswith("linux") and platform.libc_ver()[0] == "glibc"
+
+
+@pytest.mark.skipif(not _GLIBC, reason="the malloc settings are glibc's (Linux)")
+def test_freed_array_memory_is_reused_instead_of_faulted_in_again():
+    # what a training step does: temporaries of a few MB, freed and asked for again
+    assert B.keep_freed_host_memory()
+    sizes = [(1 << 20) // 4 * k for k in (1, 2, 3, 5, 8)]  # 1..8 MB of float32
+
+    def step():
+        arrays = [np.ones(n, dtype=np.float32) for n in sizes]
+        del arrays
+
+    step()  # the first step grows the heap
+    before = resource.getrusage(resource.RUSAGE_SELF).ru_minflt
+    for _ in range(10):
+        step()
+    faults = resource.getrusage(resource.RUSAGE_SELF).ru_minflt - before
+    # fresh pages would be ~19 MB / 4 KiB = ~4,800 faults per round
+    assert faults < 500, f"{faults} page faults: freed memory went back to the OS"

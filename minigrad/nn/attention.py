@@ -337,34 +337,42 @@ def scaled_dot_product_attention(
 # --- rotary positional embedding (RoPE) ----------------------------------------------------
 
 
-def _rotate(xp, x, cos, sin, interleaved: bool):
-    """Rotate each pair (x1, x2) of the last dim by the angle whose cos/sin are given:
-    (x1 cos - x2 sin, x2 cos + x1 sin). This is x*cos + rotate_half(x)*sin with the tables
-    stored once per pair. Pairs are (2i, 2i+1) when interleaved, else (i, i + d/2)."""
+def _swap_pairs(xp, x, interleaved: bool):
+    """A new array with the two members of every pair of the last dim exchanged: (x1, x2) ->
+    (x2, x1). Pairs are (2i, 2i+1) when interleaved, else (i, i + d/2)."""
     d = x.shape[-1]
-    out = xp.empty(np.broadcast_shapes(x.shape, (*cos.shape[:-1], d)), dtype=x.dtype)
     if interleaved:
-        x1, x2, o1, o2 = x[..., 0::2], x[..., 1::2], out[..., 0::2], out[..., 1::2]
+        swapped = xp.reshape(x, (*x.shape[:-1], d // 2, 2))[..., ::-1]
     else:
-        h = d // 2
-        x1, x2, o1, o2 = x[..., :h], x[..., h:], out[..., :h], out[..., h:]
-    xp.multiply(x1, cos, out=o1)
-    o1 -= x2 * sin
-    xp.multiply(x2, cos, out=o2)
-    o2 += x1 * sin
+        swapped = xp.reshape(x, (*x.shape[:-1], 2, d // 2))[..., ::-1, :]
+    return xp.reshape(swapped, x.shape)
+
+
+def _rotate(xp, x, cos, sin, interleaved: bool, inverse: bool):
+    """Rotate each pair (x1, x2) of the last dim by theta: (x1 cos - x2 sin, x2 cos + x1 sin),
+    computed as x * cos + swap_pairs(x) * sin with full-width tables (cos on both members of a
+    pair, sin signed -/+), so every pass is one long contiguous loop instead of one per half.
+    `inverse` rotates by -theta (the transpose)."""
+    out = x * cos
+    turned = _swap_pairs(xp, x, interleaved) * sin
+    if inverse:
+        out -= turned
+    else:
+        out += turned
     return out
 
 
-def _rope_grad(xp, g, cos, sin, interleaved):
-    # a rotation's adjoint is its inverse: rotate g by -theta (cos stays, sin flips)
+def _rope_grad(xp, g, cos, sin, interleaved, inverse):
+    # a rotation's adjoint is its inverse: rotate g by -theta
     if isinstance(g, Tensor):
-        return apply(ROPE, (g,), {"cos": cos, "sin": -sin, "interleaved": interleaved})
-    return _rotate(xp, g, cos, -sin, interleaved)
+        params = {"cos": cos, "sin": sin, "interleaved": interleaved, "inverse": not inverse}
+        return apply(ROPE, (g,), params)
+    return _rotate(xp, g, cos, sin, interleaved, not inverse)
 
 
 ROPE = defop(
     "rope",
-    lambda xp, x, *, cos, sin, interleaved: _rotate(xp, x, cos, sin, interleaved),
+    lambda xp, x, *, cos, sin, interleaved, inverse: _rotate(xp, x, cos, sin, interleaved, inverse),
     x=_rope_grad,  # R(-theta) g
 )
 
@@ -376,30 +384,43 @@ def _inv_freq(half: int, base: float) -> np.ndarray:
     return base ** (-np.arange(half, dtype=np.float64) * 2.0 / (2 * half))
 
 
-def rope_tables(xp, head_dim: int, n: int, base: float, dtype) -> tuple[Any, Any]:
-    """cos and sin of m * theta_i for m = 0..n-1, shape [n, head_dim/2], cached per
-    (backend, head_dim, base, dtype) and grown by doubling; callers slice the first n rows."""
-    key = (id(xp), head_dim, float(base), np.dtype(dtype).str)
+def _full_width(xp, cos, sin, interleaved: bool):
+    """[..., d/2] cos/sin of each pair's angle -> the [..., d] tables `_rotate` multiplies by:
+    cos on both members of a pair, -sin on the first and +sin on the second."""
+    if interleaved:
+        full = (*cos.shape[:-1], 2 * cos.shape[-1])
+        return (
+            xp.reshape(xp.stack([cos, cos], axis=-1), full),
+            xp.reshape(xp.stack([-sin, sin], axis=-1), full),
+        )
+    return xp.concatenate([cos, cos], axis=-1), xp.concatenate([-sin, sin], axis=-1)
+
+
+def rope_tables(
+    xp, head_dim: int, n: int, base: float, dtype, interleaved: bool = False
+) -> tuple[Any, Any]:
+    """The full-width tables of `_rotate` for positions m = 0..n-1, shape [n, head_dim]: cos and
+    signed sin of m * theta_i laid out for the pairing convention. Cached per (backend,
+    head_dim, base, dtype, convention) and grown by doubling; callers slice the first n rows."""
+    key = (id(xp), head_dim, float(base), np.dtype(dtype).str, interleaved)
     cached = _ROPE_CACHE.get(key)
     if cached is None or cached[0].shape[0] < n:
         size = max(n, 2 * cached[0].shape[0] if cached is not None else 64)
         angles = np.outer(np.arange(size, dtype=np.float64), _inv_freq(head_dim // 2, base))
-        cached = (
-            xp.asarray(np.cos(angles).astype(dtype)),
-            xp.asarray(np.sin(angles).astype(dtype)),
-        )
+        cos, sin = _full_width(np, np.cos(angles), np.sin(angles), interleaved)
+        cached = (xp.asarray(cos.astype(dtype)), xp.asarray(sin.astype(dtype)))
         _ROPE_CACHE[key] = cached
     return cached[0][:n], cached[1][:n]
 
 
-def _rope_cos_sin(xp, positions, seq_len: int, head_dim: int, base: float, dtype):
+def _rope_cos_sin(xp, positions, seq_len: int, head_dim: int, base: float, dtype, interleaved):
     if positions is None:
         positions = 0
     if isinstance(positions, (int, np.integer)):  # an offset: positions offset .. offset+T-1
         start = int(positions)
         if start < 0:
             raise ValueError(f"apply_rope(): a position offset must be >= 0, got {start}")
-        cos, sin = rope_tables(xp, head_dim, start + seq_len, base, dtype)
+        cos, sin = rope_tables(xp, head_dim, start + seq_len, base, dtype, interleaved)
         return cos[start:], sin[start:]
     pos = positions._data if isinstance(positions, Tensor) else xp.asarray(positions)
     if pos.ndim == 0:
@@ -412,12 +433,13 @@ def _rope_cos_sin(xp, positions, seq_len: int, head_dim: int, base: float, dtype
             f"length {seq_len} (dim -2 of x)"
         )
     if pos.dtype.kind in "iu" and pos.size and int(pos.min()) >= 0:
-        cos, sin = rope_tables(xp, head_dim, int(pos.max()) + 1, base, dtype)
+        cos, sin = rope_tables(xp, head_dim, int(pos.max()) + 1, base, dtype, interleaved)
         return cos[pos], sin[pos]
     angles = xp.asarray(pos, dtype=np.float64)[..., None] * xp.asarray(
         _inv_freq(head_dim // 2, base)
     )
-    return xp.cos(angles).astype(dtype), xp.sin(angles).astype(dtype)
+    cos, sin = _full_width(xp, xp.cos(angles), xp.sin(angles), interleaved)
+    return cos.astype(dtype), sin.astype(dtype)
 
 
 def apply_rope(
@@ -455,18 +477,25 @@ def apply_rope(
             f"apply_rope(): seq_dim {seq_dim} is not a dim of x (other than the last)"
         )
     seq_dim = seq_dim - x.ndim if seq_dim >= 0 else seq_dim
-    cos, sin = _rope_cos_sin(xp, positions, x.shape[seq_dim], d, base, x.dtype)
-    if seq_dim != -2:  # [..., T, d/2] -> [..., T, 1, .., 1, d/2]
-        shape = (*cos.shape[:-1], *(1,) * (-seq_dim - 2), cos.shape[-1])
-        cos, sin = cos.reshape(shape), sin.reshape(shape)
+    interleaved = bool(interleaved)
+    cos, sin = _rope_cos_sin(xp, positions, x.shape[seq_dim], d, base, x.dtype, interleaved)
+    if seq_dim != -2:  # [..., T, d] -> [..., T, 1, .., 1, d]
+        shape = (*cos.shape[:-1], *(1,) * (-seq_dim - 2), d)
+        cos, sin = xp.reshape(cos, shape), xp.reshape(sin, shape)
     try:
-        np.broadcast_shapes(x.shape[:-1], cos.shape[:-1])
+        full = np.broadcast_shapes(x.shape, cos.shape)
     except ValueError:
         raise RuntimeError(
             f"apply_rope(): positions of shape {list(cos.shape[:-1])} do not broadcast against x "
             f"{list(x.shape)} (without its last dim)"
         ) from None
-    return apply(ROPE, (x,), {"cos": cos, "sin": sin, "interleaved": bool(interleaved)})
+    tail = full[-cos.ndim :]
+    if cos.shape != tail:  # spell the tables out over the dims they cover (e.g. the heads), so
+        # that x * cos runs as one long loop over contiguous memory
+        cos = xp.ascontiguousarray(xp.broadcast_to(cos, tail))
+        sin = xp.ascontiguousarray(xp.broadcast_to(sin, tail))
+    params = {"cos": cos, "sin": sin, "interleaved": interleaved, "inverse": False}
+    return apply(ROPE, (x,), params)
 
 
 # --- sinusoidal positional encoding ----------------------------------------------------------

@@ -28,7 +28,7 @@ from collections.abc import Callable, Sequence
 from typing import Any
 from weakref import ref as _weakref
 
-from minigrad.backend import _BACKENDS
+from minigrad.backend import _BACKENDS, MULTI_DEVICE_TYPES
 from minigrad.backend import writeable as _writeable
 
 Tensor: Any = None  # minigrad.tensor sets this (tensor.py imports this module, not the reverse)
@@ -529,6 +529,8 @@ def apply(op: Op, inputs: Sequence, params: dict) -> Any:
             if t.requires_grad:
                 mask |= 1 << k
             arrays.append(a)
+    if n > 1 and array_type in MULTI_DEVICE_TYPES:
+        _BACKENDS[array_type].check_devices(arrays, op.name)
     if params:
         result = op.forward(_BACKENDS[array_type].xp, *arrays, **params)
     elif n == 2:  # a call without *args/**kwargs building is ~0.2 us cheaper

@@ -290,6 +290,9 @@ numpy_backend = Backend(
 
 _BACKENDS: dict[type, Backend] = {np.ndarray: numpy_backend}
 _BY_DEVICE_TYPE: dict[str, Backend] = {"cpu": numpy_backend}
+# Array types whose arrays can sit on different devices: an op on several of them checks that
+# they share one (CuPy runs a kernel on two GPUs' arrays when peer access is on, silently).
+MULTI_DEVICE_TYPES: set[type] = set()
 _lock = threading.RLock()
 
 
@@ -298,6 +301,8 @@ def register_backend(backend: Backend) -> Backend:
     with _lock:
         _BACKENDS[backend.array_type] = backend
         _BY_DEVICE_TYPE[backend.device_type] = backend
+        if backend.multi_device:
+            MULTI_DEVICE_TYPES.add(backend.array_type)
         if _pending_seed is not None:
             backend.manual_seed(_pending_seed)
     return backend

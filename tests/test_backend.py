@@ -165,3 +165,23 @@ def test_freed_array_memory_is_reused_instead_of_faulted_in_again():
     faults = resource.getrusage(resource.RUSAGE_SELF).ru_minflt - before
     # fresh pages would be ~19 MB / 4 KiB = ~4,800 faults per round
     assert faults < 500, f"{faults} page faults: freed memory went back to the OS"
+
+
+def test_guard_namespace_offers_only_what_cupy_has():
+    from minigrad._cupy_api import CUPY_NAMES
+
+    xp = B.backend_for_device(mg.device("guard")).xp
+    # NumPy-only functions a CPU run would accept silently
+    for name in ("errstate", "seterr", "vecdot", "insert", "geomspace"):
+        assert name not in CUPY_NAMES["cupy"]
+        with pytest.raises(AttributeError, match=f"numpy.{name} is NumPy-only"):
+            getattr(xp, name)
+    with pytest.raises(AttributeError, match="numpy.linalg.matrix_norm is NumPy-only"):
+        _ = xp.linalg.matrix_norm
+    with pytest.raises(AttributeError, match="snapshot of CuPy's API .* does not cover cupy.lib"):
+        _ = xp.lib.stride_tricks
+    # what CuPy has works, with its ufunc methods
+    x = xp.arange(6.0).reshape(2, 3)
+    assert float(xp.add.reduce(x, axis=None)) == 15.0
+    assert float(xp.linalg.norm(x)) == pytest.approx(np.linalg.norm(np.arange(6.0)))
+    assert "at" in CUPY_NAMES["ufunc"] and "reduce" in CUPY_NAMES["ufunc"]

@@ -3,7 +3,8 @@
 q/k/v projections, RoPE on q and k (split halves), causal scaled-dot-product attention, output
 projection, mean-square loss, backward, Adam; float32. minigrad runs `nn.MultiHeadAttention`
 (its fused attention and RoPE ops); PyTorch runs the same layer written with torch.nn.Linear,
-cached cos/sin tables and `F.scaled_dot_product_attention` (its fused CPU kernel).
+cached cos/sin tables and `F.scaled_dot_product_attention` (its fused kernel). At `--size large`
+(the default with `--device cuda`) the layer is B=32, T=512, d_model=512, 8 heads.
 """
 
 from __future__ import annotations
@@ -13,7 +14,8 @@ if __package__ in (None, ""):
 else:
     from benchmarks import common
 
-B, T, D, H = 8, 128, 128, 4
+SIZES = {"small": (8, 128, 128, 4), "large": (32, 512, 512, 8)}  # B, T, d_model, heads
+B, T, D, H = SIZES[common.SIZE]
 LR = 1e-3
 
 
@@ -37,8 +39,9 @@ def build_minigrad():
     with mg.no_grad():
         for lin, w in zip([layer.q_proj, layer.k_proj, layer.v_proj, layer.out_proj], weights):
             lin.weight.copy_(mg.tensor(w))
+    layer.to(common.DEVICE)
     opt = optim.Adam(layer.parameters(), lr=LR)
-    xt = mg.tensor(x)
+    xt = mg.tensor(x, device=common.DEVICE)
 
     def step():
         opt.zero_grad()
@@ -59,8 +62,8 @@ def build_torch():
     hd = D // H
     inv_freq = 10000.0 ** (-np.arange(hd // 2) * 2.0 / hd)
     angles = np.outer(np.arange(T), inv_freq)
-    cos = torch.from_numpy(np.cos(angles).astype(np.float32))
-    sin = torch.from_numpy(np.sin(angles).astype(np.float32))
+    cos = torch.from_numpy(np.cos(angles).astype(np.float32)).to(common.DEVICE)
+    sin = torch.from_numpy(np.sin(angles).astype(np.float32)).to(common.DEVICE)
 
     def rope(t):  # split halves (GPT-NeoX/Llama), as minigrad's default
         t1, t2 = t[..., : hd // 2], t[..., hd // 2 :]
@@ -70,9 +73,11 @@ def build_torch():
     with torch.no_grad():
         for lin, w in zip(lins, weights):
             lin.weight.copy_(torch.from_numpy(w))
+    for lin in lins:
+        lin.to(common.DEVICE)
     params = [p for lin in lins for p in lin.parameters()]
     opt = torch.optim.Adam(params, lr=LR)
-    xt = torch.from_numpy(x)
+    xt = torch.from_numpy(x).to(common.DEVICE)
     q_proj, k_proj, v_proj, out_proj = lins
 
     def heads(t):
@@ -97,11 +102,18 @@ WORKLOAD = common.Workload(
     unit_scale=1e3,
     build_minigrad=build_minigrad,
     build_torch=build_torch,
-    warmup=10,
-    block=10,
-    blocks=10,
-    target=1.5,
-    notes=["minigrad: nn.MultiHeadAttention + optim.Adam; torch: Linear + RoPE + F.sdpa + Adam"],
+    # the large layer on the CPU takes seconds a step: a few repeats are enough there
+    **(
+        dict(warmup=1, block=2, blocks=2)
+        if common.SIZE == "large" and common.DEVICE == "cpu"
+        else dict(warmup=10, block=10, blocks=10)
+    ),
+    target=2.0 if common.DEVICE == "cuda" else 1.5,
+    notes=[
+        f"B={B} T={T} d_model={D} heads={H}; minigrad: nn.MultiHeadAttention + optim.Adam; "
+        "torch: Linear + RoPE + F.sdpa + Adam"
+    ],
+    devices=("cpu", "cuda"),
 )
 
 if __name__ == "__main__":

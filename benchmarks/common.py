@@ -48,6 +48,44 @@ def set_threads(n: int) -> None:
 if "numpy" not in sys.modules:
     set_threads(THREADS)  # explicit, so both frameworks' counts are known and equal
 
+# Where both frameworks run: "cpu" (NumPy / PyTorch CPU) or "cuda" (CuPy / PyTorch CUDA, the same
+# GPU). Like the thread count it travels to the child processes in the environment.
+DEVICE = os.environ.get("MINIGRAD_BENCH_DEVICE", "cpu")
+# Problem sizes: "small" (the CPU figures) or "large" (the GPU figures); default by device.
+SIZE = os.environ.get("MINIGRAD_BENCH_SIZE", "large" if DEVICE == "cuda" else "small")
+
+
+def set_device(device: str, size: str | None = None) -> None:
+    """Run the workloads on `device` ("cpu" or "cuda") at `size` ("small" or "large")."""
+    global DEVICE, SIZE
+    if device not in ("cpu", "cuda"):
+        raise ValueError(f"device must be 'cpu' or 'cuda', got {device!r}")
+    DEVICE, SIZE = device, size or ("large" if device == "cuda" else "small")
+    if SIZE not in ("small", "large"):
+        raise ValueError(f"size must be 'small' or 'large', got {SIZE!r}")
+    if DEVICE == "cuda":
+        import minigrad as mg
+
+        if not mg.cuda.is_available():
+            raise SystemExit("--device cuda needs CuPy and an NVIDIA GPU (mg.cuda.is_available())")
+    os.environ["MINIGRAD_BENCH_DEVICE"] = DEVICE
+    os.environ["MINIGRAD_BENCH_SIZE"] = SIZE
+
+
+def synchronize(framework: str) -> None:
+    """Wait for the GPU's queued work (kernels run asynchronously), so a step's time is its own."""
+    if DEVICE != "cuda":
+        return
+    if framework == "torch":
+        import torch
+
+        torch.cuda.synchronize()
+    else:
+        import minigrad as mg
+
+        mg.cuda.synchronize()
+
+
 Step = Callable[[], None]
 
 
@@ -72,6 +110,7 @@ class Workload:
     rounds: int = 2  # processes per framework (alternating minigrad, torch, minigrad, ...)
     target: float | None = None  # the ratio (minigrad/torch) we aim at or below
     notes: list[str] = field(default_factory=list)
+    devices: tuple[str, ...] = ("cpu",)  # where the workload means something
 
 
 @dataclass
@@ -107,12 +146,13 @@ def torch_or_none():
     return torch
 
 
-def _time_block(step: Step, n: int) -> list[float]:
+def _time_block(step: Step, n: int, sync: Callable[[], None]) -> list[float]:
     times = []
     clock = time.perf_counter
     for _ in range(n):
         t0 = clock()
         step()
+        sync()
         times.append(clock() - t0)
     return times
 
@@ -122,15 +162,17 @@ def time_step(w: Workload, framework: str, blocks: int, block: int) -> list[floa
     (seconds per repeat). The garbage collector is paused inside a block and run between them,
     so no single step is charged for a whole collection."""
     step = w.build_torch() if framework == "torch" else w.build_minigrad()
+    sync = lambda: synchronize(framework)  # noqa: E731
     for _ in range(w.warmup):
         step()
+    sync()
     times: list[float] = []
     gc_was_enabled = gc.isenabled()
     gc.collect()
     gc.disable()
     try:
         for _ in range(blocks):
-            times.extend(_time_block(step, block))
+            times.extend(_time_block(step, block, sync))
             gc.collect()
     finally:
         if gc_was_enabled:
@@ -213,10 +255,14 @@ def format_table(results: list[Result]) -> str:
         "| target |",
         "|---|---|---:|---:|---:|---:|",
     ]
+
+    def num(x: float) -> str:
+        return f"{x:.0f}" if x >= 1000 else f"{x:.3g}"
+
     for r in results:
-        mg = f"{r.mg_median:.3g} ({min(r.minigrad):.3g})"
+        mg = f"{num(r.mg_median)} ({num(min(r.minigrad))})"
         if r.torch:
-            th = f"{r.torch_median:.3g} ({min(r.torch):.3g})"
+            th = f"{num(r.torch_median)} ({num(min(r.torch))})"
             ratio = f"{r.ratio:.2f}x"
         else:
             th, ratio = "n/a", "n/a"
@@ -242,7 +288,26 @@ def versions() -> str:
         parts.append("no PyTorch")
     else:
         parts.append(f"PyTorch {torch.__version__} ({torch.get_num_threads()} threads)")
+    if DEVICE == "cuda":
+        import cupy
+
+        name = cupy.cuda.runtime.getDeviceProperties(0)["name"].decode()
+        parts.append(f"CuPy {cupy.__version__} on {name}")
+        if torch is not None:
+            parts.append(f"PyTorch CUDA {torch.version.cuda}")
+    parts.append(f"device {DEVICE}, {SIZE} sizes")
     return ", ".join(parts)
+
+
+def add_device_arguments(parser) -> None:
+    parser.add_argument(
+        "--device", choices=("cpu", "cuda"), default=DEVICE, help="where both frameworks run"
+    )
+    parser.add_argument(
+        "--size",
+        choices=("small", "large"),
+        help="problem sizes (default: small on cpu, large on cuda)",
+    )
 
 
 def main(workload: Workload) -> None:
@@ -253,9 +318,11 @@ def main(workload: Workload) -> None:
     parser.add_argument("--quick", action="store_true", help="fewer repeats (a smoke run)")
     parser.add_argument("--no-torch", action="store_true", help="time minigrad only")
     parser.add_argument("--threads", type=int, help="threads for both frameworks (default: cores)")
+    add_device_arguments(parser)
     args = parser.parse_args()
     if args.threads:
         set_threads(args.threads)
+    set_device(args.device, args.size)
     result = run_workload(
         workload, with_torch=not args.no_torch, scale_repeats=0.2 if args.quick else 1.0
     )

@@ -4,6 +4,7 @@
     python benchmarks/run.py --quick       # fewer repeats, for a smoke run
     python benchmarks/run.py tiny_ops      # only the named workloads
     python benchmarks/run.py --no-torch    # minigrad alone (also automatic without torch)
+    python benchmarks/run.py --device cuda # CuPy beside PyTorch CUDA (mlp and attention steps)
 
 Workloads are the modules named in WORKLOADS that exist here; each defines `WORKLOAD` (see
 common.py). They run one after another in this process, each framework in alternating blocks.
@@ -61,9 +62,11 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument(
         "--threads", type=int, help="threads for both frameworks (default: one per core)"
     )
+    common.add_device_arguments(parser)
     args = parser.parse_args(argv)
     if args.threads:
         common.set_threads(args.threads)
+    common.set_device(args.device, args.size)
     unknown = set(args.names) - set(WORKLOADS)
     if unknown:
         parser.error(f"unknown workloads {sorted(unknown)}; choose from {WORKLOADS}")
@@ -76,6 +79,10 @@ def main(argv: list[str] | None = None) -> None:
     for name in args.names or WORKLOADS:
         workload = load(name)
         if workload is None:
+            continue
+        if common.DEVICE not in workload.devices:
+            if args.names:
+                print(f"{name}: runs on {', '.join(workload.devices)} only, not {common.DEVICE}")
             continue
         print(f"running {name}: {workload.description}", flush=True)
         try:

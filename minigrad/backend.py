@@ -83,11 +83,29 @@ def _concrete(device: Device) -> Device:
 
 
 class ArrayNamespace:
-    """`xp`: an array module plus minigrad's helpers; attributes are cached on first use."""
+    """`xp`: an array module plus minigrad's helpers; attributes are cached on first use.
 
-    def __init__(self, module: Any, **helpers: Any):
+    `fuse(fn, name)`, where the library has one (CuPy's `cupy.fuse`), compiles a function of
+    arrays made of elementwise operations into one kernel; see `fused`.
+    """
+
+    def __init__(self, module: Any, *, fuse: Callable | None = None, **helpers: Any):
         self.module = module
+        self._fuse = fuse
+        self._fused: dict = {}
         self.__dict__.update(helpers)
+
+    def fused(self, body: Callable) -> Callable:
+        """`body(xp, *arrays)`, a chain of elementwise operations, as a function of the arrays
+        alone: on CuPy one fused kernel (one pass over memory instead of one per operation),
+        elsewhere the chain as written. The same text serves every backend."""
+        fn = self._fused.get(body)
+        if fn is None:
+            fn = lambda *arrays: body(self, *arrays)  # noqa: E731
+            if self._fuse is not None:
+                fn = self._fuse(fn, body.__name__.strip("_"))
+            self._fused[body] = fn
+        return fn
 
     def __getattr__(self, name: str) -> Any:
         value = getattr(self.module, name)
@@ -408,6 +426,7 @@ def _load_cupy() -> Backend | None:
 
         xp = ArrayNamespace(
             cupy,
+            fuse=lambda fn, name: cupy.fuse(kernel_name=name)(fn),
             unindex=_make_unindex(cupy, cupyx.scatter_add),
             erf=cupyx.scipy.special.erf,
             rng=rng,

@@ -185,3 +185,29 @@ def test_guard_namespace_offers_only_what_cupy_has():
     assert float(xp.add.reduce(x, axis=None)) == 15.0
     assert float(xp.linalg.norm(x)) == pytest.approx(np.linalg.norm(np.arange(6.0)))
     assert "at" in CUPY_NAMES["ufunc"] and "reduce" in CUPY_NAMES["ufunc"]
+
+
+def test_fused_runs_the_chain_as_written_or_hands_it_to_the_backends_fuse():
+    def _scaled_tanh(xp, x, y):
+        return 2.0 * xp.tanh(x) * y
+
+    x, y = np.linspace(-1, 1, 5), np.arange(5.0)
+    expected = 2.0 * np.tanh(x) * y
+    np.testing.assert_array_equal(B.numpy_backend.xp.fused(_scaled_tanh)(x, y), expected)
+    compiled = []
+
+    def fake_fuse(fn, name):  # what cupy.fuse(kernel_name=name)(fn) receives
+        compiled.append(name)
+        return fn
+
+    xp = B.ArrayNamespace(np, fuse=fake_fuse)
+    assert xp.fused(_scaled_tanh) is xp.fused(_scaled_tanh)  # compiled once per namespace
+    np.testing.assert_array_equal(xp.fused(_scaled_tanh)(x, y), expected)
+    assert compiled == ["scaled_tanh"]
+    # under create_graph the chain is recorded op by op, so it can be differentiated again
+    from minigrad.ops import graph_namespace
+
+    t = mg.tensor(x, requires_grad=True)
+    out = graph_namespace.fused(_scaled_tanh)(t, mg.tensor(y))
+    assert out.grad_fn is not None
+    np.testing.assert_allclose(out.detach().numpy(), expected)

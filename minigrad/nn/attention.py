@@ -109,6 +109,10 @@ def _sdpa_forward(xp, q, k, v, mask, spec: _Spec):
     return out, s, []  # output, residual P, residual memo (dS shared by the q/k/mask rules)
 
 
+def _softmax_grad(xp, p, dp, rowsum):
+    return p * (dp - rowsum)
+
+
 def _sdpa_grad(xp, which: str, g, q, k, v, mask, out, probs, memo, spec: _Spec):
     """Gradient of one input of attention, given the output gradient g."""
     if isinstance(g, Tensor):  # create_graph=True: a recorded, differentiable backward
@@ -124,11 +128,10 @@ def _sdpa_grad(xp, which: str, g, q, k, v, mask, out, probs, memo, spec: _Spec):
         dp = xp.matmul(gg, xp.swapaxes(v, -1, -2))  # dP = g V^T
         if spec.keep is not None:
             dp *= spec.keep
-        # dS = P * (dP - rowsum(dP * P)): the softmax Jacobian applied to dP, in place. Since
-        # O = P V, rowsum(dP * P) = rowsum(g * O): a product of [L, Ev], not of [L, S]
-        dp -= xp.sum(gg * _group(xp, out, groups), axis=-1, keepdims=True)
-        dp *= probs
-        ds = dp
+        # dS = P * (dP - rowsum(dP * P)): the softmax Jacobian applied to dP. Since O = P V,
+        # rowsum(dP * P) = rowsum(g * O): a product of [L, Ev], not of [L, S]
+        rowsum = xp.sum(gg * _group(xp, out, groups), axis=-1, keepdims=True)
+        ds = xp.fused(_softmax_grad)(probs, dp, rowsum)
         memo[:] = [g, ds]
     if which == "q":  # dQ = scale dS K
         dq = xp.matmul(ds, k)
@@ -352,18 +355,21 @@ def _swap_pairs(xp, x, interleaved: bool):
     return xp.reshape(swapped, x.shape)
 
 
+def _turn(xp, x, swapped, cos, sin):
+    return x * cos + swapped * sin
+
+
+def _turn_back(xp, x, swapped, cos, sin):
+    return x * cos - swapped * sin
+
+
 def _rotate(xp, x, cos, sin, interleaved: bool, inverse: bool):
     """Rotate each pair (x1, x2) of the last dim by theta: (x1 cos - x2 sin, x2 cos + x1 sin),
     computed as x * cos + swap_pairs(x) * sin with full-width tables (cos on both members of a
-    pair, sin signed -/+), so every pass is one long contiguous loop instead of one per half.
-    `inverse` rotates by -theta (the transpose)."""
-    out = x * cos
-    turned = _swap_pairs(xp, x, interleaved) * sin
-    if inverse:
-        out -= turned
-    else:
-        out += turned
-    return out
+    pair, sin signed -/+), so every pass is one long contiguous loop instead of one per half
+    (and one fused kernel on CuPy). `inverse` rotates by -theta (the transpose)."""
+    swapped = _swap_pairs(xp, x, interleaved)
+    return xp.fused(_turn_back if inverse else _turn)(x, swapped, cos, sin)
 
 
 def _rope_grad(xp, g, cos, sin, interleaved, inverse):

@@ -48,6 +48,8 @@ graph_namespace = SimpleNamespace(
     triu=shape.triu,
     unindex=indexing.unindex,
 )
+# an elementwise chain under create_graph is recorded op by op (see ArrayNamespace.fused)
+graph_namespace.fused = lambda body: lambda *tensors: body(graph_namespace, *tensors)
 autograd.graph_namespace = graph_namespace
 
 

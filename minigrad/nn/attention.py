@@ -345,8 +345,9 @@ def scaled_dot_product_attention(
 
 
 def _swap_pairs(xp, x, interleaved: bool):
-    """A new array with the two members of every pair of the last dim exchanged: (x1, x2) ->
-    (x2, x1). Pairs are (2i, 2i+1) when interleaved, else (i, i + d/2)."""
+    """x with the two members of every pair of the last dim exchanged: (x1, x2) -> (x2, x1)
+    (a copy, or a view where strides allow). Pairs are (2i, 2i+1) when interleaved, else
+    (i, i + d/2)."""
     d = x.shape[-1]
     if interleaved:
         swapped = xp.reshape(x, (*x.shape[:-1], d // 2, 2))[..., ::-1]

@@ -217,7 +217,48 @@ OPS = [
         [(2, 2, 5, 4), (2, 2, 5, 4), (2, 2, 5, 4)],
         None,
     ),  # fmt: skip
+    (
+        "attention with a float mask",
+        lambda q, k, v, m: sdpa(q, k, v, attn_mask=m),
+        [(2, 2, 5, 4), (2, 2, 5, 4), (2, 2, 5, 4), (5, 5)],
+        None,
+    ),  # fmt: skip
+    ("rope", lambda x: F.apply_rope(x, 3) + F.apply_rope(x, interleaved=True), [(2, 5, 4)], None),
+    (
+        "neg sign clone casts",
+        lambda a: -a + mg.sign(a) * a.clone() + a.double().float() + a.cpu().to(a.device),
+        [(3, 4)],
+        None,
+    ),  # fmt: skip
+    ("pad", lambda a: F.pad(a, (1, 2)) + F.pad(a, (0, 3), value=1.0), [(2, 3)], None),
+    (
+        "nll_loss",
+        lambda x: F.nll_loss(F.log_softmax(x, -1), mg.tensor([0, 2, 1])),
+        [(3, 4)],
+        None,
+    ),  # fmt: skip
+    (
+        "double backward through indexing",  # the adjoint of x[i] (unindex), differentiated
+        lambda a: mg.autograd.grad((a[mg.tensor([0, 0, 2])] ** 3).sum(), a, create_graph=True)[0],
+        [(3, 2)],
+        None,
+    ),  # fmt: skip
 ]
+
+
+def test_agreement_cases_run_every_op():
+    from minigrad import autograd
+    from tests.ops.test_op_coverage import _ops
+
+    seen = set()
+    autograd.record_observers.append(lambda node: seen.add(node.op.name))
+    try:
+        for _, fn, shapes, domain in OPS:  # on guard, where moving to the host is an op too
+            _run(fn, _inputs(shapes, domain, 0), "guard")
+    finally:
+        autograd.record_observers.pop()
+    missing = set(_ops()) - seen
+    assert not missing, f"ops no cpu/device agreement case runs (add one to OPS): {missing}"
 
 
 def _inputs(shapes, domain, seed: int) -> list[np.ndarray]:

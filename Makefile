@@ -14,7 +14,9 @@ PIP_Q   ?= -q
 PYTEST_ARGS ?= -p xdist -n 2
 # The backend-independent tests, run again on the guard device (minigrad/guard.py: a strict CPU
 # stand-in for CuPy) so CI without a GPU catches NumPy-only code. See docs/backends.md.
-GUARD_TESTS ?= tests/ops tests/nn tests/optim tests/test_devices.py
+GUARD_TESTS ?= tests/ops tests/nn tests/optim tests/test_devices.py tests/test_autograd.py \
+	tests/test_anomaly.py tests/test_memory.py tests/test_trace.py tests/test_viz.py \
+	tests/test_serialization.py tests/data tests/models
 
 .PHONY: venv demo test test-plain test-guard lint format bench clean dot
 

@@ -20,7 +20,9 @@ $PY -c "import cupy, torch, numpy; print('cupy', cupy.__version__, 'torch', torc
 
 echo "== suite on cuda (op, nn, optim and device tests; the GPU-only tests)"
 MINIGRAD_TEST_DEVICE=cuda timeout 300 $PY -m pytest -q -p xdist -n 8 -p no:cacheprovider \
-    tests/ops tests/nn tests/optim tests/test_devices.py tests/test_backend.py 2>&1 \
+    tests/ops tests/nn tests/optim tests/test_devices.py tests/test_backend.py \
+    tests/test_autograd.py tests/test_anomaly.py tests/test_memory.py tests/test_trace.py \
+    tests/test_viz.py tests/test_serialization.py tests/data tests/models 2>&1 \
     | tee "$OUT/suite_cuda.txt" | tail -n 30 || status=1
 
 echo "== benchmarks on cuda (large attention step, MLP step)"

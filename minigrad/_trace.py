@@ -24,6 +24,7 @@ import numpy as np
 
 from minigrad import autograd
 from minigrad.autograd import Node
+from minigrad.backend import to_host
 
 __all__ = ["Step", "Trace", "trace"]
 
@@ -32,10 +33,7 @@ def _array(x):
     """The raw array behind a gradient (a Tensor under create_graph=True), on the host."""
     if x is None:
         return None
-    data = getattr(x, "_data", x)
-    if type(data).__module__.startswith("cupy"):
-        data = data.get()
-    return data
+    return to_host(getattr(x, "_data", x))
 
 
 def _norm(x) -> float | None:
@@ -69,7 +67,7 @@ class Trace:
         self.steps: list[Step] = []
         self.keep_values = keep_values
         self.grads: dict = {}  # Node -> gradient of its output (raw array), as it arrived
-        self.values: dict = {}  # Node -> its output value, where some rule had saved it
+        self.values: dict = {}  # Node -> its output value (on the host), where a rule saved it
         self.leaf_grads: dict = {}  # id(leaf Tensor) -> summed gradient this pass delivered
         self._open: dict = {}
 
@@ -119,7 +117,7 @@ class Trace:
         if not saved:
             return
         if "out" in saved and node not in self.values:
-            self.values[node] = saved["out"]
+            self.values[node] = _array(saved["out"])
         op = node.op
         if op is None:  # a custom Function: its saved tensors are not tied to inputs
             return
@@ -129,7 +127,7 @@ class Trace:
             name = op.input_names[0 if op.variadic else i]
             if name in saved:
                 value = saved[name][i] if op.variadic else saved[name]
-                self.values[source] = value
+                self.values[source] = _array(value)
 
     # -- reading --
 

@@ -541,6 +541,13 @@ def to_device(array: Any, device: Device) -> Any:
     return backend_for_device(device).from_host(host, device)
 
 
+def to_host(array: Any) -> np.ndarray:
+    """`array` as a NumPy array: itself on the CPU, else an explicit copy from its device (what
+    tools that show values, like the graph drawing and the backward trace, read)."""
+    backend = _BACKENDS.get(type(array))
+    return np.asarray(array) if backend is None else backend.to_host(array)
+
+
 def writeable(array: Any) -> bool:
     """Whether writing into `array` in place is safe, on every backend.
 

@@ -38,6 +38,7 @@ import numpy as np
 
 from minigrad import autograd
 from minigrad.autograd import FunctionNode, Node, Op
+from minigrad.backend import to_host
 from minigrad.tensor import Tensor
 
 __all__ = [
@@ -407,10 +408,7 @@ class _Item:
 def _host(array):
     if array is None:
         return None
-    array = getattr(array, "_data", array)
-    if type(array).__module__.startswith("cupy"):
-        array = array.get()
-    return np.asarray(array)
+    return to_host(getattr(array, "_data", array))
 
 
 class _Graph:

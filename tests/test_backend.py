@@ -210,4 +210,4 @@ def test_fused_runs_the_chain_as_written_or_hands_it_to_the_backends_fuse():
     t = mg.tensor(x, requires_grad=True)
     out = graph_namespace.fused(_scaled_tanh)(t, mg.tensor(y))
     assert out.grad_fn is not None
-    np.testing.assert_allclose(out.detach().numpy(), expected)
+    np.testing.assert_allclose(out.detach().cpu().numpy(), expected)

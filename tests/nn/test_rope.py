@@ -197,3 +197,15 @@ def test_seq_dim_rotates_another_layout(positions):
     assert gradcheck(lambda x: apply_rope(x, positions, seq_dim=1), (x,))
     with pytest.raises(RuntimeError, match="seq_dim"):
         apply_rope(x, seq_dim=-1)
+
+
+@pytest.mark.parametrize("interleaved", [False, True])
+def test_fractional_positions_match_the_matrix_form(interleaved):
+    # positions that are not table rows: the angles are computed, not looked up
+    x = np.random.default_rng(1).standard_normal((2, 3, 8))
+    positions = [0.5, 1.25, 7.75]
+    R = rotation_matrix(positions, 8, 100.0, interleaved)
+    got = apply_rope(mg.tensor(x), mg.tensor(positions), 100.0, interleaved).numpy()
+    np.testing.assert_allclose(got, np.einsum("tij,...tj->...ti", R, x), atol=1e-12)
+    xt = mg.tensor(x, requires_grad=True)
+    assert gradcheck(lambda x: apply_rope(x, mg.tensor(positions), 100.0, interleaved), (xt,))

@@ -318,47 +318,46 @@ def record_modules():
             loss = loss_fn(model(x), y)
         mg.viz.draw(loss, collapse_modules=True)
 
-    Works by wrapping `Module.__call__` and the engine's node recording for the duration.
+    Works through global module hooks (`nn.module.register_module_forward_pre_hook` and
+    `register_module_forward_hook`) and an observer of the engine's recording, for the duration.
     """
     global _recorder
-    try:
-        from minigrad.nn.module import Module
-    except ImportError:  # nn not available: nothing to record, drawings stay uncollapsed
-        warnings.warn(
-            "minigrad.nn is not available; record_modules() records nothing", stacklevel=3
-        )
-        yield None
-        return
+    from minigrad.nn.module import register_module_forward_hook, register_module_forward_pre_hook
+
     rec = _ModuleRecorder()
     previous, _recorder = _recorder, rec
-    original_call = Module.__call__
+    entered: list = []  # the modules whose calls are on rec.stack, innermost last
 
-    def call(self, *args, **kwargs):
+    def before(module, args):
         if not rec.stack:  # outermost call: name everything below it by its dotted path
             with contextlib.suppress(Exception):
-                rec._names = {id(m): n for n, m in self.named_modules()}
-                for n, p in self.named_parameters():
+                rec._names = {id(m): n for n, m in module.named_modules()}
+                for n, p in module.named_parameters():
                     rec.param_names[id(p)] = (weakref.ref(p), n)
         parent = rec.stack[-1] if rec.stack else None
-        name = rec._names.get(id(self)) or type(self).__name__
-        entry = _Call(len(rec.calls), name, type(self).__name__, len(rec.stack), parent)
+        name = rec._names.get(id(module)) or type(module).__name__
+        entry = _Call(len(rec.calls), name, type(module).__name__, len(rec.stack), parent)
         rec.calls.append(entry)
         rec.stack.append(entry)
-        try:
-            return original_call(self, *args, **kwargs)
-        finally:
+        entered.append(module)
+
+    def after(module, args, output):  # also when the call raised (always_call)
+        if entered and entered[-1] is module:
+            entered.pop()
             rec.stack.pop()
 
     def observe(node):
         if rec.stack:
             rec.node_calls[node] = rec.stack[-1]
 
-    Module.__call__ = call
+    handles = [register_module_forward_pre_hook(before)]
+    handles.append(register_module_forward_hook(after, always_call=True))
     autograd.record_observers.append(observe)
     try:
         yield rec
     finally:
-        Module.__call__ = original_call
+        for handle in handles:
+            handle.remove()
         autograd.record_observers.remove(observe)
         _recorder = previous
         _last_recorders.append(rec)

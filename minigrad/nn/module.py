@@ -10,6 +10,7 @@ leaves the module unchanged (PyTorch half-loads; we don't).
 from __future__ import annotations
 
 import itertools
+import warnings
 from collections import OrderedDict, namedtuple
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import Any
@@ -60,10 +61,13 @@ class RemovableHandle:
 
     def __init__(self, registry: dict):
         self._registry = registry
+        self._flags: list[set] = []  # sets that mark this hook (with_kwargs, always_call)
         self.id = next(self._ids)
 
     def remove(self) -> None:
         self._registry.pop(self.id, None)
+        for flags in self._flags:
+            flags.discard(self.id)
 
     def __enter__(self) -> RemovableHandle:
         return self
@@ -77,6 +81,31 @@ def _add_hook(registry: dict, hook: Callable, prepend: bool) -> RemovableHandle:
     registry[handle.id] = hook
     if prepend:
         registry.move_to_end(handle.id, last=False)
+    return handle
+
+
+# Hooks on every module's call, run before each module's own (PyTorch's
+# torch.nn.modules.module.register_module_forward_pre_hook / _forward_hook): tools such as
+# viz.record_modules watch module calls through them instead of patching Module.__call__.
+_global_forward_pre_hooks: OrderedDict = OrderedDict()
+_global_forward_hooks: OrderedDict = OrderedDict()
+_global_forward_hooks_always_called: set = set()
+
+
+def register_module_forward_pre_hook(hook: Callable) -> RemovableHandle:
+    """`hook(module, args)` runs before every module's forward (before the module's own
+    pre-hooks); returning a value replaces `args` (a non-tuple becomes `(value,)`)."""
+    return _add_hook(_global_forward_pre_hooks, hook, False)
+
+
+def register_module_forward_hook(hook: Callable, *, always_call: bool = False) -> RemovableHandle:
+    """`hook(module, args, output)` runs after every module's forward (before the module's own
+    forward hooks); returning a value replaces the output. With `always_call=True` it also runs
+    when the call raises, with output None, and the error then propagates."""
+    handle = _add_hook(_global_forward_hooks, hook, False)
+    if always_call:
+        _global_forward_hooks_always_called.add(handle.id)
+        handle._flags.append(_global_forward_hooks_always_called)
     return handle
 
 
@@ -561,6 +590,7 @@ class Module:
         handle = _add_hook(self._forward_pre_hooks, hook, prepend)
         if with_kwargs:
             self._forward_pre_hooks_with_kwargs.add(handle.id)
+            handle._flags.append(self._forward_pre_hooks_with_kwargs)
         return handle
 
     def register_forward_hook(
@@ -571,6 +601,7 @@ class Module:
         handle = _add_hook(self._forward_hooks, hook, prepend)
         if with_kwargs:
             self._forward_hooks_with_kwargs.add(handle.id)
+            handle._flags.append(self._forward_hooks_with_kwargs)
         return handle
 
     def register_full_backward_hook(self, hook: Callable, prepend: bool = False):
@@ -591,11 +622,37 @@ class Module:
 
     def __call__(self, *args, **kwargs):
         d = self.__dict__
-        if not (d["_forward_pre_hooks"] or d["_forward_hooks"] or d["_backward_hooks"]):
+        if not (
+            d["_forward_pre_hooks"]
+            or d["_forward_hooks"]
+            or d["_backward_hooks"]
+            or _global_forward_pre_hooks
+            or _global_forward_hooks
+        ):
             return self.forward(*args, **kwargs)
-        return self._call_with_hooks(args, kwargs)
+        if not _global_forward_hooks_always_called:
+            return self._call_with_hooks(args, kwargs, set())
+        called: set = set()  # the global always-call hooks that have run
+        try:
+            return self._call_with_hooks(args, kwargs, called)
+        except Exception:
+            for hid, hook in list(_global_forward_hooks.items()):
+                if hid in _global_forward_hooks_always_called and hid not in called:
+                    try:
+                        hook(self, args, None)
+                    except Exception as e:  # the first error is the one to report
+                        warnings.warn(
+                            f"a module forward hook with always_call=True raised {e!r} while "
+                            f"{type(self).__name__}'s call was failing; it was silenced",
+                            stacklevel=2,
+                        )
+            raise
 
-    def _call_with_hooks(self, args: tuple, kwargs: dict):
+    def _call_with_hooks(self, args: tuple, kwargs: dict, called: set):
+        for hook in list(_global_forward_pre_hooks.values()):
+            result = hook(self, args)
+            if result is not None:
+                args = result if isinstance(result, tuple) else (result,)
         for hid, hook in list(self._forward_pre_hooks.items()):
             if hid in self._forward_pre_hooks_with_kwargs:
                 result = hook(self, args, kwargs)
@@ -614,6 +671,11 @@ class Module:
         if self._backward_hooks and autograd.is_grad_enabled():
             args, state = self._wrap_inputs(args)
         output = self.forward(*args, **kwargs)
+        for hid, hook in list(_global_forward_hooks.items()):
+            called.add(hid)
+            result = hook(self, args, output)
+            if result is not None:
+                output = result
         for hid, hook in list(self._forward_hooks.items()):
             if hid in self._forward_hooks_with_kwargs:
                 result = hook(self, args, kwargs, output)

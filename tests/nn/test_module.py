@@ -220,6 +220,71 @@ def test_forward_hooks():
     )
 
 
+def test_global_module_hooks_see_every_call_in_order():
+    from minigrad.nn.module import register_module_forward_hook, register_module_forward_pre_hook
+
+    model = nn.Sequential(nn.Linear(3, 2), nn.ReLU())
+    model[0].register_forward_hook(lambda m, args, out: calls.append("own") or None)
+    calls = []
+    pre = register_module_forward_pre_hook(lambda m, args: calls.append(("pre", type(m).__name__)))
+    post = register_module_forward_hook(
+        lambda m, args, out: calls.append(("post", type(m).__name__)) or None
+    )
+    with pre, post:
+        model(mg.ones(1, 3))
+    assert calls == [
+        ("pre", "Sequential"), ("pre", "Linear"), ("post", "Linear"), "own",
+        ("pre", "ReLU"), ("post", "ReLU"), ("post", "Sequential"),
+    ]  # fmt: skip
+    calls.clear()
+    model(mg.ones(1, 3))  # removed: only the module's own hook is left
+    assert calls == ["own"]
+
+
+def test_global_hooks_replace_args_and_output():
+    from minigrad.nn.module import register_module_forward_hook, register_module_forward_pre_hook
+
+    lin = nn.Linear(2, 2)
+    with register_module_forward_pre_hook(lambda m, args: args[0] * 0):
+        np.testing.assert_allclose(
+            lin(mg.ones(1, 2)).detach().numpy(), lin.bias.detach()[None].numpy()
+        )
+    with register_module_forward_hook(lambda m, args, out: out * 0 + 7):
+        assert lin(mg.ones(1, 2)).tolist() == [[7.0, 7.0]]
+
+
+def test_always_call_hook_runs_when_forward_raises():
+    from minigrad.nn import module as module_mod
+
+    class Broken(nn.Module):
+        def forward(self, x):
+            raise ValueError("boom")
+
+    seen = []
+    plain = module_mod.register_module_forward_hook(lambda m, a, out: seen.append("plain"))
+    always = module_mod.register_module_forward_hook(
+        lambda m, a, out: seen.append(("always", out)), always_call=True
+    )
+    with plain, always, pytest.raises(ValueError, match="boom"):
+        Broken()(mg.ones(1))
+    assert seen == [("always", None)]
+    assert not module_mod._global_forward_hooks_always_called  # removing clears the mark too
+
+
+def test_record_modules_unwinds_a_call_that_raises():
+    class Broken(nn.Module):
+        def forward(self, x):
+            raise ValueError("boom")
+
+    lin = nn.Linear(2, 2)
+    with mg.viz.record_modules() as rec:
+        with pytest.raises(ValueError):
+            Broken()(mg.ones(1, 2))
+        assert rec.stack == []
+        y = lin(mg.ones(1, 2, requires_grad=True))
+    assert rec.node_calls[y.grad_fn].type == "Linear" and rec.node_calls[y.grad_fn].depth == 0
+
+
 def test_full_backward_hook_matches_torch():
     torch = pytest.importorskip("torch")
     rng = np.random.default_rng(0)

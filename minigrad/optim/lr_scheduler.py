@@ -1,5 +1,6 @@
 """Learning-rate schedulers (PyTorch's `torch.optim.lr_scheduler`): `LRScheduler` and `StepLR`,
-`MultiStepLR`, `ExponentialLR`, `CosineAnnealingLR`, `LinearLR`, `LambdaLR`, `OneCycleLR`.
+`MultiStepLR`, `ExponentialLR`, `CosineAnnealingLR`, `LinearLR`, `LambdaLR`, `OneCycleLR`,
+`SequentialLR` (one schedule after another) and `ReduceLROnPlateau` (driven by a metric).
 
 Each `step()` advances `last_epoch` and writes the new rate into every param group. The formulas
 are PyTorch's, including its recursive (chainable) forms, so the sequences of rates agree with
@@ -397,6 +398,150 @@ class OneCycleLR(LRScheduler):
                 else:
                     group["momentum"] = momentum
         return lrs
+
+
+class SequentialLR(LRScheduler):
+    """Run `schedulers` one after another: the k-th takes over at epoch `milestones[k-1]`,
+    starting its own schedule from epoch 0 (e.g. a LinearLR warm-up, then cosine decay)."""
+
+    def __init__(
+        self,
+        optimizer: Optimizer,
+        schedulers: list[LRScheduler],
+        milestones: list[int],
+        last_epoch: int = -1,
+    ):
+        if not schedulers:
+            raise ValueError("SequentialLR expects at least one scheduler")
+        for i, scheduler in enumerate(schedulers):
+            if isinstance(scheduler, ReduceLROnPlateau):
+                raise ValueError(
+                    f"SequentialLR does not support ReduceLROnPlateau (schedulers[{i}]): it needs "
+                    "a metric at every step"
+                )
+            if scheduler.optimizer is not optimizer:
+                raise ValueError(
+                    f"SequentialLR expects all schedulers to belong to the same optimizer, but "
+                    f"schedulers[{i}] has a different one"
+                )
+        if len(milestones) != len(schedulers) - 1:
+            raise ValueError(
+                f"SequentialLR expects {len(schedulers) - 1} milestones for {len(schedulers)} "
+                f"schedulers, got {len(milestones)}"
+            )
+        self.optimizer = optimizer
+        self._schedulers = list(schedulers)
+        self._milestones = list(milestones)
+        self.last_epoch = last_epoch + 1
+        # building each scheduler stepped it once: start over from the first one's epoch 0
+        for group in optimizer.param_groups:
+            group["lr"] = group["initial_lr"]
+        for scheduler in self._schedulers:
+            scheduler.last_epoch -= 1
+        first = self._schedulers[0]
+        first._step_count, first._is_initial = 0, True
+        try:
+            first.step()
+        finally:
+            first._is_initial = False
+        self._last_lr = first.get_last_lr()
+
+    def step(self) -> None:  # type: ignore[override]
+        self.last_epoch += 1
+        k = bisect_right(self._milestones, self.last_epoch)
+        scheduler = self._schedulers[k]
+        if k > 0 and self._milestones[k - 1] == self.last_epoch:
+            scheduler.step(0)  # the next scheduler starts at its epoch 0
+        else:
+            scheduler.step()
+        self._last_lr = scheduler.get_last_lr()
+
+    def state_dict(self) -> dict[str, Any]:
+        state = {k: v for k, v in self.__dict__.items() if k not in ("optimizer", "_schedulers")}
+        state["_schedulers"] = [s.state_dict() for s in self._schedulers]
+        return state
+
+    def load_state_dict(self, state_dict: dict[str, Any]) -> None:
+        state = dict(state_dict)
+        for scheduler, sub in zip(self._schedulers, state.pop("_schedulers")):
+            scheduler.load_state_dict(sub)
+        self.__dict__.update(state)
+
+
+class ReduceLROnPlateau(LRScheduler):
+    """Multiply the rates by `factor` once a metric has stopped improving for `patience` epochs:
+    `step(metric)` after each validation. Improving means beating the best value so far by
+    `threshold` (relative, or absolute with threshold_mode="abs"), downwards in mode "min" and
+    upwards in mode "max". After a reduction, `cooldown` epochs pass before counting again; no
+    rate goes below `min_lr`, and changes smaller than `eps` are skipped."""
+
+    def __init__(
+        self,
+        optimizer: Optimizer,
+        mode: str = "min",
+        factor: float = 0.1,
+        patience: int = 10,
+        threshold: float = 1e-4,
+        threshold_mode: str = "rel",
+        cooldown: int = 0,
+        min_lr: float | list[float] = 0.0,
+        eps: float = 1e-8,
+    ):
+        if not isinstance(optimizer, Optimizer):
+            raise TypeError(f"{type(optimizer).__name__} is not an Optimizer")
+        if factor >= 1.0:
+            raise ValueError(f"Factor should be < 1.0, got {factor}")
+        if mode not in ("min", "max"):
+            raise ValueError(f"mode {mode!r} is unknown: expected 'min' or 'max'")
+        if threshold_mode not in ("rel", "abs"):
+            raise ValueError(
+                f"threshold mode {threshold_mode!r} is unknown: expected 'rel' or 'abs'"
+            )
+        self.optimizer = optimizer
+        self.min_lrs = _per_group("min_lr", optimizer, min_lr)
+        self.mode, self.factor, self.patience = mode, factor, patience
+        self.threshold, self.threshold_mode = threshold, threshold_mode
+        self.cooldown, self.eps = cooldown, eps
+        self.best = math.inf if mode == "min" else -math.inf
+        self.num_bad_epochs = 0
+        self.cooldown_counter = 0
+        self.last_epoch = 0
+        self._last_lr = self._group_lrs()
+
+    def is_better(self, value: float, best: float) -> bool:
+        if self.mode == "min":
+            if self.threshold_mode == "rel":
+                return value < best * (1.0 - self.threshold)
+            return value < best - self.threshold
+        if self.threshold_mode == "rel":
+            return value > best * (self.threshold + 1.0)
+        return value > best + self.threshold
+
+    @property
+    def in_cooldown(self) -> bool:
+        return self.cooldown_counter > 0
+
+    def step(self, metrics, epoch: int | None = None) -> None:  # type: ignore[override]
+        """Record this epoch's metric (a number or a one-element Tensor)."""
+        value = float(metrics)
+        self.last_epoch = self.last_epoch + 1 if epoch is None else epoch
+        if self.is_better(value, self.best):
+            self.best = value
+            self.num_bad_epochs = 0
+        else:
+            self.num_bad_epochs += 1
+        if self.in_cooldown:
+            self.cooldown_counter -= 1
+            self.num_bad_epochs = 0  # epochs in cooldown do not count
+        if self.num_bad_epochs > self.patience:
+            for group, min_lr in zip(self.optimizer.param_groups, self.min_lrs):
+                old = float(group["lr"])
+                new = max(old * self.factor, min_lr)
+                if old - new > self.eps:
+                    group["lr"] = new
+            self.cooldown_counter = self.cooldown
+            self.num_bad_epochs = 0
+        self._last_lr = self._group_lrs()
 
 
 def _per_group(name: str, optimizer: Optimizer, value) -> list:

@@ -147,3 +147,101 @@ def test_errors():
         mls.OneCycleLR(optim.Adagrad([mg.zeros(1, requires_grad=True)]), max_lr=1.0, total_steps=5)
     with pytest.raises(ValueError, match="Expected 1 lr_lambdas"):
         mls.LambdaLR(opt, [lambda e: 1.0, lambda e: 1.0])
+
+
+# a validation curve that improves, stalls, wobbles within the threshold and improves again
+METRICS = [1.0, 0.8, 0.79, 0.79, 0.795, 0.7901, 0.79, 0.6, 0.6, 0.61, 0.62, 0.6, 0.6, 0.6] * 3
+
+
+@pytest.mark.parametrize(
+    "kwargs",
+    [
+        dict(),
+        dict(patience=1, factor=0.5),
+        dict(patience=2, factor=0.3, cooldown=2, min_lr=[0.02, 0.05]),
+        dict(mode="max", patience=0, threshold=0.05, threshold_mode="abs"),
+        dict(patience=1, threshold=0.01, threshold_mode="rel", eps=0.02),
+    ],
+)
+def test_reduce_lr_on_plateau_equals_torch(kwargs):
+    torch = pytest.importorskip("torch")
+    opt, topt = _mg_opt("SGD", 2), _torch_opt(torch, "SGD", 2)
+    ours = mls.ReduceLROnPlateau(opt, **kwargs)
+    theirs = torch.optim.lr_scheduler.ReduceLROnPlateau(topt, **kwargs)
+    for m in METRICS:
+        ours.step(mg.tensor(m))  # a scalar Tensor, as a loss would be
+        theirs.step(torch.tensor(m))
+        assert ours.get_last_lr() == theirs.get_last_lr()
+        assert [g["lr"] for g in opt.param_groups] == [g["lr"] for g in topt.param_groups]
+        assert (ours.best, ours.num_bad_epochs) == (theirs.best, theirs.num_bad_epochs)
+
+
+def test_reduce_lr_on_plateau_errors_and_resume():
+    opt = _mg_opt("SGD", 2)
+    with pytest.raises(ValueError, match="Factor should be < 1.0"):
+        mls.ReduceLROnPlateau(opt, factor=1.0)
+    with pytest.raises(ValueError, match="mode 'median' is unknown"):
+        mls.ReduceLROnPlateau(opt, mode="median")
+    with pytest.raises(ValueError, match="threshold mode 'pct' is unknown"):
+        mls.ReduceLROnPlateau(opt, threshold_mode="pct")
+    with pytest.raises(ValueError, match="expected 2 values for min_lr, got 3"):
+        mls.ReduceLROnPlateau(opt, min_lr=[0.1, 0.1, 0.1])
+    sched = mls.ReduceLROnPlateau(opt, patience=1, cooldown=1)
+    for m in METRICS[:6]:
+        sched.step(m)
+    again = mls.ReduceLROnPlateau(opt2 := _mg_opt("SGD", 2), patience=1, cooldown=1)
+    opt2.load_state_dict(opt.state_dict())
+    again.load_state_dict(sched.state_dict())
+    for m in METRICS[6:]:
+        sched.step(m)
+        again.step(m)
+        assert again.get_last_lr() == sched.get_last_lr()
+    assert sched.get_last_lr() != [0.1, 0.2]  # the curve did reduce the rates
+
+
+@pytest.mark.parametrize(
+    "parts, milestones",
+    [
+        ([("LinearLR", dict(start_factor=0.1, total_iters=5)), ("CosineAnnealingLR", dict(T_max=20))], [5]),
+        ([("ExponentialLR", dict(gamma=0.9)), ("StepLR", dict(step_size=3, gamma=0.5)),
+          ("MultiStepLR", dict(milestones=[2, 6]))], [4, 12]),
+    ],
+)  # fmt: skip
+def test_sequential_lr_equals_torch(parts, milestones):
+    torch = pytest.importorskip("torch")
+    opt, topt = _mg_opt("SGD", 2), _torch_opt(torch, "SGD", 2)
+    ours = mls.SequentialLR(opt, [getattr(mls, n)(opt, **kw) for n, kw in parts], milestones)
+    theirs = torch.optim.lr_scheduler.SequentialLR(
+        topt, [getattr(torch.optim.lr_scheduler, n)(topt, **kw) for n, kw in parts], milestones
+    )
+    assert _run(ours, opt)[0] == _run(theirs, topt)[0]
+
+
+def test_sequential_lr_errors_and_resume():
+    opt, other = _mg_opt(), _mg_opt()
+    warm = mls.LinearLR(opt, start_factor=0.5, total_iters=3)
+    with pytest.raises(ValueError, match="expects 1 milestones for 2 schedulers, got 2"):
+        mls.SequentialLR(opt, [warm, mls.ExponentialLR(opt, 0.9)], [3, 5])
+    with pytest.raises(ValueError, match="same optimizer"):
+        mls.SequentialLR(opt, [warm, mls.ExponentialLR(other, 0.9)], [3])
+    with pytest.raises(ValueError, match="does not support ReduceLROnPlateau"):
+        mls.SequentialLR(opt, [warm, mls.ReduceLROnPlateau(opt)], [3])
+    with pytest.raises(ValueError, match="at least one scheduler"):
+        mls.SequentialLR(opt, [], [])
+
+    def build():
+        o = _mg_opt()
+        return o, mls.SequentialLR(
+            o, [mls.LinearLR(o, start_factor=0.5, total_iters=3), mls.ExponentialLR(o, 0.9)], [3]
+        )
+
+    opt1, s1 = build()
+    for _ in range(5):
+        opt1.step()
+        s1.step()
+    saved_sched, saved_opt = s1.state_dict(), opt1.state_dict()
+    rest = _run(s1, opt1, 6)[0]
+    opt2, s2 = build()
+    opt2.load_state_dict(saved_opt)
+    s2.load_state_dict(saved_sched)
+    assert _run(s2, opt2, 6)[0] == rest

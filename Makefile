@@ -18,7 +18,7 @@ GUARD_TESTS ?= tests/ops tests/nn tests/optim tests/test_devices.py tests/test_a
 	tests/test_anomaly.py tests/test_memory.py tests/test_trace.py tests/test_viz.py \
 	tests/test_serialization.py tests/data tests/models
 
-.PHONY: venv demo test test-plain test-guard lint format bench clean dot
+.PHONY: venv demo test test-plain test-guard test-cuda-standin lint format bench clean dot
 
 venv: $(STAMP)
 
@@ -50,14 +50,18 @@ dot:
 demo: venv
 	$(VPY) examples/demo.py
 
-# The plain (NumPy) suite, then the guard run; stops at the first that fails.
-test: test-plain test-guard
+# The plain (NumPy) suite, the guard run, then the CUDA tests through minigrad's real CuPy
+# backend code over a stand-in CuPy (tests/_fake_cupy.py); stops at the first that fails.
+test: test-plain test-guard test-cuda-standin
 
 test-plain: venv dot
 	$(VPY) -m pytest $(PYTEST_ARGS)
 
 test-guard: venv
 	MINIGRAD_TEST_DEVICE=guard $(VPY) -m pytest $(PYTEST_ARGS) $(GUARD_TESTS)
+
+test-cuda-standin: venv
+	$(VPY) -m pytest -p tests._fake_cupy tests/test_devices.py tests/test_backend.py -k "cuda or gpu"
 
 lint: venv
 	$(VENV)/bin/ruff check .

@@ -297,6 +297,27 @@ def test_forward_and_gradients_agree_with_cpu(device, name, fn, shapes, domain):
         np.testing.assert_allclose(gd, gc, rtol=1e-4, atol=1e-5, err_msg=f"gradient {k}")
 
 
+@pytest.mark.gpu
+def test_elementwise_chains_run_as_fused_kernels_on_cuda():
+    from minigrad import backend
+    from minigrad.nn import attention
+    from minigrad.ops import elementwise
+
+    xp = backend.cuda_backend().xp
+    x = np.random.default_rng(0).standard_normal((2, 3, 4, 8)).astype(np.float32)
+    grads = []
+    for device in ("cpu", "cuda"):
+        t = mg.tensor(x, device=device, requires_grad=True)
+        y = F.gelu(t, approximate="tanh") + F.gelu(t) + F.apply_rope(t)
+        sdpa(y, y, y, is_causal=True).sum().backward()
+        grads.append(t.grad.cpu().numpy())
+    np.testing.assert_allclose(grads[1], grads[0], rtol=1e-4, atol=1e-5)
+    bodies = [elementwise._gelu_tanh, elementwise._gelu_tanh_grad, elementwise._gelu_erf,
+              elementwise._gelu_erf_grad, attention._turn, attention._turn_back,
+              attention._softmax_grad]  # fmt: skip
+    assert xp._fuse is not None and all(body in xp._fused for body in bodies)
+
+
 def _train(device, model_fn, batch_fn, steps: int = 3) -> tuple[list[float], list[np.ndarray]]:
     mg.manual_seed(0)
     model = model_fn().to(device)

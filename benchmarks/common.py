@@ -291,7 +291,8 @@ def versions() -> str:
     if DEVICE == "cuda":
         import cupy
 
-        name = cupy.cuda.runtime.getDeviceProperties(0)["name"].decode()
+        name = cupy.cuda.runtime.getDeviceProperties(0)["name"]
+        name = name.decode() if isinstance(name, bytes) else name
         parts.append(f"CuPy {cupy.__version__} on {name}")
         if torch is not None:
             parts.append(f"PyTorch CUDA {torch.version.cuda}")

@@ -97,7 +97,10 @@ def build_torch():
 
 WORKLOAD = common.Workload(
     name="attention_step",
-    description=__doc__.splitlines()[0],
+    description=(
+        f"One training step of a causal RoPE self-attention layer: B={B}, T={T}, d_model={D}, "
+        f"{H} heads."
+    ),
     unit="ms/step",
     unit_scale=1e3,
     build_minigrad=build_minigrad,

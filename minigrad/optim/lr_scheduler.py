@@ -1,6 +1,7 @@
 """Learning-rate schedulers (PyTorch's `torch.optim.lr_scheduler`): `LRScheduler` and `StepLR`,
-`MultiStepLR`, `ExponentialLR`, `CosineAnnealingLR`, `LinearLR`, `LambdaLR`, `OneCycleLR`,
-`SequentialLR` (one schedule after another) and `ReduceLROnPlateau` (driven by a metric).
+`MultiStepLR`, `ExponentialLR`, `CosineAnnealingLR`, `CosineAnnealingWarmRestarts`, `LinearLR`,
+`ConstantLR`, `PolynomialLR`, `LambdaLR`, `OneCycleLR`, the compositions `ChainedScheduler` (all
+at once) and `SequentialLR` (one after another), and `ReduceLROnPlateau` (driven by a metric).
 
 Each `step()` advances `last_epoch` and writes the new rate into every param group. The formulas
 are PyTorch's, including its recursive (chainable) forms, so the sequences of rates agree with
@@ -400,7 +401,159 @@ class OneCycleLR(LRScheduler):
         return lrs
 
 
-class SequentialLR(LRScheduler):
+class ConstantLR(LRScheduler):
+    """`lr = base_lr * factor` for the first `total_iters` epochs, then `base_lr`."""
+
+    def __init__(
+        self,
+        optimizer: Optimizer,
+        factor: float = 1.0 / 3,
+        total_iters: int = 5,
+        last_epoch: int = -1,
+    ):
+        if not 0.0 <= factor <= 1.0:
+            raise ValueError(
+                f"Constant multiplicative factor expected to be between 0 and 1, got {factor}"
+            )
+        self.factor, self.total_iters = factor, total_iters
+        super().__init__(optimizer, last_epoch)
+
+    def get_lr(self) -> list[float]:
+        if self.last_epoch == 0:
+            return [lr * self.factor for lr in self._group_lrs()]
+        if self.last_epoch != self.total_iters:
+            return self._group_lrs()
+        return [lr * (1.0 / self.factor) for lr in self._group_lrs()]
+
+    def _get_closed_form_lr(self) -> list[float]:
+        after = self.last_epoch >= self.total_iters
+        return [base * (self.factor + after * (1 - self.factor)) for base in self.base_lrs]
+
+
+class PolynomialLR(LRScheduler):
+    """`lr = base_lr * (1 - min(epoch, total_iters) / total_iters) ** power`."""
+
+    def __init__(
+        self, optimizer: Optimizer, total_iters: int = 5, power: float = 1.0, last_epoch: int = -1
+    ):
+        self.total_iters, self.power = total_iters, power
+        super().__init__(optimizer, last_epoch)
+
+    def get_lr(self) -> list[float]:
+        if self._is_initial or self.last_epoch > self.total_iters:
+            return self._group_lrs()
+        t, n = self.last_epoch, self.total_iters
+        decay = ((1.0 - t / n) / (1.0 - (t - 1) / n)) ** self.power
+        return [lr * decay for lr in self._group_lrs()]
+
+    def _get_closed_form_lr(self) -> list[float]:
+        t, n = min(self.total_iters, self.last_epoch), self.total_iters
+        return [base * (1.0 - t / n) ** self.power for base in self.base_lrs]
+
+
+class CosineAnnealingWarmRestarts(LRScheduler):
+    """Cosine annealing from base_lr to `eta_min` over T_i epochs, then a restart; the first cycle
+    is `T_0` epochs long and each next one `T_mult` times longer (SGDR)."""
+
+    def __init__(
+        self,
+        optimizer: Optimizer,
+        T_0: int,
+        T_mult: int = 1,
+        eta_min: float = 0.0,
+        last_epoch: int = -1,
+    ):
+        if not isinstance(T_0, int) or T_0 <= 0:
+            raise ValueError(f"Expected positive integer T_0, but got {T_0}")
+        if not isinstance(T_mult, int) or T_mult < 1:
+            raise ValueError(f"Expected integer T_mult >= 1, but got {T_mult}")
+        self.T_0, self.T_i, self.T_mult, self.eta_min = T_0, T_0, T_mult, eta_min
+        self.T_cur = last_epoch
+        super().__init__(optimizer, last_epoch)
+
+    def get_lr(self) -> list[float]:
+        cos = 1 + math.cos(math.pi * self.T_cur / self.T_i)
+        return [self.eta_min + (base - self.eta_min) * cos / 2 for base in self.base_lrs]
+
+    def step(self, epoch: float | None = None) -> None:
+        """Advance one epoch, or jump to `epoch` (fractions allowed: `epoch + i / iters`)."""
+        self._step_count += 1
+        if epoch is None and self.last_epoch < 0:
+            epoch = 0
+        if epoch is None:
+            epoch = self.last_epoch + 1
+            self.T_cur += 1
+            if self.T_cur >= self.T_i:  # a restart
+                self.T_cur %= self.T_i
+                self.T_i *= self.T_mult
+        elif epoch < 0:
+            raise ValueError(f"Expected non-negative epoch, but got {epoch}")
+        elif epoch >= self.T_0:
+            if self.T_mult == 1:
+                self.T_cur = epoch % self.T_0
+            else:  # which cycle `epoch` falls in: T_0 (T_mult^n - 1) / (T_mult - 1) <= epoch
+                n = int(math.log(epoch / self.T_0 * (self.T_mult - 1) + 1, self.T_mult))
+                self.T_cur = epoch - self.T_0 * (self.T_mult**n - 1) / (self.T_mult - 1)
+                self.T_i = self.T_0 * self.T_mult**n
+        else:
+            self.T_i, self.T_cur = self.T_0, epoch
+        self.last_epoch = math.floor(epoch)
+        for group, lr in zip(self.optimizer.param_groups, self.get_lr()):
+            group["lr"] = lr
+        self._last_lr = self._group_lrs()
+
+
+class _Composition(LRScheduler):
+    """A scheduler made of others (`_schedulers`): its state holds theirs."""
+
+    _schedulers: list[LRScheduler]
+
+    def state_dict(self) -> dict[str, Any]:
+        state = {k: v for k, v in self.__dict__.items() if k not in ("optimizer", "_schedulers")}
+        state["_schedulers"] = [s.state_dict() for s in self._schedulers]
+        return state
+
+    def load_state_dict(self, state_dict: dict[str, Any]) -> None:
+        state = dict(state_dict)
+        for scheduler, sub in zip(self._schedulers, state.pop("_schedulers")):
+            scheduler.load_state_dict(sub)
+        self.__dict__.update(state)
+
+
+class ChainedScheduler(_Composition):
+    """Step several schedulers of one optimizer together, each applying its change to the rates
+    the previous ones left (e.g. a ConstantLR warm-up times an ExponentialLR decay)."""
+
+    def __init__(self, schedulers: list[LRScheduler], optimizer: Optimizer | None = None):
+        if not schedulers:
+            raise ValueError("ChainedScheduler expects at least one scheduler to be chained")
+        optimizer = optimizer or schedulers[0].optimizer
+        _check_composable("ChainedScheduler", schedulers, optimizer)
+        self._schedulers = list(schedulers)
+        self.optimizer = optimizer
+        self._last_lr = self._group_lrs()
+
+    def step(self) -> None:  # type: ignore[override]
+        for scheduler in self._schedulers:
+            scheduler.step()
+        self._last_lr = self._group_lrs()
+
+
+def _check_composable(name: str, schedulers: list, optimizer: Optimizer) -> None:
+    for i, scheduler in enumerate(schedulers):
+        if isinstance(scheduler, ReduceLROnPlateau):
+            raise ValueError(
+                f"{name} does not support ReduceLROnPlateau (schedulers[{i}]): it needs a "
+                "metric at every step"
+            )
+        if scheduler.optimizer is not optimizer:
+            raise ValueError(
+                f"{name} expects all schedulers to belong to the same optimizer, but "
+                f"schedulers[{i}] has a different one"
+            )
+
+
+class SequentialLR(_Composition):
     """Run `schedulers` one after another: the k-th takes over at epoch `milestones[k-1]`,
     starting its own schedule from epoch 0 (e.g. a LinearLR warm-up, then cosine decay)."""
 
@@ -413,17 +566,7 @@ class SequentialLR(LRScheduler):
     ):
         if not schedulers:
             raise ValueError("SequentialLR expects at least one scheduler")
-        for i, scheduler in enumerate(schedulers):
-            if isinstance(scheduler, ReduceLROnPlateau):
-                raise ValueError(
-                    f"SequentialLR does not support ReduceLROnPlateau (schedulers[{i}]): it needs "
-                    "a metric at every step"
-                )
-            if scheduler.optimizer is not optimizer:
-                raise ValueError(
-                    f"SequentialLR expects all schedulers to belong to the same optimizer, but "
-                    f"schedulers[{i}] has a different one"
-                )
+        _check_composable("SequentialLR", schedulers, optimizer)
         if len(milestones) != len(schedulers) - 1:
             raise ValueError(
                 f"SequentialLR expects {len(schedulers) - 1} milestones for {len(schedulers)} "
@@ -455,17 +598,6 @@ class SequentialLR(LRScheduler):
         else:
             scheduler.step()
         self._last_lr = scheduler.get_last_lr()
-
-    def state_dict(self) -> dict[str, Any]:
-        state = {k: v for k, v in self.__dict__.items() if k not in ("optimizer", "_schedulers")}
-        state["_schedulers"] = [s.state_dict() for s in self._schedulers]
-        return state
-
-    def load_state_dict(self, state_dict: dict[str, Any]) -> None:
-        state = dict(state_dict)
-        for scheduler, sub in zip(self._schedulers, state.pop("_schedulers")):
-            scheduler.load_state_dict(sub)
-        self.__dict__.update(state)
 
 
 class ReduceLROnPlateau(LRScheduler):

@@ -1,6 +1,7 @@
 """Learning-rate schedulers: the sequences of rates (and OneCycle's momenta) equal torch's."""
 
 import math
+import warnings
 
 import numpy as np
 import pytest
@@ -61,6 +62,12 @@ SCHEDULES = [
     ),
     ("OneCycleLR", dict(max_lr=0.3, total_steps=N_STEPS, three_phase=True)),
     ("OneCycleLR", dict(max_lr=0.3, total_steps=N_STEPS, cycle_momentum=False)),
+    ("ConstantLR", dict()),
+    ("ConstantLR", dict(factor=0.25, total_iters=9)),
+    ("PolynomialLR", dict()),
+    ("PolynomialLR", dict(total_iters=30, power=2.5)),
+    ("CosineAnnealingWarmRestarts", dict(T_0=7)),
+    ("CosineAnnealingWarmRestarts", dict(T_0=3, T_mult=2, eta_min=0.01)),
 ]
 
 
@@ -245,3 +252,51 @@ def test_sequential_lr_errors_and_resume():
     opt2.load_state_dict(saved_opt)
     s2.load_state_dict(saved_sched)
     assert _run(s2, opt2, 6)[0] == rest
+
+
+@pytest.mark.parametrize(
+    "name, kwargs",
+    [("ConstantLR", dict(factor=0.5, total_iters=4)), ("PolynomialLR", dict(total_iters=9, power=2.0)),
+     ("CosineAnnealingWarmRestarts", dict(T_0=4, T_mult=2))],
+)  # fmt: skip
+def test_new_schedules_jump_to_an_epoch_like_torch(name, kwargs):
+    torch = pytest.importorskip("torch")
+    opt, topt = _mg_opt(), _torch_opt(torch)
+    ours = getattr(mls, name)(opt, **kwargs)
+    theirs = getattr(torch.optim.lr_scheduler, name)(topt, **kwargs)
+    for epoch in [3, 8, 2, 15, 5.5]:  # a fraction: warm restarts take epoch + i / iters
+        if name != "CosineAnnealingWarmRestarts" and epoch != int(epoch):
+            continue
+        ours.step(epoch)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # torch deprecates step(epoch) for most schedulers
+            theirs.step(epoch)
+        np.testing.assert_allclose(ours.get_last_lr(), theirs.get_last_lr(), rtol=1e-13)
+
+
+def test_chained_scheduler_equals_torch_and_resumes():
+    torch = pytest.importorskip("torch")
+
+    def build(lib, opt):
+        return lib.ChainedScheduler(
+            [lib.ConstantLR(opt, factor=0.2, total_iters=3), lib.ExponentialLR(opt, gamma=0.9)]
+        )
+
+    opt, topt = _mg_opt("SGD", 2), _torch_opt(torch, "SGD", 2)
+    ours, theirs = build(mls, opt), build(torch.optim.lr_scheduler, topt)
+    assert _run(ours, opt, 10)[0] == _run(theirs, topt, 10)[0]
+    saved_sched, saved_opt = ours.state_dict(), opt.state_dict()
+    rest = _run(ours, opt, 6)[0]
+    opt2 = _mg_opt("SGD", 2)
+    again = build(mls, opt2)  # building steps the schedulers: load the states after it
+    opt2.load_state_dict(saved_opt)
+    again.load_state_dict(saved_sched)
+    assert _run(again, opt2, 6)[0] == rest
+    with pytest.raises(ValueError, match="at least one scheduler"):
+        mls.ChainedScheduler([])
+    with pytest.raises(ValueError, match="ChainedScheduler does not support ReduceLROnPlateau"):
+        mls.ChainedScheduler([mls.ReduceLROnPlateau(opt)])
+    with pytest.raises(ValueError, match="Expected positive integer T_0"):
+        mls.CosineAnnealingWarmRestarts(opt, T_0=0)
+    with pytest.raises(ValueError, match="between 0 and 1"):
+        mls.ConstantLR(opt, factor=1.5)

@@ -90,6 +90,16 @@ CUPY_NAMES = {
         irfft2 irfftn rfft rfft2 rfftfreq rfftn
         """.split()
     ),
+    "cupy.lib": frozenset(
+        """
+        stride_tricks
+        """.split()
+    ),
+    "cupy.lib.stride_tricks": frozenset(
+        """
+        annotations as_strided np sliding_window_view
+        """.split()
+    ),
     "ufunc": frozenset(
         """
         accumulate at name nargs nin nout outer reduce reduceat types

@@ -16,7 +16,7 @@ arrays are `GuardArray`s: NumPy arrays in a wrapper that refuses what CuPy refus
   sets it, like `cupy.cuda.Device(i)`); everything else follows its array arguments.
 
 - `xp.<name>` exists only where CuPy has it too (`cupy`, `cupy.linalg`, `cupy.random`,
-  `cupy.fft`, and the methods of CuPy's ufuncs), checked against a snapshot of CuPy's
+  `cupy.fft`, `cupy.lib.stride_tricks`, and the methods of CuPy's ufuncs), checked against a snapshot of CuPy's
   namespaces in `minigrad/_cupy_api.py` (regenerate it with `python -m minigrad.guard` where
   CuPy is installed; importing CuPy needs no GPU).
 
@@ -592,7 +592,14 @@ guard_backend = register_backend(
 
 # --- the CuPy API snapshot ------------------------------------------------------------------
 
-_SNAPSHOT_MODULES = ("cupy", "cupy.linalg", "cupy.random", "cupy.fft")
+_SNAPSHOT_MODULES = (
+    "cupy",
+    "cupy.linalg",
+    "cupy.random",
+    "cupy.fft",
+    "cupy.lib",
+    "cupy.lib.stride_tricks",
+)
 
 
 def write_cupy_api(path: str) -> None:

@@ -16,9 +16,9 @@ arrays are `GuardArray`s: NumPy arrays in a wrapper that refuses what CuPy refus
   sets it, like `cupy.cuda.Device(i)`); everything else follows its array arguments.
 
 - `xp.<name>` exists only where CuPy has it too (`cupy`, `cupy.linalg`, `cupy.random`,
-  `cupy.fft`, `cupy.lib.stride_tricks`, and the methods of CuPy's ufuncs), checked against a snapshot of CuPy's
-  namespaces in `minigrad/_cupy_api.py` (regenerate it with `python -m minigrad.guard` where
-  CuPy is installed; importing CuPy needs no GPU).
+  `cupy.fft`, `cupy.lib.stride_tricks`, and the methods of CuPy's ufuncs), checked against a
+  snapshot of CuPy's namespaces in `minigrad/_cupy_api.py` (regenerate it with
+  `python -m minigrad.guard` where CuPy is installed; importing CuPy needs no GPU).
 
 It is not a model of CuPy's numerics, nor of every keyword argument CuPy's functions accept. The
 wrapper costs a few microseconds per call, which only the tests pay.

@@ -232,6 +232,23 @@ OPS = [
     ),  # fmt: skip
     ("pad", lambda a: F.pad(a, (1, 2)) + F.pad(a, (0, 3), value=1.0), [(2, 3)], None),
     (
+        "conv2d and pools",
+        lambda x, w, b: (
+            F.max_pool2d(F.conv2d(x, w, b, stride=1, padding=1, groups=2), 2, padding=1)
+            + F.avg_pool2d(
+                F.conv2d(x, w, b, dilation=(1, 2), padding=(1, 2), groups=2), 2, padding=1
+            )
+        ),
+        [(2, 4, 5, 6), (6, 2, 3, 3), (6,)],
+        None,
+    ),  # fmt: skip
+    (
+        "batch_norm",
+        lambda x, w, b: F.batch_norm(x, None, None, w, b, training=True),
+        [(4, 3, 2), (3,), (3,)],
+        None,
+    ),  # fmt: skip
+    (
         "nll_loss",
         lambda x: F.nll_loss(F.log_softmax(x, -1), mg.tensor([0, 2, 1])),
         [(3, 4)],

@@ -11,6 +11,7 @@ from minigrad.nn.attention import (
     RotaryEmbedding,
     SinusoidalPositionalEncoding,
 )
+from minigrad.nn.conv import AvgPool2d, BatchNorm1d, BatchNorm2d, Conv1d, Conv2d, MaxPool2d
 from minigrad.nn.layers import (
     GELU,
     MLP,
@@ -51,5 +52,6 @@ __all__ = [
     "Unflatten", "ReLU", "GELU", "Tanh", "Sigmoid", "SiLU", "LeakyReLU", "Softmax", "LogSoftmax",
     "Softplus", "MSELoss", "L1Loss", "HuberLoss", "SmoothL1Loss", "BCELoss", "BCEWithLogitsLoss",
     "CrossEntropyLoss", "NLLLoss", "KLDivLoss", "KVCache", "MultiHeadAttention", "RotaryEmbedding",
-    "SinusoidalPositionalEncoding", "FeedForward", "SwiGLU", "TransformerBlock",
+    "SinusoidalPositionalEncoding", "FeedForward", "SwiGLU", "TransformerBlock", "Conv1d",
+    "Conv2d", "MaxPool2d", "AvgPool2d", "BatchNorm1d", "BatchNorm2d",
 ]  # fmt: skip

@@ -598,6 +598,13 @@ def kl_div(
 
 # Attention lives in its own module, which imports nn.layers (and so this module): import last.
 from minigrad.nn.attention import apply_rope, scaled_dot_product_attention  # noqa: E402, F401
+from minigrad.nn.conv import (  # noqa: E402, F401
+    avg_pool2d,
+    batch_norm,
+    conv1d,
+    conv2d,
+    max_pool2d,
+)
 
 
 def linear(input: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:

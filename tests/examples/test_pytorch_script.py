@@ -1,6 +1,6 @@
 """minigrad runs PyTorch code: training scripts written for torch, with only imports changed (an
-MLP, and a small GPT in the style of nanoGPT with AdamW param groups, warm-up + cosine schedules,
-gradient clipping and a DataLoader).
+MLP, a small CNN as in the MNIST tutorial, and a small GPT in the style of nanoGPT with AdamW param
+groups, warm-up + cosine schedules, gradient clipping and a DataLoader).
 
 And, where torch is installed, the same MLP from the same initial weights trains identically in
 both (Adam + cross-entropy, 20 steps, losses within 1e-4 relative), and the GPT script gives the
@@ -165,6 +165,63 @@ with torch.no_grad():
 state = model.state_dict()
 """
 
+# A small CNN, MNIST-tutorial style: Conv2d, BatchNorm2d, max_pool2d, Dropout, log_softmax +
+# nll_loss, SGD with momentum, StepLR; on images whose class is the quadrant of a bright blob.
+CNN_SCRIPT = """import torch
+import torch.nn as nn
+import torch.nn.functional as F
+import torch.optim as optim
+from torch.utils.data import DataLoader, TensorDataset
+
+torch.manual_seed(0)
+# 12x12 images with a bright 3x3 blob in one of four quadrants: the class is the quadrant
+n = 512
+labels = torch.randint(0, 4, (n,))
+images = 0.3 * torch.randn(n, 1, 12, 12)
+rows = (labels // 2) * 6 + torch.randint(0, 4, (n,))
+cols = (labels % 2) * 6 + torch.randint(0, 4, (n,))
+for i in range(n):
+    images[i, 0, rows[i] : rows[i] + 3, cols[i] : cols[i] + 3] += 1.0
+train = DataLoader(TensorDataset(images[:384], labels[:384]), batch_size=32, shuffle=True)
+
+
+class Net(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.conv1 = nn.Conv2d(1, 8, 3, padding=1)
+        self.bn1 = nn.BatchNorm2d(8)
+        self.conv2 = nn.Conv2d(8, 16, 3)
+        self.dropout = nn.Dropout(0.25)
+        self.fc = nn.Linear(16 * 2 * 2, 4)
+
+    def forward(self, x):
+        x = F.max_pool2d(F.relu(self.bn1(self.conv1(x))), 2)
+        x = F.max_pool2d(F.relu(self.conv2(x)), 2)
+        x = self.dropout(torch.flatten(x, 1))
+        return F.log_softmax(self.fc(x), dim=1)
+
+
+model = Net()
+optimizer = optim.SGD(model.parameters(), lr=0.05, momentum=0.9)
+scheduler = optim.lr_scheduler.StepLR(optimizer, step_size=3, gamma=0.5)
+losses = []
+for epoch in range(6):
+    model.train()
+    for data, target in train:
+        optimizer.zero_grad()
+        loss = F.nll_loss(model(data), target)
+        loss.backward()
+        optimizer.step()
+        losses.append(loss.item())
+    scheduler.step()
+
+model.eval()
+with torch.no_grad():
+    output = model(images[384:])
+    pred = output.argmax(dim=1, keepdim=True)
+    accuracy = pred.eq(labels[384:].view_as(pred)).sum().item() / 128
+"""
+
 MINIGRAD_IMPORTS = {
     "import torch\n": "import minigrad as torch\n",
     "import torch.nn as nn\n": "import minigrad.nn as nn\n",
@@ -276,3 +333,22 @@ def test_gpt_script_has_the_same_parameters_under_torch():
         (k, tuple(v.shape)) for k, v in theirs["state"].items()
     ]
     assert np.mean(theirs["losses"][-8:]) < 0.92 * np.mean(theirs["losses"][:8])
+
+
+def test_cnn_script_trains_with_only_imports_changed():
+    env: dict = {}
+    exec(compile(_with_minigrad_imports(CNN_SCRIPT), "<pytorch cnn script>", "exec"), env)
+    losses = env["losses"]
+    assert np.mean(losses[-5:]) < 0.2 * np.mean(losses[:5])
+    assert env["accuracy"] > 0.9  # held-out images; chance is 0.25
+
+
+def test_cnn_script_has_the_same_parameters_under_torch():
+    pytest.importorskip("torch")
+    ours: dict = {}
+    exec(compile(_with_minigrad_imports(CNN_SCRIPT), "<pytorch cnn script>", "exec"), ours)
+    theirs: dict = {}
+    exec(compile(CNN_SCRIPT, "<pytorch cnn script>", "exec"), theirs)
+    shapes = lambda env: [(k, tuple(v.shape)) for k, v in env["model"].state_dict().items()]
+    assert shapes(ours) == shapes(theirs)
+    assert theirs["accuracy"] > 0.9

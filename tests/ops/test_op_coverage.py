@@ -1,6 +1,6 @@
 """Every differentiable primitive must have a gradient test.
 
-Collects each `Op` defined in minigrad.ops, minigrad.nn.functional and minigrad.nn.attention, and
+Collects each `Op` defined in minigrad.ops and minigrad.nn's functional, attention and conv, and
 checks that its name is listed in some test module's `COVERED = {...}` set under tests/. The sets
 are read from the source with `ast`, so this test does not depend on which other tests ran.
 """
@@ -14,7 +14,7 @@ import minigrad.ops
 from minigrad.autograd import Op
 
 HERE = Path(__file__).parent
-EXTRA_MODULES = ["minigrad.nn.functional", "minigrad.nn.attention"]
+EXTRA_MODULES = ["minigrad.nn.functional", "minigrad.nn.attention", "minigrad.nn.conv"]
 
 
 def _ops() -> dict[str, str]:

@@ -1,0 +1,616 @@
+"""Convolution, pooling and batch normalisation: `conv2d` and `max_pool2d` as fused ops with
+hand-written backwards; `conv1d`, `avg_pool2d` and `batch_norm` built on ops (all re-exported as
+`F.*`); the modules `Conv1d`, `Conv2d`, `MaxPool2d`, `AvgPool2d`, `BatchNorm1d`, `BatchNorm2d`.
+Layouts are PyTorch's: input [N, C, H, W], weight [O, C/groups, KH, KW].
+
+conv2d is one GEMM per group over the input's windows ("im2col"): the windows are a strided view
+(`sliding_window_view`, no copy), laid out as columns [N*OH*OW, C/g*KH*KW] once. Its backward is
+
+    dW = g^T cols        (recomputing cols from x instead of keeping them)
+    dx = col2im(g W)     (each kernel offset (i, j) adds its slice of g W into x's windows)
+
+max_pool2d keeps the position of each window's (first) maximum and sends the gradient there.
+Second derivatives through these two ops are not supported (create_graph raises).
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from minigrad import creation
+from minigrad.autograd import apply, defop, no_grad
+from minigrad.nn import init
+from minigrad.nn.module import Module, Parameter
+from minigrad.ops.shape import pad
+from minigrad.tensor import Tensor
+
+# --- windows --------------------------------------------------------------------------------
+
+
+def _windows(xp, x, kernel, stride, dilation):
+    """[N, C, H, W] -> a view [N, C, OH, OW, KH, KW]: the input each output position sees."""
+    (kh, kw), (sh, sw), (dh, dw) = kernel, stride, dilation
+    span = (dh * (kh - 1) + 1, dw * (kw - 1) + 1)
+    windows = xp.lib.stride_tricks.sliding_window_view(x, span, axis=(2, 3))
+    return windows[:, :, ::sh, ::sw, ::dh, ::dw]
+
+
+def _pad_hw(xp, x, padding, value=0.0):
+    ph, pw = padding
+    if ph == 0 and pw == 0:
+        return x
+    return xp.pad(x, ((0, 0), (0, 0), (ph, ph), (pw, pw)), constant_values=value)
+
+
+def _im2col(xp, x, kernel, stride, padding, dilation, groups):
+    """x [N, C, H, W] -> columns [G, N*OH*OW, C/G*KH*KW] (one copy) and (OH, OW)."""
+    windows = _windows(xp, _pad_hw(xp, x, padding), kernel, stride, dilation)
+    n, c, oh, ow, kh, kw = windows.shape
+    grouped = xp.reshape(windows, (n, groups, c // groups, oh, ow, kh, kw))
+    cols = xp.reshape(
+        xp.transpose(grouped, (1, 0, 3, 4, 2, 5, 6)), (groups, n * oh * ow, c // groups * kh * kw)
+    )
+    return cols, (oh, ow)
+
+
+def _grouped_grad(xp, g, groups):
+    """The output gradient [N, O, OH, OW] as [G, N*OH*OW, O/G], the layout of the GEMMs."""
+    n, o, oh, ow = g.shape
+    grouped = xp.reshape(g, (n, groups, o // groups, oh, ow))
+    return xp.reshape(xp.transpose(grouped, (1, 0, 3, 4, 2)), (groups, n * oh * ow, o // groups))
+
+
+def _no_double_backward(name: str, g) -> None:
+    if isinstance(g, Tensor):
+        raise RuntimeError(
+            f"{name}: double backward (create_graph=True) through {name} is not supported"
+        )
+
+
+# --- conv2d -------------------------------------------------------------------------------
+
+
+def _conv_forward(xp, x, weight, *, stride, padding, dilation, groups):
+    o, cg, kh, kw = weight.shape
+    cols, (oh, ow) = _im2col(xp, x, (kh, kw), stride, padding, dilation, groups)
+    w = xp.reshape(weight, (groups, o // groups, cg * kh * kw))
+    out = xp.matmul(cols, xp.swapaxes(w, -1, -2))  # [G, N*OH*OW, O/G]
+    n = x.shape[0]
+    out = xp.transpose(xp.reshape(out, (groups, n, oh, ow, o // groups)), (1, 0, 4, 2, 3))
+    return xp.reshape(out, (n, o, oh, ow))
+
+
+def _conv_grad_x(xp, g, weight, x_shape, stride, padding, dilation, groups):
+    # dx = col2im(g W): window element (i, j) of output (oh, ow) is input row i*dh + oh*sh
+    _no_double_backward("conv2d", g)
+    n, c, h, w = x_shape
+    o, cg, kh, kw = weight.shape
+    oh, ow = g.shape[2:]
+    dcols = xp.matmul(
+        _grouped_grad(xp, g, groups), xp.reshape(weight, (groups, o // groups, cg * kh * kw))
+    )
+    dcols = xp.reshape(dcols, (groups, n, oh, ow, cg, kh, kw))
+    (ph, pw), (sh, sw), (dh, dw) = padding, stride, dilation
+    dx = xp.zeros_like(g, shape=(n, groups, cg, h + 2 * ph, w + 2 * pw))
+    for i in range(kh):
+        for j in range(kw):
+            rows = slice(i * dh, i * dh + sh * (oh - 1) + 1, sh)
+            cols = slice(j * dw, j * dw + sw * (ow - 1) + 1, sw)
+            dx[:, :, :, rows, cols] += xp.transpose(dcols[..., i, j], (1, 0, 4, 2, 3))
+    dx = xp.reshape(dx, (n, c, h + 2 * ph, w + 2 * pw))
+    return dx[:, :, ph : ph + h, pw : pw + w]
+
+
+def _conv_grad_w(xp, g, x, weight_shape, stride, padding, dilation, groups):
+    # dW = g^T cols, with the columns recomputed from x
+    _no_double_backward("conv2d", g)
+    kernel = weight_shape[2:]
+    cols, _ = _im2col(xp, x, kernel, stride, padding, dilation, groups)
+    dw = xp.matmul(xp.swapaxes(_grouped_grad(xp, g, groups), -1, -2), cols)
+    return xp.reshape(dw, weight_shape)
+
+
+# fmt: off
+CONV2D = defop("conv2d", _conv_forward,
+               x=_conv_grad_x,                                   # col2im(g W)
+               weight=_conv_grad_w)                              # g^T im2col(x)
+# fmt: on
+
+
+def _tuple2(name: str, value, minimum: int) -> tuple[int, int]:
+    pair = (value, value) if isinstance(value, (int, np.integer)) else tuple(value)
+    if len(pair) != 2 or not all(isinstance(v, (int, np.integer)) for v in pair):
+        raise TypeError(f"{name} must be an int or a pair of ints, got {value!r}")
+    if any(v < minimum for v in pair):
+        raise ValueError(f"{name} must be >= {minimum}, got {value!r}")
+    return int(pair[0]), int(pair[1])
+
+
+def _same_padding(kernel, dilation) -> tuple[tuple[int, int], tuple[int, int]]:
+    """Left/right padding per spatial dim that keeps the size at stride 1 (PyTorch's 'same':
+    the extra pixel of an even kernel goes right/bottom)."""
+    total = [d * (k - 1) for k, d in zip(kernel, dilation)]
+    return tuple((t // 2, t - t // 2) for t in total)  # type: ignore[return-value]
+
+
+def conv2d(
+    input: Tensor,
+    weight: Tensor,
+    bias: Tensor | None = None,
+    stride=1,
+    padding=0,
+    dilation=1,
+    groups: int = 1,
+) -> Tensor:
+    """2-D cross-correlation, as PyTorch's: input [N, C, H, W] (or [C, H, W]), weight
+    [O, C/groups, KH, KW], bias [O]; `padding` is an int, a pair, "valid" or "same" (stride 1)."""
+    if not isinstance(input, Tensor) or not isinstance(weight, Tensor):
+        raise TypeError("conv2d(): input and weight must be Tensors")
+    if input.ndim == 3:
+        return conv2d(input.unsqueeze(0), weight, bias, stride, padding, dilation, groups)[0]
+    if input.ndim != 4 or weight.ndim != 4:
+        raise RuntimeError(
+            f"conv2d(): expected a 3-D or 4-D input [N, C, H, W] and a 4-D weight, got input "
+            f"{list(input.shape)} and weight {list(weight.shape)}"
+        )
+    if input.dtype.kind != "f" or input.dtype != weight.dtype:
+        raise RuntimeError(
+            f"conv2d(): expected floating point input and weight of one dtype, got "
+            f"{input.dtype} and {weight.dtype}"
+        )
+    stride, dilation = _tuple2("stride", stride, 1), _tuple2("dilation", dilation, 1)
+    if not isinstance(groups, int) or groups < 1:
+        raise ValueError(f"conv2d(): groups must be a positive int, got {groups!r}")
+    o, cg, kh, kw = weight.shape
+    c = input.shape[1]
+    if c != cg * groups or o % groups:
+        raise RuntimeError(
+            f"Given groups={groups}, weight of size {list(weight.shape)}, expected input"
+            f"{list(input.shape)} to have {cg * groups} channels, but got {c} channels instead"
+            + (f" (and {o} output channels must be divisible by groups)" if o % groups else "")
+        )
+    if isinstance(padding, str):
+        if padding == "valid":
+            padding = (0, 0)
+        elif padding == "same":
+            if stride != (1, 1):
+                raise ValueError("padding='same' is not supported for strided convolutions")
+            (top, bottom), (left, right) = _same_padding((kh, kw), dilation)
+            if top != bottom or left != right:  # an even kernel: pad unevenly, explicitly
+                input = pad(input, (left, right, top, bottom))
+                padding = (0, 0)
+            else:
+                padding = (top, left)
+        else:
+            raise ValueError(f"padding must be an int, a pair, 'valid' or 'same', got {padding!r}")
+    padding = _tuple2("padding", padding, 0)
+    h, w = input.shape[2] + 2 * padding[0], input.shape[3] + 2 * padding[1]
+    if h < dilation[0] * (kh - 1) + 1 or w < dilation[1] * (kw - 1) + 1:
+        raise RuntimeError(
+            f"conv2d(): the (padded) input is {h}x{w}, smaller than the dilated kernel "
+            f"{dilation[0] * (kh - 1) + 1}x{dilation[1] * (kw - 1) + 1}"
+        )
+    params = {"stride": stride, "padding": padding, "dilation": dilation, "groups": groups}
+    out = apply(CONV2D, (input, weight), params)
+    if bias is not None:
+        if bias.shape != (o,):
+            raise RuntimeError(f"conv2d(): bias must be of shape [{o}], got {list(bias.shape)}")
+        out = out + bias.reshape(1, o, 1, 1)
+    return out
+
+
+def conv1d(
+    input: Tensor,
+    weight: Tensor,
+    bias: Tensor | None = None,
+    stride=1,
+    padding=0,
+    dilation=1,
+    groups: int = 1,
+) -> Tensor:
+    """1-D cross-correlation: input [N, C, L] (or [C, L]), weight [O, C/groups, K], as a
+    conv2d over a height of 1."""
+    if input.ndim not in (2, 3) or weight.ndim != 3:
+        raise RuntimeError(
+            f"conv1d(): expected a 2-D or 3-D input [N, C, L] and a 3-D weight, got input "
+            f"{list(input.shape)} and weight {list(weight.shape)}"
+        )
+    if not isinstance(padding, str):
+        padding = (0, _single("padding", padding))
+    stride, dilation = (1, _single("stride", stride)), (1, _single("dilation", dilation))
+    out = conv2d(input.unsqueeze(-2), weight.unsqueeze(-2), bias, stride, padding, dilation, groups)
+    return out.squeeze(-2)
+
+
+def _single(name: str, value) -> int:
+    if isinstance(value, (int, np.integer)):
+        return int(value)
+    items = tuple(value)
+    if len(items) != 1:
+        raise TypeError(f"conv1d(): {name} must be an int or a 1-tuple, got {value!r}")
+    return int(items[0])
+
+
+# --- pooling --------------------------------------------------------------------------------
+
+
+def _pool_forward(xp, x, *, kernel, stride, padding, dilation):
+    windows = _windows(xp, _pad_hw(xp, x, padding, -math.inf), kernel, stride, dilation)
+    flat = xp.reshape(windows, (*windows.shape[:4], -1))
+    where = xp.argmax(flat, axis=-1)  # the first maximum, as PyTorch
+    out = xp.squeeze(xp.take_along_axis(flat, where[..., None], axis=-1), axis=-1)
+    return out, where
+
+
+def _pool_positions(xp, where, kernel, stride, padding, dilation):
+    """Rows and columns in the unpadded input of each window's chosen element."""
+    oh, ow = where.shape[2:]
+    kw = kernel[1]
+    (sh, sw), (dh, dw), (ph, pw) = stride, dilation, padding
+    i, j = where // kw, where % kw
+    rows = xp.reshape(xp.arange(oh), (oh, 1)) * sh + i * dh - ph
+    cols = xp.reshape(xp.arange(ow), (1, ow)) * sw + j * dw - pw
+    return rows, cols
+
+
+def _pool_grad(xp, g, x_shape, where, kernel, stride, padding, dilation):
+    # the gradient goes to each window's maximum; overlapping windows add up (scatter-add)
+    _no_double_backward("max_pool2d", g)
+    n, c, oh, ow = where.shape
+    rows, cols = _pool_positions(xp, where, kernel, stride, padding, dilation)
+    batch = xp.reshape(xp.arange(n), (n, 1, 1, 1))
+    channel = xp.reshape(xp.arange(c), (1, c, 1, 1))
+    return xp.unindex(g, tuple(x_shape), (batch, channel, rows, cols))
+
+
+# fmt: off
+MAX_POOL2D = defop("max_pool2d", _pool_forward, residuals=("where",),
+                   x=_pool_grad)                              # g at each window's argmax
+# fmt: on
+
+
+def _pool_args(name, input, kernel_size, stride, padding, dilation, ceil_mode):
+    if not isinstance(input, Tensor) or input.ndim not in (3, 4):
+        raise RuntimeError(
+            f"{name}(): expected a 3-D or 4-D input [N, C, H, W], got "
+            f"{list(input.shape) if isinstance(input, Tensor) else type(input).__name__}"
+        )
+    if ceil_mode:
+        raise NotImplementedError(f"{name}(): ceil_mode=True is not supported (only floor)")
+    kernel = _tuple2("kernel_size", kernel_size, 1)
+    stride = kernel if stride is None or stride == [] else _tuple2("stride", stride, 1)
+    padding, dilation = _tuple2("padding", padding, 0), _tuple2("dilation", dilation, 1)
+    if any(2 * p > k for p, k in zip(padding, kernel)):
+        raise RuntimeError(
+            f"{name}(): pad should be at most half of effective kernel size, but got pad="
+            f"{padding} and kernel_size={kernel}"
+        )
+    h, w = input.shape[-2] + 2 * padding[0], input.shape[-1] + 2 * padding[1]
+    if h < dilation[0] * (kernel[0] - 1) + 1 or w < dilation[1] * (kernel[1] - 1) + 1:
+        raise RuntimeError(
+            f"{name}(): the (padded) input is {h}x{w}, smaller than the kernel {kernel}"
+        )
+    return kernel, stride, padding, dilation
+
+
+def max_pool2d(
+    input: Tensor,
+    kernel_size,
+    stride=None,
+    padding=0,
+    dilation=1,
+    ceil_mode: bool = False,
+    return_indices: bool = False,
+):
+    """The maximum of each window of input [N, C, H, W] (or [C, H, W]); `stride` defaults to
+    the kernel size, padding counts as -inf. With `return_indices`, also each maximum's index
+    into the flattened H*W of the input (as PyTorch's)."""
+    kernel, stride, padding, dilation = _pool_args(
+        "max_pool2d", input, kernel_size, stride, padding, dilation, ceil_mode
+    )
+    if input.ndim == 3:
+        out = max_pool2d(input.unsqueeze(0), kernel, stride, padding, dilation, False, True)
+        return (out[0][0], out[1][0]) if return_indices else out[0][0]
+    params = {"kernel": kernel, "stride": stride, "padding": padding, "dilation": dilation}
+    out = apply(MAX_POOL2D, (input,), params)
+    if not return_indices:
+        return out
+    # the node keeps the argmax only when recording: find it again (only this path pays)
+    xp = input._backend_xp()
+    _, where = _pool_forward(xp, input._data, **params)
+    rows, cols = _pool_positions(xp, where, kernel, stride, padding, dilation)
+    return out, Tensor._make((rows * input.shape[-1] + cols).astype(np.int64))
+
+
+def avg_pool2d(
+    input: Tensor,
+    kernel_size,
+    stride=None,
+    padding=0,
+    ceil_mode: bool = False,
+    count_include_pad: bool = True,
+    divisor_override: int | None = None,
+) -> Tensor:
+    """The mean of each window of input [N, C, H, W] (or [C, H, W]): a depthwise conv2d with a
+    constant kernel. Padding counts as zeros in the mean unless `count_include_pad=False`."""
+    kernel, stride, padding, _ = _pool_args(
+        "avg_pool2d", input, kernel_size, stride, padding, 1, ceil_mode
+    )
+    if input.ndim == 3:
+        return avg_pool2d(input.unsqueeze(0), kernel, stride, padding, False, count_include_pad,
+                          divisor_override)[0]  # fmt: skip
+    c = input.shape[1]
+    xp = input._backend_xp()
+    ones = Tensor._make(xp.ones_like(input._data, shape=(c, 1, *kernel)))
+    total = conv2d(input, ones, None, stride, padding, 1, c)
+    if divisor_override is not None:
+        return total / divisor_override
+    if count_include_pad or padding == (0, 0):
+        return total / (kernel[0] * kernel[1])
+    inside = Tensor._make(xp.ones_like(input._data, shape=(1, 1, *input.shape[2:])))
+    counts = conv2d(inside, ones[:1], None, stride, padding)  # window sizes without the padding
+    return total / counts
+
+
+# --- batch norm -----------------------------------------------------------------------------
+
+
+def batch_norm(
+    input: Tensor,
+    running_mean: Tensor | None,
+    running_var: Tensor | None,
+    weight: Tensor | None = None,
+    bias: Tensor | None = None,
+    training: bool = False,
+    momentum: float = 0.1,
+    eps: float = 1e-5,
+) -> Tensor:
+    """(x - mean) / sqrt(var + eps) * weight + bias per channel (dim 1) of input [N, C, ...].
+
+    In training (or without running stats) mean and var are the batch's (biased var), and the
+    running stats, when given, move towards them in place: r = (1 - momentum) r + momentum b,
+    with the unbiased var, as PyTorch. Otherwise the running stats normalise. Built from
+    differentiable ops, so it has every derivative order."""
+    if input.ndim < 2:
+        raise ValueError(
+            f"batch_norm(): expected at least 2-D input [N, C, ...], got {input.ndim}-D"
+        )
+    c = input.shape[1]
+    for name, t in (("running_mean", running_mean), ("running_var", running_var),
+                    ("weight", weight), ("bias", bias)):  # fmt: skip
+        if t is not None and t.shape != (c,):
+            raise RuntimeError(
+                f"batch_norm(): {name} should have {c} elements (one per channel), "
+                f"got shape {list(t.shape)}"
+            )
+    axes = (0, *range(2, input.ndim))
+    shape = (1, c) + (1,) * (input.ndim - 2)
+    if training or running_mean is None or running_var is None:
+        count = input.numel() // c
+        if count <= 1:
+            raise ValueError(
+                f"Expected more than 1 value per channel when training, got input size "
+                f"{list(input.shape)}"
+            )
+        mean = input.mean(axes, keepdim=True)
+        var = ((input - mean) ** 2).mean(axes, keepdim=True)
+        if training and running_mean is not None and running_var is not None:
+            with no_grad():
+                running_mean.mul_(1 - momentum).add_(mean.reshape(c) * momentum)
+                unbiased = var.reshape(c) * (count / (count - 1))
+                running_var.mul_(1 - momentum).add_(unbiased * momentum)
+    else:
+        mean, var = running_mean.reshape(shape), running_var.reshape(shape)
+    out = (input - mean) / (var + eps).sqrt()
+    if weight is not None:
+        out = out * weight.reshape(shape)
+    if bias is not None:
+        out = out + bias.reshape(shape)
+    return out
+
+
+# --- modules --------------------------------------------------------------------------------
+
+
+class _ConvNd(Module):
+    _dims = 2
+
+    def __init__(
+        self,
+        in_channels: int,
+        out_channels: int,
+        kernel_size,
+        stride=1,
+        padding=0,
+        dilation=1,
+        groups: int = 1,
+        bias: bool = True,
+        padding_mode: str = "zeros",
+        device=None,
+        dtype=None,
+    ):
+        super().__init__()
+        if in_channels % groups or out_channels % groups:
+            raise ValueError(
+                f"in_channels ({in_channels}) and out_channels ({out_channels}) must be "
+                f"divisible by groups ({groups})"
+            )
+        if padding_mode not in ("zeros", "reflect", "replicate", "circular"):
+            raise ValueError(
+                f"padding_mode must be 'zeros', 'reflect', 'replicate' or 'circular', got "
+                f"{padding_mode!r}"
+            )
+        kernel = (kernel_size,) * self._dims if isinstance(kernel_size, int) else tuple(kernel_size)
+        self.in_channels, self.out_channels, self.kernel_size = in_channels, out_channels, kernel
+        self.stride, self.padding, self.dilation = stride, padding, dilation
+        self.groups, self.padding_mode = groups, padding_mode
+        shape = (out_channels, in_channels // groups, *kernel)
+        self.weight = Parameter(creation.empty(*shape, dtype=dtype, device=device))
+        if bias:
+            self.bias = Parameter(creation.empty(out_channels, dtype=dtype, device=device))
+        else:
+            self.register_parameter("bias", None)
+        self.reset_parameters()
+
+    def reset_parameters(self) -> None:
+        # PyTorch's: kaiming_uniform(a=sqrt(5)) = U(+-1/sqrt(fan_in)), the bias likewise
+        init.kaiming_uniform_(self.weight, a=math.sqrt(5))
+        if self.bias is not None:
+            fan_in = self.weight.shape[1] * math.prod(self.kernel_size)
+            bound = 1 / math.sqrt(fan_in) if fan_in > 0 else 0
+            init.uniform_(self.bias, -bound, bound)
+
+    def _conv(self, input: Tensor) -> Tensor:
+        fn = conv2d if self._dims == 2 else conv1d
+        if self.padding_mode == "zeros":
+            return fn(input, self.weight, self.bias, self.stride, self.padding, self.dilation,
+                      self.groups)  # fmt: skip
+        # other modes: pad with that mode first, then convolve without padding
+        if self.padding == "valid":
+            sides = [(0, 0)] * self._dims
+        elif self.padding == "same":
+            sides = list(_same_padding(self.kernel_size, self._per_dim(self.dilation)))
+        else:
+            sides = [(p, p) for p in self._per_dim(self.padding)]
+        widths = [w for side in reversed(sides) for w in side]  # the last dim first, as F.pad
+        padded = pad(input, widths, mode=self.padding_mode)
+        return fn(padded, self.weight, self.bias, self.stride, 0, self.dilation, self.groups)
+
+    def _per_dim(self, value) -> tuple:
+        return (value,) * self._dims if isinstance(value, int) else tuple(value)
+
+    def forward(self, input: Tensor) -> Tensor:
+        return self._conv(input)
+
+    def extra_repr(self) -> str:
+        text = (
+            f"{self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}, "
+            f"stride={self.stride}"
+        )
+        if self.padding not in (0, (0,) * self._dims):
+            text += f", padding={self.padding}"
+        if self.dilation not in (1, (1,) * self._dims):
+            text += f", dilation={self.dilation}"
+        if self.groups != 1:
+            text += f", groups={self.groups}"
+        if self.bias is None:
+            text += ", bias=False"
+        if self.padding_mode != "zeros":
+            text += f", padding_mode={self.padding_mode}"
+        return text
+
+
+class Conv2d(_ConvNd):
+    """2-D convolution over [N, C, H, W] (PyTorch's nn.Conv2d, its init and arguments)."""
+
+    _dims = 2
+
+
+class Conv1d(_ConvNd):
+    """1-D convolution over [N, C, L] (PyTorch's nn.Conv1d, its init and arguments)."""
+
+    _dims = 1
+
+
+class MaxPool2d(Module):
+    def __init__(self, kernel_size, stride=None, padding=0, dilation=1, return_indices=False,
+                 ceil_mode=False):  # fmt: skip
+        super().__init__()
+        self.kernel_size, self.stride, self.padding = kernel_size, stride, padding
+        self.dilation, self.return_indices, self.ceil_mode = dilation, return_indices, ceil_mode
+
+    def forward(self, input: Tensor):
+        return max_pool2d(input, self.kernel_size, self.stride, self.padding, self.dilation,
+                          self.ceil_mode, self.return_indices)  # fmt: skip
+
+    def extra_repr(self) -> str:
+        return (
+            f"kernel_size={self.kernel_size}, stride={self.stride or self.kernel_size}, "
+            f"padding={self.padding}, dilation={self.dilation}, ceil_mode={self.ceil_mode}"
+        )
+
+
+class AvgPool2d(Module):
+    def __init__(self, kernel_size, stride=None, padding=0, ceil_mode=False,
+                 count_include_pad=True, divisor_override=None):  # fmt: skip
+        super().__init__()
+        self.kernel_size, self.stride, self.padding = kernel_size, stride, padding
+        self.ceil_mode, self.count_include_pad = ceil_mode, count_include_pad
+        self.divisor_override = divisor_override
+
+    def forward(self, input: Tensor) -> Tensor:
+        return avg_pool2d(input, self.kernel_size, self.stride, self.padding, self.ceil_mode,
+                          self.count_include_pad, self.divisor_override)  # fmt: skip
+
+    def extra_repr(self) -> str:
+        return (
+            f"kernel_size={self.kernel_size}, stride={self.stride or self.kernel_size}, "
+            f"padding={self.padding}"
+        )
+
+
+class _BatchNorm(Module):
+    _ndims: tuple[int, ...] = (2, 3)
+
+    def __init__(self, num_features: int, eps: float = 1e-5, momentum: float | None = 0.1,
+                 affine: bool = True, track_running_stats: bool = True, device=None,
+                 dtype=None):  # fmt: skip
+        super().__init__()
+        self.num_features, self.eps, self.momentum = num_features, eps, momentum
+        self.affine, self.track_running_stats = affine, track_running_stats
+        kw = {"dtype": dtype, "device": device}
+        if affine:
+            self.weight = Parameter(creation.ones(num_features, **kw))
+            self.bias = Parameter(creation.zeros(num_features, **kw))
+        else:
+            self.register_parameter("weight", None)
+            self.register_parameter("bias", None)
+        if track_running_stats:
+            self.register_buffer("running_mean", creation.zeros(num_features, **kw))
+            self.register_buffer("running_var", creation.ones(num_features, **kw))
+            self.register_buffer("num_batches_tracked", creation.tensor(0, device=device))
+        else:
+            self.running_mean = self.running_var = self.num_batches_tracked = None
+
+    def reset_running_stats(self) -> None:
+        if self.track_running_stats:
+            with no_grad():
+                self.running_mean.zero_()
+                self.running_var.fill_(1.0)
+                self.num_batches_tracked.zero_()
+
+    def forward(self, input: Tensor) -> Tensor:
+        if input.ndim not in self._ndims:
+            raise ValueError(
+                f"expected {' or '.join(f'{n}D' for n in self._ndims)} input "
+                f"(got {input.ndim}D input)"
+            )
+        momentum = 0.0 if self.momentum is None else self.momentum
+        if self.training and self.track_running_stats:
+            with no_grad():
+                self.num_batches_tracked.add_(1)
+            if self.momentum is None:  # a cumulative moving average
+                momentum = 1.0 / float(self.num_batches_tracked.item())
+        use_batch = self.training or not self.track_running_stats
+        return batch_norm(input, self.running_mean, self.running_var, self.weight, self.bias,
+                          use_batch, momentum, self.eps)  # fmt: skip
+
+    def extra_repr(self) -> str:
+        return (
+            f"{self.num_features}, eps={self.eps}, momentum={self.momentum}, "
+            f"affine={self.affine}, track_running_stats={self.track_running_stats}"
+        )
+
+
+class BatchNorm1d(_BatchNorm):
+    """Batch norm over [N, C] or [N, C, L] (statistics per channel C)."""
+
+    _ndims = (2, 3)
+
+
+class BatchNorm2d(_BatchNorm):
+    """Batch norm over [N, C, H, W] (statistics per channel C)."""
+
+    _ndims = (4,)

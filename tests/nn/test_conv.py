@@ -1,0 +1,259 @@
+"""Tests for convolution, pooling and batch norm (minigrad/nn/conv.py): gradients against finite
+differences (Hypothesis), agreement with PyTorch (forward, gradients, running stats, init),
+the module options, and clear errors."""
+
+import warnings
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import minigrad as mg
+import minigrad.nn.functional as F
+from minigrad import nn
+from minigrad.testing import gradcheck, gradgradcheck
+
+COVERED = {"conv2d", "max_pool2d"}
+
+
+@st.composite
+def conv_case(draw):
+    groups = draw(st.sampled_from([1, 2]))
+    cg, og = draw(st.integers(1, 2)), draw(st.integers(1, 2))
+    kh, kw = draw(st.integers(1, 3)), draw(st.integers(1, 3))
+    stride = (draw(st.integers(1, 2)), draw(st.integers(1, 2)))
+    dilation = (draw(st.integers(1, 2)), draw(st.integers(1, 2)))
+    padding = (draw(st.integers(0, 2)), draw(st.integers(0, 2)))
+    span = (dilation[0] * (kh - 1) + 1, dilation[1] * (kw - 1) + 1)
+    h = draw(st.integers(max(1, span[0] - 2 * padding[0]), span[0] + 3))
+    w = draw(st.integers(max(1, span[1] - 2 * padding[1]), span[1] + 3))
+    n = draw(st.integers(1, 2))
+    rng = np.random.default_rng(draw(st.integers(0, 2**16)))
+    x = rng.standard_normal((n, groups * cg, h, w))
+    weight = rng.standard_normal((groups * og, cg, kh, kw))
+    return x, weight, dict(stride=stride, padding=padding, dilation=dilation, groups=groups)
+
+
+@settings(max_examples=60, deadline=None)
+@given(conv_case())
+def test_conv2d_gradients_match_finite_differences(case):
+    x, weight, kw = case
+    xt, wt = mg.tensor(x, requires_grad=True), mg.tensor(weight, requires_grad=True)
+    bias = mg.tensor(np.linspace(-1, 1, weight.shape[0]), requires_grad=True)
+    assert gradcheck(lambda x, w, b: F.conv2d(x, w, b, **kw), (xt, wt, bias))
+
+
+@st.composite
+def pool_case(draw):
+    k = (draw(st.integers(1, 3)), draw(st.integers(1, 3)))
+    stride = (draw(st.integers(1, 3)), draw(st.integers(1, 3)))
+    padding = (draw(st.integers(0, k[0] // 2)), draw(st.integers(0, k[1] // 2)))
+    dilation = (draw(st.integers(1, 2)), draw(st.integers(1, 2)))
+    span = (dilation[0] * (k[0] - 1) + 1, dilation[1] * (k[1] - 1) + 1)
+    h = draw(st.integers(max(1, span[0] - 2 * padding[0]), span[0] + 3))
+    w = draw(st.integers(max(1, span[1] - 2 * padding[1]), span[1] + 3))
+    shape = (draw(st.integers(1, 2)), draw(st.integers(1, 2)), h, w)
+    # distinct values 0.1 apart: no ties, so the maximum is differentiable
+    perm = np.random.default_rng(draw(st.integers(0, 2**16))).permutation(int(np.prod(shape)))
+    return (perm.reshape(shape) * 0.1 - 1.0), dict(
+        kernel_size=k, stride=stride, padding=padding, dilation=dilation
+    )
+
+
+@settings(max_examples=60, deadline=None)
+@given(pool_case())
+def test_max_pool2d_gradients_match_finite_differences(case):
+    x, kw = case
+    assert gradcheck(lambda x: F.max_pool2d(x, **kw), (mg.tensor(x, requires_grad=True),))
+
+
+@settings(max_examples=30, deadline=None)
+@given(pool_case(), st.booleans())
+def test_avg_pool2d_gradients_match_finite_differences(case, count_include_pad):
+    x, kw = case
+    kw.pop("dilation")
+    fn = lambda x: F.avg_pool2d(x, **kw, count_include_pad=count_include_pad)
+    assert gradcheck(fn, (mg.tensor(x, requires_grad=True),))
+
+
+def test_batch_norm_gradients_and_second_derivatives():
+    rng = np.random.default_rng(0)
+    x = mg.tensor(rng.standard_normal((4, 3, 2, 2)), requires_grad=True)
+    w = mg.tensor(rng.standard_normal(3), requires_grad=True)
+    b = mg.tensor(rng.standard_normal(3), requires_grad=True)
+    fn = lambda x, w, b: F.batch_norm(x, None, None, w, b, training=True)
+    assert gradcheck(fn, (x, w, b)) and gradgradcheck(fn, (x, w, b))
+
+
+def _torch():
+    return pytest.importorskip("torch")
+
+
+CONV_CASES = [
+    dict(),
+    dict(stride=2, padding=1),
+    dict(stride=(1, 2), padding=(2, 0), dilation=(2, 1)),
+    dict(groups=2, padding=1),
+    dict(groups=4),
+    dict(padding="same", dilation=2),
+    dict(padding="valid"),
+]
+
+
+@pytest.mark.parametrize("kw", CONV_CASES)
+def test_conv2d_matches_torch(kw):
+    torch = _torch()
+    rng = np.random.default_rng(1)
+    groups = kw.get("groups", 1)
+    x = rng.standard_normal((2, 4, 9, 8)).astype(np.float32)
+    w = rng.standard_normal((8, 4 // groups, 3, 3)).astype(np.float32)
+    b = rng.standard_normal(8).astype(np.float32)
+    g = None
+    grads = []
+    for lib, make in ((torch, torch.tensor), (mg, mg.tensor)):
+        ts = [make(a, requires_grad=True) for a in (x, w, b)]
+        out = (torch.nn.functional if lib is torch else F).conv2d(*ts, **kw)
+        if g is None:
+            g = rng.standard_normal(tuple(out.shape)).astype(np.float32)
+        (out * make(g)).sum().backward()
+        grads.append([out.detach().numpy()] + [t.grad.numpy() for t in ts])
+    assert grads[1][0].dtype == np.float32
+    for ours, theirs in zip(grads[1], grads[0]):
+        np.testing.assert_allclose(ours, theirs, rtol=1e-4, atol=1e-4)
+
+
+def test_conv1d_and_unbatched_inputs_match_torch():
+    torch = _torch()
+    rng = np.random.default_rng(2)
+    x = rng.standard_normal((2, 3, 11))
+    w = rng.standard_normal((4, 3, 3))
+    for kw in (dict(), dict(stride=2, padding=1, dilation=2), dict(padding="same")):
+        ours = F.conv1d(mg.tensor(x), mg.tensor(w), **kw).numpy()
+        theirs = torch.nn.functional.conv1d(torch.tensor(x), torch.tensor(w), **kw).numpy()
+        np.testing.assert_allclose(ours, theirs, atol=1e-12)
+    x3 = rng.standard_normal((3, 6, 5))
+    w4 = rng.standard_normal((2, 3, 2, 2))
+    np.testing.assert_allclose(
+        F.conv2d(mg.tensor(x3), mg.tensor(w4)).numpy(),
+        torch.nn.functional.conv2d(torch.tensor(x3), torch.tensor(w4)).numpy(),
+        atol=1e-12,
+    )
+
+
+@pytest.mark.parametrize(
+    "kw",
+    [dict(kernel_size=2), dict(kernel_size=3, stride=2, padding=1),
+     dict(kernel_size=(2, 3), stride=(1, 2), dilation=(2, 1))],
+)  # fmt: skip
+def test_pools_match_torch(kw):
+    torch = _torch()
+    x = np.random.default_rng(3).standard_normal((2, 3, 7, 8))
+    out, idx = F.max_pool2d(mg.tensor(x), **kw, return_indices=True)
+    t_out, t_idx = torch.nn.functional.max_pool2d(torch.tensor(x), **kw, return_indices=True)
+    np.testing.assert_array_equal(out.numpy(), t_out.numpy())
+    np.testing.assert_array_equal(idx.numpy(), t_idx.numpy())
+    assert idx.dtype == mg.int64
+    kw.pop("dilation", None)
+    for extra in (dict(), dict(count_include_pad=False), dict(divisor_override=3)):
+        np.testing.assert_allclose(
+            F.avg_pool2d(mg.tensor(x), **kw, **extra).numpy(),
+            torch.nn.functional.avg_pool2d(torch.tensor(x), **kw, **extra).numpy(),
+            atol=1e-12,
+        )
+
+
+def test_max_pool2d_sends_the_gradient_to_the_first_maximum_of_each_window():
+    x = mg.tensor([[[[1.0, 1.0], [0.0, 1.0]]]], requires_grad=True)
+    F.max_pool2d(x, 2).sum().backward()
+    assert x.grad.numpy().tolist() == [[[[1.0, 0.0], [0.0, 0.0]]]]  # ties: the first one wins
+    y = mg.tensor(np.arange(9.0).reshape(1, 1, 3, 3), requires_grad=True)
+    F.max_pool2d(y, 2, stride=1).sum().backward()  # overlapping windows add up at the max
+    assert y.grad.numpy()[0, 0].tolist() == [[0, 0, 0], [0, 1, 1], [0, 1, 1]]
+
+
+@pytest.mark.parametrize("mode", ["zeros", "reflect", "replicate", "circular"])
+@pytest.mark.parametrize("padding", [1, (2, 1), "same"])
+def test_conv2d_module_matches_torch(mode, padding):
+    torch = _torch()
+    ours = nn.Conv2d(3, 4, (3, 4), padding=padding, padding_mode=mode, bias=True)
+    theirs = torch.nn.Conv2d(3, 4, (3, 4), padding=padding, padding_mode=mode)
+    with torch.no_grad():
+        theirs.weight.copy_(torch.tensor(ours.weight.detach().numpy()))
+        theirs.bias.copy_(torch.tensor(ours.bias.detach().numpy()))
+    x = np.random.default_rng(4).standard_normal((2, 3, 7, 9)).astype(np.float32)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # torch warns about 'same' with an even kernel
+        expected = theirs(torch.tensor(x)).detach().numpy()
+    np.testing.assert_allclose(ours(mg.tensor(x)).detach().numpy(), expected, atol=1e-5)
+    assert [k for k, _ in ours.state_dict().items()] == list(theirs.state_dict())
+
+
+def test_conv_init_follows_pytorch_bounds():
+    conv = nn.Conv2d(6, 8, 3, groups=2)
+    bound = 1 / np.sqrt(3 * 3 * 3)  # fan_in = C/groups * KH * KW
+    w, b = conv.weight.detach().numpy(), conv.bias.detach().numpy()
+    assert w.shape == (8, 3, 3, 3) and np.abs(w).max() <= bound and np.abs(w).max() > 0.8 * bound
+    assert np.abs(b).max() <= bound
+    assert "groups=2" in repr(conv) and "kernel_size=(3, 3)" in repr(conv)
+    assert nn.Conv1d(2, 3, 5).weight.shape == (3, 2, 5)
+
+
+@pytest.mark.parametrize("momentum", [0.1, None])
+def test_batch_norm_modules_match_torch_in_training_and_eval(momentum):
+    torch = _torch()
+    rng = np.random.default_rng(5)
+    for ours, theirs, shape in [
+        (nn.BatchNorm2d(3, momentum=momentum), torch.nn.BatchNorm2d(3, momentum=momentum),
+         (4, 3, 5, 5)),
+        (nn.BatchNorm1d(3, momentum=momentum), torch.nn.BatchNorm1d(3, momentum=momentum),
+         (6, 3)),
+        (nn.BatchNorm1d(3, affine=False), torch.nn.BatchNorm1d(3, affine=False), (4, 3, 7)),
+    ]:  # fmt: skip
+        for _ in range(3):
+            x = (rng.standard_normal(shape) * 2 + 1).astype(np.float32)
+            mx, tx = mg.tensor(x, requires_grad=True), torch.tensor(x, requires_grad=True)
+            y, ty = ours(mx), theirs(tx)
+            np.testing.assert_allclose(y.detach().numpy(), ty.detach().numpy(), atol=1e-5)
+            (y * y).sum().backward()
+            (ty * ty).sum().backward()
+            np.testing.assert_allclose(mx.grad.numpy(), tx.grad.numpy(), rtol=1e-3, atol=1e-4)
+        for name in ("running_mean", "running_var", "num_batches_tracked"):
+            np.testing.assert_allclose(
+                getattr(ours, name).numpy(), getattr(theirs, name).numpy(), rtol=1e-5
+            )
+        ours.eval()
+        theirs.eval()
+        x = rng.standard_normal(shape).astype(np.float32)
+        np.testing.assert_allclose(
+            ours(mg.tensor(x)).detach().numpy(), theirs(torch.tensor(x)).detach().numpy(),
+            atol=1e-5,
+        )  # fmt: skip
+        assert list(ours.state_dict()) == list(theirs.state_dict())
+
+
+def test_errors_are_clear():
+    x = mg.randn(1, 4, 5, 5)
+    with pytest.raises(RuntimeError, match=r"expected input\[1, 4, 5, 5\] to have 3 channels"):
+        F.conv2d(x, mg.randn(8, 3, 3, 3))
+    with pytest.raises(RuntimeError, match="smaller than the dilated kernel"):
+        F.conv2d(x, mg.randn(2, 4, 3, 3), dilation=3)
+    with pytest.raises(ValueError, match="strided"):
+        F.conv2d(x, mg.randn(2, 4, 3, 3), padding="same", stride=2)
+    with pytest.raises(RuntimeError, match="pad should be at most half"):
+        F.max_pool2d(x, 2, padding=2)
+    with pytest.raises(NotImplementedError, match="ceil_mode"):
+        F.max_pool2d(x, 2, ceil_mode=True)
+    with pytest.raises(ValueError, match="divisible by groups"):
+        nn.Conv2d(3, 4, 3, groups=2)
+    with pytest.raises(ValueError, match="padding_mode"):
+        nn.Conv2d(3, 4, 3, padding_mode="mirror")
+    with pytest.raises(ValueError, match="Expected more than 1 value per channel"):
+        nn.BatchNorm1d(3)(mg.randn(1, 3))
+    with pytest.raises(ValueError, match="expected 4D input"):
+        nn.BatchNorm2d(3)(mg.randn(2, 3))
+    w = mg.randn(2, 4, 3, 3, requires_grad=True)
+    (gx,) = mg.autograd.grad(F.conv2d(x, w).sum(), w, create_graph=False)
+    assert gx.shape == w.shape
+    with pytest.raises(RuntimeError, match="double backward"):
+        mg.autograd.grad(F.conv2d(x, w).sum(), w, create_graph=True)

@@ -4,12 +4,14 @@ hand-written backwards; `conv1d`, `avg_pool2d` and `batch_norm` built on ops (al
 Layouts are PyTorch's: input [N, C, H, W], weight [O, C/groups, KH, KW].
 
 conv2d is one GEMM per group over the input's windows ("im2col"): the windows are a strided view
-(`sliding_window_view`, no copy), laid out as columns [N*OH*OW, C/g*KH*KW] once. Its backward is
+(`sliding_window_view`, no copy), laid out as columns [C/g*KH*KW, N*OH*OW] once, and
+out = W cols with W as [O/g, C/g*KH*KW]. Its backward is
 
-    dW = g^T cols        (recomputing cols from x instead of keeping them)
-    dx = col2im(g W)     (each kernel offset (i, j) adds its slice of g W into x's windows)
+    dW = g cols^T        (recomputing cols from x instead of keeping them)
+    dx = col2im(W^T g)   (each kernel offset (i, j) adds its slice of W^T g into x's windows)
 
-max_pool2d keeps the position of each window's (first) maximum and sends the gradient there.
+max_pool2d runs one pass per kernel offset, keeps which offset held each window's (first)
+maximum, and sends the gradient there.
 Second derivatives through these two ops are not supported (create_graph raises).
 """
 
@@ -45,21 +47,22 @@ def _pad_hw(xp, x, padding, value=0.0):
 
 
 def _im2col(xp, x, kernel, stride, padding, dilation, groups):
-    """x [N, C, H, W] -> columns [G, N*OH*OW, C/G*KH*KW] (one copy) and (OH, OW)."""
+    """x [N, C, H, W] -> columns [G, C/G*KH*KW, N*OH*OW] (one copy) and (OH, OW). The output
+    positions run along the last axis, so the copy moves whole rows of the image at a time."""
     windows = _windows(xp, _pad_hw(xp, x, padding), kernel, stride, dilation)
     n, c, oh, ow, kh, kw = windows.shape
     grouped = xp.reshape(windows, (n, groups, c // groups, oh, ow, kh, kw))
     cols = xp.reshape(
-        xp.transpose(grouped, (1, 0, 3, 4, 2, 5, 6)), (groups, n * oh * ow, c // groups * kh * kw)
+        xp.transpose(grouped, (1, 2, 5, 6, 0, 3, 4)), (groups, c // groups * kh * kw, n * oh * ow)
     )
     return cols, (oh, ow)
 
 
 def _grouped_grad(xp, g, groups):
-    """The output gradient [N, O, OH, OW] as [G, N*OH*OW, O/G], the layout of the GEMMs."""
+    """The output gradient [N, O, OH, OW] as [G, O/G, N*OH*OW], the layout of the GEMMs."""
     n, o, oh, ow = g.shape
-    grouped = xp.reshape(g, (n, groups, o // groups, oh, ow))
-    return xp.reshape(xp.transpose(grouped, (1, 0, 3, 4, 2)), (groups, n * oh * ow, o // groups))
+    grouped = xp.reshape(g, (n, groups, o // groups, oh * ow))
+    return xp.reshape(xp.transpose(grouped, (1, 2, 0, 3)), (groups, o // groups, n * oh * ow))
 
 
 def _no_double_backward(name: str, g) -> None:
@@ -75,47 +78,43 @@ def _no_double_backward(name: str, g) -> None:
 def _conv_forward(xp, x, weight, *, stride, padding, dilation, groups):
     o, cg, kh, kw = weight.shape
     cols, (oh, ow) = _im2col(xp, x, (kh, kw), stride, padding, dilation, groups)
-    w = xp.reshape(weight, (groups, o // groups, cg * kh * kw))
-    out = xp.matmul(cols, xp.swapaxes(w, -1, -2))  # [G, N*OH*OW, O/G]
-    n = x.shape[0]
-    out = xp.transpose(xp.reshape(out, (groups, n, oh, ow, o // groups)), (1, 0, 4, 2, 3))
-    return xp.reshape(out, (n, o, oh, ow))
+    out = xp.matmul(xp.reshape(weight, (groups, o // groups, cg * kh * kw)), cols)
+    n = x.shape[0]  # out: [G, O/G, N*OH*OW] -> [N, O, OH, OW]
+    out = xp.transpose(xp.reshape(out, (o, n, oh, ow)), (1, 0, 2, 3))
+    return xp.ascontiguousarray(out)
 
 
 def _conv_grad_x(xp, g, weight, x_shape, stride, padding, dilation, groups):
-    # dx = col2im(g W): window element (i, j) of output (oh, ow) is input row i*dh + oh*sh
+    # dx = col2im(W^T g): window element (i, j) of output (oh, ow) is input row i*dh + oh*sh
     _no_double_backward("conv2d", g)
     n, c, h, w = x_shape
     o, cg, kh, kw = weight.shape
     oh, ow = g.shape[2:]
-    dcols = xp.matmul(
-        _grouped_grad(xp, g, groups), xp.reshape(weight, (groups, o // groups, cg * kh * kw))
-    )
-    dcols = xp.reshape(dcols, (groups, n, oh, ow, cg, kh, kw))
+    weight_t = xp.swapaxes(xp.reshape(weight, (groups, o // groups, cg * kh * kw)), -1, -2)
+    dcols = xp.reshape(xp.matmul(weight_t, _grouped_grad(xp, g, groups)), (c, kh, kw, n, oh, ow))
     (ph, pw), (sh, sw), (dh, dw) = padding, stride, dilation
-    dx = xp.zeros_like(g, shape=(n, groups, cg, h + 2 * ph, w + 2 * pw))
+    dx = xp.zeros_like(g, shape=(c, n, h + 2 * ph, w + 2 * pw))  # channels first, as dcols
     for i in range(kh):
         for j in range(kw):
             rows = slice(i * dh, i * dh + sh * (oh - 1) + 1, sh)
             cols = slice(j * dw, j * dw + sw * (ow - 1) + 1, sw)
-            dx[:, :, :, rows, cols] += xp.transpose(dcols[..., i, j], (1, 0, 4, 2, 3))
-    dx = xp.reshape(dx, (n, c, h + 2 * ph, w + 2 * pw))
-    return dx[:, :, ph : ph + h, pw : pw + w]
+            dx[:, :, rows, cols] += dcols[:, i, j]
+    return xp.transpose(dx, (1, 0, 2, 3))[:, :, ph : ph + h, pw : pw + w]
 
 
 def _conv_grad_w(xp, g, x, weight_shape, stride, padding, dilation, groups):
-    # dW = g^T cols, with the columns recomputed from x
+    # dW = g cols^T, with the columns recomputed from x
     _no_double_backward("conv2d", g)
     kernel = weight_shape[2:]
     cols, _ = _im2col(xp, x, kernel, stride, padding, dilation, groups)
-    dw = xp.matmul(xp.swapaxes(_grouped_grad(xp, g, groups), -1, -2), cols)
+    dw = xp.matmul(_grouped_grad(xp, g, groups), xp.swapaxes(cols, -1, -2))
     return xp.reshape(dw, weight_shape)
 
 
 # fmt: off
 CONV2D = defop("conv2d", _conv_forward,
-               x=_conv_grad_x,                                   # col2im(g W)
-               weight=_conv_grad_w)                              # g^T im2col(x)
+               x=_conv_grad_x,                                   # col2im(W^T g)
+               weight=_conv_grad_w)                              # g im2col(x)^T
 # fmt: on
 
 
@@ -236,12 +235,32 @@ def _single(name: str, value) -> int:
 # --- pooling --------------------------------------------------------------------------------
 
 
+def _pool_offsets(kernel, stride, dilation, out_hw):
+    """(k, rows, cols) per kernel offset (i, j), k = i*KW + j: the slices of the padded input
+    that offset reads for every output position at once."""
+    (kh, kw), (sh, sw), (dh, dw), (oh, ow) = kernel, stride, dilation, out_hw
+    for i in range(kh):
+        for j in range(kw):
+            rows = slice(i * dh, i * dh + sh * (oh - 1) + 1, sh)
+            yield i * kw + j, rows, slice(j * dw, j * dw + sw * (ow - 1) + 1, sw)
+
+
 def _pool_forward(xp, x, *, kernel, stride, padding, dilation):
-    windows = _windows(xp, _pad_hw(xp, x, padding, -math.inf), kernel, stride, dilation)
-    flat = xp.reshape(windows, (*windows.shape[:4], -1))
-    where = xp.argmax(flat, axis=-1)  # the first maximum, as PyTorch
-    out = xp.squeeze(xp.take_along_axis(flat, where[..., None], axis=-1), axis=-1)
-    return out, where
+    # one pass per kernel offset over output-sized slices; `where` keeps the offset of each
+    # window's first maximum (a NaN wins and stays, as in PyTorch)
+    padded = _pad_hw(xp, x, padding, -math.inf)
+    out_hw = _windows(xp, padded, kernel, stride, dilation).shape[2:4]
+    best = where = None
+    for k, rows, cols in _pool_offsets(kernel, stride, dilation, out_hw):
+        value = padded[:, :, rows, cols]
+        if best is None:
+            best = value.copy()
+            where = xp.zeros_like(best, dtype=np.int32)
+            continue
+        better = (value > best) | (value != value)
+        xp.copyto(best, value, where=better)
+        xp.copyto(where, k, where=better)
+    return best, where
 
 
 def _pool_positions(xp, where, kernel, stride, padding, dilation):
@@ -256,13 +275,15 @@ def _pool_positions(xp, where, kernel, stride, padding, dilation):
 
 
 def _pool_grad(xp, g, x_shape, where, kernel, stride, padding, dilation):
-    # the gradient goes to each window's maximum; overlapping windows add up (scatter-add)
+    # g goes to each window's maximum: offset by offset, where `where` names it; overlapping
+    # windows add up because each offset adds into its own (duplicate-free) slice
     _no_double_backward("max_pool2d", g)
-    n, c, oh, ow = where.shape
-    rows, cols = _pool_positions(xp, where, kernel, stride, padding, dilation)
-    batch = xp.reshape(xp.arange(n), (n, 1, 1, 1))
-    channel = xp.reshape(xp.arange(c), (1, c, 1, 1))
-    return xp.unindex(g, tuple(x_shape), (batch, channel, rows, cols))
+    n, c, h, w = x_shape
+    ph, pw = padding
+    dx = xp.zeros_like(g, shape=(n, c, h + 2 * ph, w + 2 * pw))
+    for k, rows, cols in _pool_offsets(kernel, stride, dilation, where.shape[2:]):
+        dx[:, :, rows, cols] += xp.where(where == k, g, 0)
+    return dx[:, :, ph : ph + h, pw : pw + w]
 
 
 # fmt: off

@@ -257,3 +257,11 @@ def test_errors_are_clear():
     assert gx.shape == w.shape
     with pytest.raises(RuntimeError, match="double backward"):
         mg.autograd.grad(F.conv2d(x, w).sum(), w, create_graph=True)
+
+
+def test_max_pool2d_propagates_nan_like_torch():
+    x = mg.tensor([[[[1.0, float("nan")], [3.0, 2.0]]]], requires_grad=True)
+    out, idx = F.max_pool2d(x, 2, return_indices=True)
+    assert np.isnan(out.item()) and idx.item() == 1
+    out.sum().backward()
+    assert x.grad.numpy().ravel().tolist() == [0.0, 1.0, 0.0, 0.0]

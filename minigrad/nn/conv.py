@@ -476,12 +476,7 @@ class _ConvNd(Module):
         self.reset_parameters()
 
     def reset_parameters(self) -> None:
-        # PyTorch's: kaiming_uniform(a=sqrt(5)) = U(+-1/sqrt(fan_in)), the bias likewise
-        init.kaiming_uniform_(self.weight, a=math.sqrt(5))
-        if self.bias is not None:
-            fan_in = self.weight.shape[1] * math.prod(self.kernel_size)
-            bound = 1 / math.sqrt(fan_in) if fan_in > 0 else 0
-            init.uniform_(self.bias, -bound, bound)
+        init.default_layer_init_(self.weight, self.bias)  # fan_in = C/groups * KH * KW
 
     def _conv(self, input: Tensor) -> Tensor:
         fn = conv2d if self._dims == 2 else conv1d

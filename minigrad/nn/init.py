@@ -158,6 +158,16 @@ def kaiming_uniform_(
     return uniform_(tensor, -bound, bound, generator)
 
 
+def default_layer_init_(weight: Tensor, bias: Tensor | None) -> None:
+    """PyTorch's default for Linear and Conv layers: weight ~ kaiming_uniform(a=sqrt(5)), which
+    is U(+-1/sqrt(fan_in)), and bias ~ U(+-1/sqrt(fan_in))."""
+    kaiming_uniform_(weight, a=math.sqrt(5))
+    if bias is not None:
+        fan_in = _calculate_fan_in_and_fan_out(weight)[0]
+        bound = 1 / math.sqrt(fan_in) if fan_in > 0 else 0
+        uniform_(bias, -bound, bound)
+
+
 def kaiming_normal_(
     tensor: Tensor,
     a: float = 0.0,

@@ -194,8 +194,11 @@ def conv2d(
     params = {"stride": stride, "padding": padding, "dilation": dilation, "groups": groups}
     out = apply(CONV2D, (input, weight), params)
     if bias is not None:
-        if bias.shape != (o,):
-            raise RuntimeError(f"conv2d(): bias must be of shape [{o}], got {list(bias.shape)}")
+        if bias.shape != (o,) or bias.dtype != input.dtype:
+            raise RuntimeError(
+                f"conv2d(): bias must be of shape [{o}] and dtype {input.dtype}, got "
+                f"{list(bias.shape)} and {bias.dtype}"
+            )
         out = out + bias.reshape(1, o, 1, 1)
     return out
 

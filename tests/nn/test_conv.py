@@ -238,6 +238,8 @@ def test_errors_are_clear():
         F.conv2d(x, mg.randn(8, 3, 3, 3))
     with pytest.raises(RuntimeError, match="smaller than the dilated kernel"):
         F.conv2d(x, mg.randn(2, 4, 3, 3), dilation=3)
+    with pytest.raises(RuntimeError, match=r"bias must be of shape \[2\] and dtype float32"):
+        F.conv2d(x, mg.randn(2, 4, 3, 3), mg.zeros(2, dtype=mg.float64))
     with pytest.raises(ValueError, match="strided"):
         F.conv2d(x, mg.randn(2, 4, 3, 3), padding="same", stride=2)
     with pytest.raises(RuntimeError, match="pad should be at most half"):

@@ -404,10 +404,10 @@ def batch_norm(
     c = input.shape[1]
     for name, t in (("running_mean", running_mean), ("running_var", running_var),
                     ("weight", weight), ("bias", bias)):  # fmt: skip
-        if t is not None and t.shape != (c,):
+        if t is not None and (t.shape != (c,) or t.dtype != input.dtype):
             raise RuntimeError(
-                f"batch_norm(): {name} should have {c} elements (one per channel), "
-                f"got shape {list(t.shape)}"
+                f"batch_norm(): {name} should have {c} elements (one per channel) of the "
+                f"input's dtype {input.dtype}, got shape {list(t.shape)} and {t.dtype}"
             )
     axes = (0, *range(2, input.ndim))
     shape = (1, c) + (1,) * (input.ndim - 2)

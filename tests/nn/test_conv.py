@@ -252,6 +252,8 @@ def test_errors_are_clear():
         nn.Conv2d(3, 4, 3, padding_mode="mirror")
     with pytest.raises(ValueError, match="Expected more than 1 value per channel"):
         nn.BatchNorm1d(3)(mg.randn(1, 3))
+    with pytest.raises(RuntimeError, match="weight should have 3 elements .* float32"):
+        F.batch_norm(mg.randn(2, 3), None, None, mg.ones(3, dtype=mg.float64), training=True)
     with pytest.raises(ValueError, match="expected 4D input"):
         nn.BatchNorm2d(3)(mg.randn(2, 3))
     w = mg.randn(2, 4, 3, 3, requires_grad=True)

@@ -43,45 +43,14 @@ def _weights():
 
 def build_minigrad():
     import minigrad as mg
-    import minigrad.nn.functional as F
-    from minigrad import nn, optim
 
-    x, y = _data()
-    model = _layers(nn)
-    with mg.no_grad():
-        for p, w in zip(model.parameters(), _weights()):
-            p.copy_(mg.tensor(w))
-    opt = optim.Adam(model.parameters(), lr=LR)
-    xt, yt = mg.tensor(x), mg.tensor(y)
-
-    def step():
-        opt.zero_grad()
-        loss = F.cross_entropy(model(xt), yt)
-        loss.backward()
-        opt.step()
-
-    return step
+    return common.adam_cross_entropy_step(mg, _layers(mg.nn), _weights(), *_data(), LR)
 
 
 def build_torch():
     import torch
-    import torch.nn.functional as F
 
-    x, y = _data()
-    model = _layers(torch.nn)
-    with torch.no_grad():
-        for p, w in zip(model.parameters(), _weights()):
-            p.copy_(torch.from_numpy(w))
-    opt = torch.optim.Adam(model.parameters(), lr=LR)
-    xt, yt = torch.from_numpy(x), torch.from_numpy(y)
-
-    def step():
-        opt.zero_grad()
-        loss = F.cross_entropy(model(xt), yt)
-        loss.backward()
-        opt.step()
-
-    return step
+    return common.adam_cross_entropy_step(torch, _layers(torch.nn), _weights(), *_data(), LR)
 
 
 WORKLOAD = common.Workload(

@@ -89,6 +89,27 @@ def synchronize(framework: str) -> None:
 Step = Callable[[], None]
 
 
+def adam_cross_entropy_step(lib, model, weights: list, x, y, lr: float) -> Step:
+    """The classifier step mlp_step and cnn_step time, written once for both frameworks: `lib`
+    is minigrad or torch (their APIs agree here), `model` that framework's Module. Copies in the
+    initial weights (NumPy arrays), moves everything to DEVICE, and steps Adam on cross-entropy."""
+    with lib.no_grad():
+        for p, w in zip(model.parameters(), weights):
+            p.copy_(lib.from_numpy(w))
+    model.to(DEVICE)
+    opt = lib.optim.Adam(model.parameters(), lr=lr)
+    xt, yt = lib.from_numpy(x).to(DEVICE), lib.from_numpy(y).to(DEVICE)
+    cross_entropy = lib.nn.functional.cross_entropy
+
+    def step():
+        opt.zero_grad()
+        loss = cross_entropy(model(xt), yt)
+        loss.backward()
+        opt.step()
+
+    return step
+
+
 @dataclass
 class Workload:
     """One benchmark: how to build a step per framework and how to report its time.

@@ -32,55 +32,25 @@ def _data():
     return x, y, params
 
 
-def build_minigrad():
-    import minigrad as mg
-    import minigrad.nn.functional as F
-    from minigrad import nn, optim
-
-    x, y, params = _data()
+def _model(nn):
     layers = []
     for n_in, n_out in zip(SIZES[:-1], SIZES[1:]):
         layers += [nn.Linear(n_in, n_out), nn.ReLU()]
-    model = nn.Sequential(*layers[:-1])
-    with mg.no_grad():
-        for p, value in zip(model.parameters(), params):
-            p.copy_(mg.tensor(value))
-    model.to(common.DEVICE)
-    opt = optim.Adam(model.parameters(), lr=LR)
-    xt, yt = mg.tensor(x, device=common.DEVICE), mg.tensor(y, device=common.DEVICE)
+    return nn.Sequential(*layers[:-1])
 
-    def step():
-        opt.zero_grad()
-        loss = F.cross_entropy(model(xt), yt)
-        loss.backward()
-        opt.step()
 
-    return step
+def build_minigrad():
+    import minigrad as mg
+
+    x, y, params = _data()
+    return common.adam_cross_entropy_step(mg, _model(mg.nn), params, x, y, LR)
 
 
 def build_torch():
     import torch
-    import torch.nn.functional as F
 
     x, y, params = _data()
-    layers = []
-    for n_in, n_out in zip(SIZES[:-1], SIZES[1:]):
-        layers += [torch.nn.Linear(n_in, n_out), torch.nn.ReLU()]
-    model = torch.nn.Sequential(*layers[:-1])
-    with torch.no_grad():
-        for p, value in zip(model.parameters(), params):
-            p.copy_(torch.from_numpy(value))
-    model.to(common.DEVICE)
-    opt = torch.optim.Adam(model.parameters(), lr=LR)
-    xt, yt = torch.from_numpy(x).to(common.DEVICE), torch.from_numpy(y).to(common.DEVICE)
-
-    def step():
-        opt.zero_grad()
-        loss = F.cross_entropy(model(xt), yt)
-        loss.backward()
-        opt.step()
-
-    return step
+    return common.adam_cross_entropy_step(torch, _model(torch.nn), params, x, y, LR)
 
 
 WORKLOAD = common.Workload(

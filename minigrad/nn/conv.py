@@ -251,8 +251,12 @@ def _pool_offsets(kernel, stride, dilation, out_hw):
 def _pool_forward(xp, x, *, kernel, stride, padding, dilation):
     # one pass per kernel offset over output-sized slices; `where` keeps the offset of each
     # window's first maximum (a NaN wins and stays, as in PyTorch)
-    padded = _pad_hw(xp, x, padding, -math.inf)
-    out_hw = _windows(xp, padded, kernel, stride, dilation).shape[2:4]
+    lowest = -math.inf if x.dtype.kind == "f" else np.iinfo(x.dtype).min
+    padded = _pad_hw(xp, x, padding, lowest)
+    out_hw = tuple(
+        (size - d * (k - 1) - 1) // s + 1
+        for size, k, s, d in zip(padded.shape[2:], kernel, stride, dilation)
+    )
     best = where = None
     for k, rows, cols in _pool_offsets(kernel, stride, dilation, out_hw):
         value = padded[:, :, rows, cols]

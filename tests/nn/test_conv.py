@@ -269,3 +269,10 @@ def test_max_pool2d_propagates_nan_like_torch():
     assert np.isnan(out.item()) and idx.item() == 1
     out.sum().backward()
     assert x.grad.numpy().ravel().tolist() == [0.0, 1.0, 0.0, 0.0]
+
+
+def test_max_pool2d_of_integers_pads_with_the_lowest_integer():
+    x = mg.tensor(np.array([[[[-5, -7], [-9, -3]]]], dtype=np.int64))
+    out = F.max_pool2d(x, 2, stride=1, padding=1)
+    assert out.dtype == mg.int64
+    assert out.numpy()[0, 0].tolist() == [[-5, -5, -7], [-5, -3, -3], [-9, -3, -3]]

@@ -29,15 +29,8 @@ from minigrad.backend import to_host
 __all__ = ["Step", "Trace", "trace"]
 
 
-def _array(x):
-    """The raw array behind a gradient (a Tensor under create_graph=True), on the host."""
-    if x is None:
-        return None
-    return to_host(getattr(x, "_data", x))
-
-
 def _norm(x) -> float | None:
-    a = _array(x)
+    a = to_host(x)
     if a is None:
         return None
     if a.dtype.kind not in "fc":
@@ -78,14 +71,14 @@ class Trace:
             index=len(self.steps) + 1,
             op=node.name(),
             node=node,
-            out_shape=tuple(_array(g).shape),
+            out_shape=tuple(g.shape),
             in_shapes=tuple(node.shapes),
             grad_out_norm=_norm(g),
         )
         self.steps.append(step)
         self._open[node] = step
         if self.keep_values:
-            self.grads[node] = _array(g)
+            self.grads[node] = to_host(g)
             self._remember_values(node)
         step._t0 = time.perf_counter()
 
@@ -102,13 +95,13 @@ class Trace:
                 index=len(self.steps) + 1,
                 op="AccumulateGrad",
                 node=leaf,
-                out_shape=tuple(_array(g).shape),
+                out_shape=tuple(g.shape),
                 in_shapes=(),
                 grad_out_norm=_norm(g),
             )
         )
         if self.keep_values:
-            self.leaf_grads[id(leaf)] = _array(g)
+            self.leaf_grads[id(leaf)] = to_host(g)
 
     def _remember_values(self, node) -> None:
         # A node's saved inputs are the outputs of the nodes feeding it: record those values now,
@@ -117,7 +110,7 @@ class Trace:
         if not saved:
             return
         if "out" in saved and node not in self.values:
-            self.values[node] = _array(saved["out"])
+            self.values[node] = to_host(saved["out"])
         op = node.op
         if op is None:  # a custom Function: its saved tensors are not tied to inputs
             return
@@ -127,7 +120,7 @@ class Trace:
             name = op.input_names[0 if op.variadic else i]
             if name in saved:
                 value = saved[name][i] if op.variadic else saved[name]
-                self.values[source] = _array(value)
+                self.values[source] = to_host(value)
 
     # -- reading --
 

@@ -541,9 +541,13 @@ def to_device(array: Any, device: Device) -> Any:
     return backend_for_device(device).from_host(host, device)
 
 
-def to_host(array: Any) -> np.ndarray:
-    """`array` as a NumPy array: itself on the CPU, else an explicit copy from its device (what
-    tools that show values, like the graph drawing and the backward trace, read)."""
+def to_host(value: Any) -> np.ndarray | None:
+    """An array (or a Tensor's array) as a NumPy array: itself on the CPU, else an explicit copy
+    from its device; None stays None. What tools that show values read (the graph drawing, the
+    backward trace)."""
+    if value is None:
+        return None
+    array = getattr(value, "_data", value)
     backend = _BACKENDS.get(type(array))
     return np.asarray(array) if backend is None else backend.to_host(array)
 

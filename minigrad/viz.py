@@ -404,12 +404,6 @@ class _Item:
     extra: list = field(default_factory=list)
 
 
-def _host(array):
-    if array is None:
-        return None
-    return to_host(getattr(array, "_data", array))
-
-
 class _Graph:
     def __init__(self, roots: list, params: dict | None, trace):
         self.items: dict[str, _Item] = {}
@@ -583,7 +577,7 @@ def _fmt(x: float) -> str:
 
 def _describe(array, show_value: bool) -> tuple[list[str], bool]:
     """Lines describing an array (full when small, else a summary), and whether it has NaN/inf."""
-    a = _host(array)
+    a = to_host(array)
     if a.dtype.kind not in "fciub":
         return ([f"{a.dtype}"], False)
     bad = False

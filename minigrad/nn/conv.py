@@ -127,6 +127,17 @@ def _tuple2(name: str, value, minimum: int) -> tuple[int, int]:
     return int(pair[0]), int(pair[1])
 
 
+def _check_fits(name: str, input: Tensor, kernel, padding, dilation) -> None:
+    """The padded input [.., H, W] must hold at least one window of the dilated kernel."""
+    h, w = (size + 2 * p for size, p in zip(input.shape[-2:], padding))
+    span = [d * (k - 1) + 1 for k, d in zip(kernel, dilation)]
+    if h < span[0] or w < span[1]:
+        raise RuntimeError(
+            f"{name}(): the (padded) input is {h}x{w}, smaller than the dilated kernel "
+            f"{span[0]}x{span[1]}"
+        )
+
+
 def _same_padding(kernel, dilation) -> tuple[tuple[int, int], tuple[int, int]]:
     """Left/right padding per spatial dim that keeps the size at stride 1 (PyTorch's 'same':
     the extra pixel of an even kernel goes right/bottom)."""
@@ -185,12 +196,7 @@ def conv2d(
         else:
             raise ValueError(f"padding must be an int, a pair, 'valid' or 'same', got {padding!r}")
     padding = _tuple2("padding", padding, 0)
-    h, w = input.shape[2] + 2 * padding[0], input.shape[3] + 2 * padding[1]
-    if h < dilation[0] * (kh - 1) + 1 or w < dilation[1] * (kw - 1) + 1:
-        raise RuntimeError(
-            f"conv2d(): the (padded) input is {h}x{w}, smaller than the dilated kernel "
-            f"{dilation[0] * (kh - 1) + 1}x{dilation[1] * (kw - 1) + 1}"
-        )
+    _check_fits("conv2d", input, (kh, kw), padding, dilation)
     params = {"stride": stride, "padding": padding, "dilation": dilation, "groups": groups}
     out = apply(CONV2D, (input, weight), params)
     if bias is not None:
@@ -315,11 +321,7 @@ def _pool_args(name, input, kernel_size, stride, padding, dilation, ceil_mode):
             f"{name}(): pad should be at most half of effective kernel size, but got pad="
             f"{padding} and kernel_size={kernel}"
         )
-    h, w = input.shape[-2] + 2 * padding[0], input.shape[-1] + 2 * padding[1]
-    if h < dilation[0] * (kernel[0] - 1) + 1 or w < dilation[1] * (kernel[1] - 1) + 1:
-        raise RuntimeError(
-            f"{name}(): the (padded) input is {h}x{w}, smaller than the kernel {kernel}"
-        )
+    _check_fits(name, input, kernel, padding, dilation)
     return kernel, stride, padding, dilation
 
 

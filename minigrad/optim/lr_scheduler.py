@@ -39,6 +39,10 @@ class LRScheduler:
                     )
         self.base_lrs: list[float] = [group["initial_lr"] for group in optimizer.param_groups]
         self.last_epoch = last_epoch
+        self._initial_step()
+
+    def _initial_step(self) -> None:
+        """The step a scheduler takes when it is built (get_lr may tell it by `_is_initial`)."""
         self._step_count = 0
         self._is_initial = True
         try:
@@ -581,13 +585,8 @@ class SequentialLR(_Composition):
             group["lr"] = group["initial_lr"]
         for scheduler in self._schedulers:
             scheduler.last_epoch -= 1
-        first = self._schedulers[0]
-        first._step_count, first._is_initial = 0, True
-        try:
-            first.step()
-        finally:
-            first._is_initial = False
-        self._last_lr = first.get_last_lr()
+        self._schedulers[0]._initial_step()
+        self._last_lr = self._schedulers[0].get_last_lr()
 
     def step(self) -> None:  # type: ignore[override]
         self.last_epoch += 1

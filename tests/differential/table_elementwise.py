@@ -8,7 +8,6 @@ from tests.differential.opinfo import (
     INTS,
     Entry,
     Sample,
-    T,
     binary,
     broadcast_shapes,
     function_and_method,

@@ -13,6 +13,7 @@ every tensor keeps its dtype.
 
 from __future__ import annotations
 
+import hashlib
 import io
 import json
 import os
@@ -24,6 +25,9 @@ from minigrad.backend import Device
 from minigrad.tensor import Tensor
 
 STRUCTURE_KEY = "minigrad.structure"
+# SHA-256 over the tensors (names, dtypes, shapes, bytes) and the other metadata: safetensors has
+# no checksum of its own, so without it a flipped bit loads as a silently wrong value
+CHECKSUM_KEY = "minigrad.sha256"
 ORDER_KEY = "minigrad.order"  # key order of a flat state dict (safetensors sorts its header)
 _FORMAT_VERSION = 1
 _SCALARS = (bool, int, float, str, type(None))
@@ -57,6 +61,7 @@ def save(obj: Any, f: str | os.PathLike | io.IOBase) -> None:
         metadata = {
             STRUCTURE_KEY: json.dumps({"version": _FORMAT_VERSION, "root": structure}),
         }
+    metadata[CHECKSUM_KEY] = _checksum(tensors, metadata)
     data = st.save(tensors, metadata=metadata)
     if hasattr(f, "write"):
         f.write(data)
@@ -66,6 +71,17 @@ def save(obj: Any, f: str | os.PathLike | io.IOBase) -> None:
     with open(tmp, "wb") as fh:  # write then rename: a crash never leaves a half-written file
         fh.write(data)
     os.replace(tmp, path)
+
+
+def _checksum(arrays: dict[str, np.ndarray], metadata: dict[str, str]) -> str:
+    digest = hashlib.sha256()
+    for key in sorted(arrays):
+        a = np.ascontiguousarray(arrays[key])
+        digest.update(json.dumps([key, a.dtype.str, list(a.shape)]).encode())
+        digest.update(a.tobytes())
+    others = {k: v for k, v in metadata.items() if k != CHECKSUM_KEY}
+    digest.update(json.dumps(others, sort_keys=True).encode())
+    return digest.hexdigest()
 
 
 def _is_flat_state_dict(obj: Any) -> bool:
@@ -158,6 +174,11 @@ def load(f: str | os.PathLike | io.IOBase, map_location: str | Device | None = N
         arrays = st.load(data)
     except Exception as e:  # SafetensorError: offsets, dtypes, sizes
         raise ValueError(f"{name}: corrupt safetensors file: {e}") from None
+    expected = metadata.get(CHECKSUM_KEY)
+    if expected is not None and _checksum(arrays, metadata) != expected:
+        raise ValueError(
+            f"{name}: corrupt file: its contents do not match the checksum saved with them"
+        )
 
     def to_tensor(array: np.ndarray, requires_grad: bool = False) -> Tensor:
         if not array.flags.writeable or not array.flags.c_contiguous:

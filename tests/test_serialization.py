@@ -313,3 +313,17 @@ def test_loading_never_executes_code(tmp_path):
     assert load(path) == {}
     assert not marker.exists()
     assert not os.path.exists("pwned")
+
+
+def test_a_flipped_data_bit_is_caught_by_the_checksum(tmp_path):
+    # safetensors has no checksum: minigrad stores one, so a corrupted value is not loaded silently
+    import struct
+
+    path = tmp_path / "w.safetensors"
+    mg.save({"w": mg.arange(4, dtype=mg.float32)}, path)
+    raw = bytearray(path.read_bytes())
+    header_end = 8 + struct.unpack("<Q", bytes(raw[:8]))[0]
+    raw[header_end + 1] ^= 0x10
+    path.write_bytes(bytes(raw))
+    with pytest.raises(ValueError, match="checksum"):
+        mg.load(path)

@@ -732,7 +732,10 @@ def scalar(dtype: str, *, edges: bool = True):
         return st.booleans()
     if dtype in INTS:
         return st.integers(-5, 5)
-    return st.one_of(st.integers(-5, 5), st.floats(-5, 5, allow_nan=edges, allow_infinity=edges))
+    options = [st.integers(-5, 5), st.floats(-5, 5)]
+    if edges:
+        options.append(st.sampled_from([math.inf, -math.inf, math.nan]))
+    return st.one_of(*options)
 
 
 def is_torch(lib) -> bool:

@@ -63,13 +63,13 @@ method("device", lambda lib, x: str(x.device), grad=False)
 method("is_floating_point", lambda lib, x: x.is_floating_point(), grad=False)
 method("is_complex", lambda lib, x: x.is_complex(), grad=False)
 method("is_cuda", lambda lib, x: x.is_cuda, grad=False)
-method("is_leaf", lambda lib, x: (x.is_leaf, (x * 1).is_leaf), dtypes=FLOATS, grad=False)
-method("requires_grad", lambda lib, x: (x.requires_grad, (x * 2).requires_grad), grad=False)
+method("is_leaf", lambda lib, x: (x.is_leaf, (x * 1).is_leaf), dtypes=FLOATS, grad=True)
+method("requires_grad", lambda lib, x: (x.requires_grad, (x * 2).requires_grad), grad=True)
 method(
     "grad_fn",
     lambda lib, x: (x.grad_fn is None, (x * 2).grad_fn is None),
     dtypes=FLOATS,
-    grad=False,
+    grad=True,
 )
 method(
     "name",
@@ -164,8 +164,8 @@ def _backward(lib, x, w):
     return x.grad
 
 
-method("backward", _backward, lambda draw, dtype: _pair_same(draw, dtype), FLOATS, grad=False)
-method("grad", _backward, lambda draw, dtype: _pair_same(draw, dtype), FLOATS, grad=False)
+method("backward", _backward, lambda draw, dtype: _pair_same(draw, dtype), FLOATS, grad=True)
+method("grad", _backward, lambda draw, dtype: _pair_same(draw, dtype), FLOATS, grad=True)
 
 
 def _pair_same(draw, dtype):
@@ -190,6 +190,6 @@ def _retain_grad(lib, x):
     return y.grad, y.retains_grad
 
 
-method("retain_grad", _retain_grad, dtypes=FLOATS, grad=False)
-method("retains_grad", _retain_grad, dtypes=FLOATS, grad=False)
+method("retain_grad", _retain_grad, dtypes=FLOATS, grad=True)
+method("retains_grad", _retain_grad, dtypes=FLOATS, grad=True)
 _ = unary

@@ -1,0 +1,82 @@
+"""Differential entries for minigrad's own building blocks that torch has no module for
+(FeedForward, SwiGLU, apply_rope): compared with small torch references written here from the
+documented math, holding the same parameters under the same names."""
+
+import torch
+from hypothesis import strategies as st
+
+from tests.differential.opinfo import FLOATS, Entry, Sample, is_torch, register, shapes, tensors
+
+
+class TorchFeedForward(torch.nn.Module):
+    """Linear(d, hidden) -> GELU -> Linear(hidden, d)."""
+
+    def __init__(self, d, hidden, bias=False, approximate="none"):
+        super().__init__()
+        self.fc = torch.nn.Linear(d, hidden, bias)
+        self.proj = torch.nn.Linear(hidden, d, bias)
+        self.approximate = approximate
+
+    def forward(self, x):
+        return self.proj(torch.nn.functional.gelu(self.fc(x), approximate=self.approximate))
+
+
+class TorchSwiGLU(torch.nn.Module):
+    """proj(silu(gate(x)) * up(x))."""
+
+    def __init__(self, d, hidden, bias=False):
+        super().__init__()
+        self.gate = torch.nn.Linear(d, hidden, bias)
+        self.up = torch.nn.Linear(d, hidden, bias)
+        self.proj = torch.nn.Linear(hidden, d, bias)
+
+    def forward(self, x):
+        return self.proj(torch.nn.functional.silu(self.gate(x)) * self.up(x))
+
+
+def torch_rope(x, base=10000.0, interleaved=False):
+    """Rotate pairs of the last dim by position * base^(-2i/d); positions 0..T-1 along dim -2."""
+    t, d = x.shape[-2], x.shape[-1]
+    theta = base ** (-torch.arange(0, d // 2, dtype=torch.float64) * 2 / d)
+    angle = torch.arange(t, dtype=torch.float64)[:, None] * theta[None, :]
+    cos, sin = angle.cos().to(x.dtype), angle.sin().to(x.dtype)
+    if interleaved:
+        x1, x2 = x[..., 0::2], x[..., 1::2]
+        return torch.stack([x1 * cos - x2 * sin, x1 * sin + x2 * cos], dim=-1).flatten(-2)
+    x1, x2 = x[..., : d // 2], x[..., d // 2 :]
+    return torch.cat([x1 * cos - x2 * sin, x1 * sin + x2 * cos], dim=-1)
+
+
+def _x_lead(last):
+    return lambda draw, dtype: Sample(
+        draw(tensors(dtype, draw(shapes(0, 2, 0, 3)) + last, edges=False))
+    )
+
+
+for _bias in (False, True):
+    register(
+        Entry(f"nn.FeedForward.bias={_bias}", ("minigrad.nn.FeedForward",),
+              lambda lib, m, x: m(x), _x_lead((4,)), ("float32",),
+              module=lambda lib, _b=_bias: TorchFeedForward(4, 6, _b) if is_torch(lib)
+              else lib.nn.FeedForward(4, 6, _b)),
+        Entry(f"nn.SwiGLU.bias={_bias}", ("minigrad.nn.SwiGLU",), lambda lib, m, x: m(x),
+              _x_lead((4,)), ("float32",),
+              module=lambda lib, _b=_bias: TorchSwiGLU(4, 6, _b) if is_torch(lib)
+              else lib.nn.SwiGLU(4, 6, _b)),
+    )  # fmt: skip
+
+
+def _rope_sample(draw, dtype):
+    shape = draw(shapes(0, 2, 1, 3)) + (draw(st.integers(1, 5)), 2 * draw(st.integers(1, 3)))
+    return Sample(
+        draw(tensors(dtype, shape, edges=False)),
+        interleaved=draw(st.booleans()),
+        base=draw(st.sampled_from([10000.0, 100.0])),
+    )
+
+
+register(
+    Entry("nn.functional.apply_rope", ("minigrad.nn.functional.apply_rope",),
+          lambda lib, x, **k: torch_rope(x, **k) if is_torch(lib)
+          else lib.nn.functional.apply_rope(x, **k), _rope_sample, FLOATS),
+)  # fmt: skip

@@ -80,3 +80,42 @@ register(
           lambda lib, x, **k: torch_rope(x, **k) if is_torch(lib)
           else lib.nn.functional.apply_rope(x, **k), _rope_sample, FLOATS),
 )  # fmt: skip
+
+
+register(
+    Entry("nn.MLP", ("minigrad.nn.MLP",), lambda lib, m, x: m(x), _x_lead((3,)), ("float32",),
+          module=lambda lib: torch.nn.Sequential(torch.nn.Linear(3, 5), torch.nn.ReLU(),
+                                                 torch.nn.Linear(5, 2)) if is_torch(lib)
+          else lib.nn.MLP([3, 5, 2])),
+    Entry("nn.MLP.gelu", ("minigrad.nn.MLP",), lambda lib, m, x: m(x), _x_lead((3,)),
+          ("float32",),
+          module=lambda lib: torch.nn.Sequential(torch.nn.Linear(3, 4), torch.nn.GELU(),
+                                                 torch.nn.Linear(4, 4), torch.nn.GELU(),
+                                                 torch.nn.Linear(4, 1)) if is_torch(lib)
+          else lib.nn.MLP([3, 4, 4, 1], activation="gelu")),
+)  # fmt: skip
+
+
+class TorchSinusoidal(torch.nn.Module):
+    """x + PE, PE[p, 2i] = sin(p / base^(2i/d)), PE[p, 2i+1] = cos(p / base^(2i/d))."""
+
+    def __init__(self, d, base=10000.0):
+        super().__init__()
+        self.d, self.base = d, base
+
+    def forward(self, x):
+        t = x.shape[-2]
+        pos = torch.arange(t, dtype=torch.float64)[:, None]
+        rate = self.base ** (-torch.arange(0, self.d, 2, dtype=torch.float64) / self.d)
+        pe = torch.zeros(t, self.d, dtype=torch.float64)
+        pe[:, 0::2] = torch.sin(pos * rate)
+        pe[:, 1::2] = torch.cos(pos * rate)[:, : self.d // 2]
+        return x + pe.to(x.dtype)
+
+
+register(
+    Entry("nn.SinusoidalPositionalEncoding", ("minigrad.nn.SinusoidalPositionalEncoding",),
+          lambda lib, m, x: m(x), _x_lead((5, 6)), FLOATS,
+          module=lambda lib: TorchSinusoidal(6) if is_torch(lib)
+          else lib.nn.SinusoidalPositionalEncoding(6)),
+)  # fmt: skip

@@ -119,3 +119,40 @@ register(
           module=lambda lib: TorchSinusoidal(6) if is_torch(lib)
           else lib.nn.SinusoidalPositionalEncoding(6)),
 )  # fmt: skip
+
+
+class TorchRotary(torch.nn.Module):
+    def __init__(self, head_dim, base=10000.0, interleaved=False):
+        super().__init__()
+        self.base, self.interleaved = base, interleaved
+
+    def forward(self, x):
+        return torch_rope(x, self.base, self.interleaved)
+
+
+for _interleaved in (False, True):
+    register(
+        Entry(f"nn.RotaryEmbedding.interleaved={_interleaved}", ("minigrad.nn.RotaryEmbedding",),
+              lambda lib, m, x: m(x), _x_lead((4, 6)), FLOATS,
+              module=lambda lib, _i=_interleaved: TorchRotary(6, interleaved=_i) if is_torch(lib)
+              else lib.nn.RotaryEmbedding(6, interleaved=_i)),
+    )  # fmt: skip
+
+
+def _kv_cache(lib, k1, v1, k2, v2):
+    """Two appends: the cache holds the concatenation along the sequence dim (-2)."""
+    if is_torch(lib):
+        return torch.cat([k1, k2], -2), torch.cat([v1, v2], -2), k1.shape[-2] + k2.shape[-2]
+    cache = lib.nn.KVCache()
+    cache.append(k1, v1)
+    k, v = cache.append(k2, v2)
+    return k, v, len(cache)
+
+
+def _kv_sample(draw, dtype):
+    b, h, d = (draw(st.integers(1, 2)) for _ in range(3))
+    s1, s2 = draw(st.integers(0, 3)), draw(st.integers(1, 3))
+    return Sample(*[draw(tensors(dtype, (b, h, s, d))) for s in (s1, s1, s2, s2)])
+
+
+register(Entry("nn.KVCache", ("minigrad.nn.KVCache",), _kv_cache, _kv_sample, FLOATS))

@@ -156,3 +156,38 @@ def _kv_sample(draw, dtype):
 
 
 register(Entry("nn.KVCache", ("minigrad.nn.KVCache",), _kv_cache, _kv_sample, FLOATS))
+
+
+class TorchMHA(torch.nn.Module):
+    """q/k/v/out projections, RoPE on queries and keys (positions 0..T-1), causal attention."""
+
+    def __init__(self, d, heads, rope=True, causal=True):
+        super().__init__()
+        self.heads, self.rope, self.causal = heads, rope, causal
+        self.q_proj = torch.nn.Linear(d, d, bias=False)
+        self.k_proj = torch.nn.Linear(d, d, bias=False)
+        self.v_proj = torch.nn.Linear(d, d, bias=False)
+        self.out_proj = torch.nn.Linear(d, d, bias=False)
+
+    def forward(self, x):
+        b, t, d = x.shape
+        split = lambda y: y.reshape(b, t, self.heads, d // self.heads).transpose(1, 2)  # noqa: E731
+        q, k, v = split(self.q_proj(x)), split(self.k_proj(x)), split(self.v_proj(x))
+        if self.rope:
+            q, k = torch_rope(q), torch_rope(k)
+        out = torch.nn.functional.scaled_dot_product_attention(
+            q, k, v, is_causal=self.causal and t > 1
+        )
+        return self.out_proj(out.transpose(1, 2).reshape(b, t, d))
+
+
+for _rope, _causal in [(True, True), (False, False)]:
+    register(
+        Entry(f"nn.MultiHeadAttention.rope={_rope}.causal={_causal}",
+              ("minigrad.nn.MultiHeadAttention",), lambda lib, m, x: m(x),
+              lambda draw, dtype: Sample(draw(tensors(dtype, (draw(st.integers(1, 2)),
+                                                              draw(st.integers(1, 4)), 4),
+                                                      edges=False))), ("float32",),
+              module=lambda lib, _r=_rope, _c=_causal: TorchMHA(4, 2, _r, _c) if is_torch(lib)
+              else lib.nn.MultiHeadAttention(4, 2, rope=_r, causal=_c)),
+    )  # fmt: skip

@@ -56,7 +56,12 @@ def _substitute(math_text: str, values: dict) -> str | None:
     used = set(pattern.findall(math_text))
     if not used or any(values[n] is None for n in used):
         return None
-    return pattern.sub(lambda m: values[m.group(1)], math_text)
+
+    def number(m) -> str:
+        text = values[m.group(1)]
+        return f"({text})" if text.startswith("-") else text  # g·(-0.5), not g·-0.5
+
+    return pattern.sub(number, math_text)
 
 
 def page_steps(drawing) -> list[dict]:
@@ -186,6 +191,9 @@ def write(loss, path, *, title: str = "minigrad: backward, step by step", **opti
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as f:
             f.write(page)
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(tmp, 0o666 & ~umask)  # mkstemp makes it private; a page is an ordinary file
         os.replace(tmp, path)
     except BaseException:
         os.unlink(tmp)

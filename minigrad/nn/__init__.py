@@ -5,6 +5,25 @@ import minigrad.nn.functional as F
 """
 
 from minigrad.nn import functional, init, utils
+from minigrad.nn.activation import (
+    CELU,
+    ELU,
+    GLU,
+    SELU,
+    Hardshrink,
+    Hardsigmoid,
+    Hardswish,
+    Hardtanh,
+    LogSigmoid,
+    Mish,
+    PReLU,
+    ReLU6,
+    Softmin,
+    Softshrink,
+    Softsign,
+    Tanhshrink,
+    Threshold,
+)
 from minigrad.nn.attention import (
     KVCache,
     MultiHeadAttention,
@@ -54,4 +73,8 @@ __all__ = [
     "CrossEntropyLoss", "NLLLoss", "KLDivLoss", "KVCache", "MultiHeadAttention", "RotaryEmbedding",
     "SinusoidalPositionalEncoding", "FeedForward", "SwiGLU", "TransformerBlock", "Conv1d",
     "Conv2d", "MaxPool2d", "AvgPool2d", "BatchNorm1d", "BatchNorm2d",
+]  # fmt: skip
+__all__ += [
+    "ELU", "SELU", "CELU", "ReLU6", "Hardtanh", "Hardswish", "Hardsigmoid", "Mish", "LogSigmoid",
+    "Softsign", "Softmin", "Softshrink", "Hardshrink", "Tanhshrink", "Threshold", "PReLU", "GLU",
 ]  # fmt: skip

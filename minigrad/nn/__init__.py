@@ -82,6 +82,7 @@ __all__ = [
     "SinusoidalPositionalEncoding", "FeedForward", "SwiGLU", "TransformerBlock", "Conv1d",
     "Conv2d", "MaxPool2d", "AvgPool2d", "BatchNorm1d", "BatchNorm2d",
 ]  # fmt: skip
+from minigrad.nn.convtranspose import ConvTranspose1d, ConvTranspose2d  # noqa: E402
 from minigrad.nn.padding import (  # noqa: E402
     CircularPad1d,
     CircularPad2d,
@@ -107,6 +108,7 @@ from minigrad.nn.padding import (  # noqa: E402
 from minigrad.nn.padding import __all__ as _padding_names  # noqa: E402
 
 __all__ += [n for n in _padding_names if n[0].isupper()] + ["ParameterList", "ParameterDict"]
+__all__ += ["ConvTranspose1d", "ConvTranspose2d"]
 __all__ += [
     "ELU", "SELU", "CELU", "ReLU6", "Hardtanh", "Hardswish", "Hardsigmoid", "Mish", "LogSigmoid",
     "Softsign", "Softmin", "Softshrink", "Hardshrink", "Tanhshrink", "Threshold", "PReLU", "GLU",

@@ -621,6 +621,7 @@ from minigrad.nn.activation import (  # noqa: E402, F401
     threshold_,
 )
 from minigrad.nn.attention import apply_rope, scaled_dot_product_attention  # noqa: E402, F401
+from minigrad.nn.convtranspose import conv_transpose1d, conv_transpose2d  # noqa: E402, F401
 from minigrad.nn.padding import (  # noqa: E402, F401
     dropout1d,
     dropout2d,
@@ -631,6 +632,7 @@ from minigrad.nn.padding import (  # noqa: E402, F401
 
 __all__ += [n for n in _activation_names if n[0].islower()]
 __all__ += ["dropout1d", "dropout2d", "dropout3d", "pixel_shuffle", "pixel_unshuffle"]
+__all__ += ["conv_transpose1d", "conv_transpose2d"]
 
 from minigrad.nn.conv import (  # noqa: E402, F401, I001
     avg_pool2d,

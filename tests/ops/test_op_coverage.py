@@ -19,6 +19,7 @@ EXTRA_MODULES = [
     "minigrad.nn.attention",
     "minigrad.nn.conv",
     "minigrad.nn.activation",
+    "minigrad.nn.convtranspose",
 ]
 
 

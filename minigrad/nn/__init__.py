@@ -106,9 +106,18 @@ from minigrad.nn.padding import (  # noqa: E402
     ZeroPad3d,
 )
 from minigrad.nn.padding import __all__ as _padding_names  # noqa: E402
+from minigrad.nn.upsampling import (  # noqa: E402
+    AdaptiveAvgPool1d,
+    AdaptiveAvgPool2d,
+    AdaptiveAvgPool3d,
+    Upsample,
+    UpsamplingBilinear2d,
+    UpsamplingNearest2d,
+)
 
 __all__ += [n for n in _padding_names if n[0].isupper()] + ["ParameterList", "ParameterDict"]
-__all__ += ["ConvTranspose1d", "ConvTranspose2d"]
+__all__ += ["ConvTranspose1d", "ConvTranspose2d", "Upsample", "UpsamplingNearest2d"]
+__all__ += ["UpsamplingBilinear2d", "AdaptiveAvgPool1d", "AdaptiveAvgPool2d", "AdaptiveAvgPool3d"]
 __all__ += [
     "ELU", "SELU", "CELU", "ReLU6", "Hardtanh", "Hardswish", "Hardsigmoid", "Mish", "LogSigmoid",
     "Softsign", "Softmin", "Softshrink", "Hardshrink", "Tanhshrink", "Threshold", "PReLU", "GLU",

@@ -629,10 +629,25 @@ from minigrad.nn.padding import (  # noqa: E402, F401
     pixel_shuffle,
     pixel_unshuffle,
 )
+from minigrad.nn.upsampling import (  # noqa: E402, F401
+    adaptive_avg_pool1d,
+    adaptive_avg_pool2d,
+    adaptive_avg_pool3d,
+    interpolate,
+    upsample,
+    upsample_bilinear,
+    upsample_nearest,
+)
 
 __all__ += [n for n in _activation_names if n[0].islower()]
 __all__ += ["dropout1d", "dropout2d", "dropout3d", "pixel_shuffle", "pixel_unshuffle"]
-__all__ += ["conv_transpose1d", "conv_transpose2d"]
+__all__ += ["conv_transpose1d", "conv_transpose2d", "interpolate", "upsample", "upsample_nearest"]
+__all__ += [
+    "upsample_bilinear",
+    "adaptive_avg_pool1d",
+    "adaptive_avg_pool2d",
+    "adaptive_avg_pool3d",
+]
 
 from minigrad.nn.conv import (  # noqa: E402, F401, I001
     avg_pool2d,

@@ -20,6 +20,7 @@ EXTRA_MODULES = [
     "minigrad.nn.conv",
     "minigrad.nn.activation",
     "minigrad.nn.convtranspose",
+    "minigrad.nn.upsampling",
 ]
 
 

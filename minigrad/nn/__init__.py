@@ -83,6 +83,13 @@ __all__ = [
     "Conv2d", "MaxPool2d", "AvgPool2d", "BatchNorm1d", "BatchNorm2d",
 ]  # fmt: skip
 from minigrad.nn.convtranspose import ConvTranspose1d, ConvTranspose2d  # noqa: E402
+from minigrad.nn.normalization import (  # noqa: E402
+    GroupNorm,
+    InstanceNorm1d,
+    InstanceNorm2d,
+    InstanceNorm3d,
+    LocalResponseNorm,
+)
 from minigrad.nn.padding import (  # noqa: E402
     CircularPad1d,
     CircularPad2d,
@@ -117,6 +124,8 @@ from minigrad.nn.upsampling import (  # noqa: E402
 
 __all__ += [n for n in _padding_names if n[0].isupper()] + ["ParameterList", "ParameterDict"]
 __all__ += ["ConvTranspose1d", "ConvTranspose2d", "Upsample", "UpsamplingNearest2d"]
+__all__ += ["GroupNorm", "InstanceNorm1d", "InstanceNorm2d", "InstanceNorm3d"]
+__all__ += ["LocalResponseNorm"]
 __all__ += ["UpsamplingBilinear2d", "AdaptiveAvgPool1d", "AdaptiveAvgPool2d", "AdaptiveAvgPool3d"]
 __all__ += [
     "ELU", "SELU", "CELU", "ReLU6", "Hardtanh", "Hardswish", "Hardsigmoid", "Mish", "LogSigmoid",

@@ -622,6 +622,11 @@ from minigrad.nn.activation import (  # noqa: E402, F401
 )
 from minigrad.nn.attention import apply_rope, scaled_dot_product_attention  # noqa: E402, F401
 from minigrad.nn.convtranspose import conv_transpose1d, conv_transpose2d  # noqa: E402, F401
+from minigrad.nn.normalization import (  # noqa: E402, F401
+    group_norm,
+    instance_norm,
+    local_response_norm,
+)
 from minigrad.nn.padding import (  # noqa: E402, F401
     dropout1d,
     dropout2d,

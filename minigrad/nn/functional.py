@@ -622,6 +622,17 @@ from minigrad.nn.activation import (  # noqa: E402, F401
 )
 from minigrad.nn.attention import apply_rope, scaled_dot_product_attention  # noqa: E402, F401
 from minigrad.nn.convtranspose import conv_transpose1d, conv_transpose2d  # noqa: E402, F401
+from minigrad.nn.loss_functions import (  # noqa: E402, F401
+    cosine_embedding_loss,
+    gaussian_nll_loss,
+    hinge_embedding_loss,
+    margin_ranking_loss,
+    multilabel_soft_margin_loss,
+    poisson_nll_loss,
+    soft_margin_loss,
+    triplet_margin_loss,
+    triplet_margin_with_distance_loss,
+)
 from minigrad.nn.normalization import (  # noqa: E402, F401
     group_norm,
     instance_norm,

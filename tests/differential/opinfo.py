@@ -152,7 +152,10 @@ def register(*entries: Entry) -> None:
     """Add entries to the table; ids must be unique across all table_*.py files."""
     import inspect
 
-    caller = Path(inspect.stack()[1].filename).name
+    # the table file that registered it (the first caller outside this module)
+    caller = next(
+        Path(f.filename).name for f in inspect.stack()[1:] if Path(f.filename).name != "opinfo.py"
+    )
     for e in entries:
         if e.name in REGISTRY:
             raise ValueError(

@@ -39,7 +39,14 @@ def _reshape_sample(draw, dtype):
     return Sample(x, *shape) if draw(st.booleans()) else Sample(x, shape)
 
 
-function_and_method("reshape", _reshape_sample, ALL)
+def _reshape_tuple_sample(draw, dtype):
+    x = draw(tensors(dtype))
+    return Sample(x, _factor_shape(draw, x.array.size))
+
+
+# torch.reshape takes the shape as one tuple; Tensor.reshape also as separate ints
+function_and_method("reshape", _reshape_tuple_sample, ALL, method=None)
+function_and_method("reshape", _reshape_sample, ALL, function=None)
 function_and_method("view", _reshape_sample, ALL, function=None)
 register(
     Entry(

@@ -46,7 +46,18 @@ SQRT = defop("sqrt", lambda xp, x: xp.sqrt(x), x=lambda g, out: g / (2 * out))  
 RSQRT = defop("rsqrt", lambda xp, x: 1 / xp.sqrt(x),
               x=lambda g, out: -0.5 * g * out * out * out)                           # -x^(-3/2)/2
 ABS = defop("abs", lambda xp, x: xp.abs(x), x=lambda xp, g, x: g * xp.sign(x))        # sign(x)
-SIGN = defop("sign", lambda xp, x: xp.sign(x), x=lambda xp, g: g * 0)                 # 0
+# torch: sign(NaN) = 0 (NumPy: NaN)
+SIGN = defop("sign", lambda xp, x: xp.where(x != x, 0, xp.sign(x)) if x.dtype.kind == "f"
+             else xp.sign(x), x=lambda xp, g: g * 0)                                 # 0
+# rounding: piecewise constant, so zero gradient (torch records them, as here); ints unchanged
+FLOOR = defop("floor", lambda xp, x: xp.floor(x) if x.dtype.kind == "f" else x.copy(),
+              x=lambda xp, g: g * 0)                                                 # 0
+CEIL = defop("ceil", lambda xp, x: xp.ceil(x) if x.dtype.kind == "f" else x.copy(),
+             x=lambda xp, g: g * 0)                                                  # 0
+ROUND = defop("round", lambda xp, x: xp.round(x) if x.dtype.kind == "f" else x.copy(),
+              x=lambda xp, g: g * 0)                                                 # 0
+TRUNC = defop("trunc", lambda xp, x: xp.trunc(x) if x.dtype.kind == "f" else x.copy(),
+              x=lambda xp, g: g * 0)                                                 # 0
 SIN = defop("sin", lambda xp, x: xp.sin(x), x=lambda xp, g, x: g * xp.cos(x))         # cos x
 COS = defop("cos", lambda xp, x: xp.cos(x), x=lambda xp, g, x: -g * xp.sin(x))        # -sin x
 TANH = defop("tanh", lambda xp, x: xp.tanh(x), x=lambda g, out: g * (1 - out * out))  # 1 - tanh^2
@@ -479,10 +490,10 @@ def _nograd_unary(name: str):
     return fn
 
 
-floor = _nograd_unary("floor")
-ceil = _nograd_unary("ceil")
-round = _nograd_unary("round")
-trunc = _nograd_unary("trunc")
+floor = _unary(FLOOR, float_only=False)
+ceil = _unary(CEIL, float_only=False)
+round = _unary(ROUND, float_only=False)
+trunc = _unary(TRUNC, float_only=False)
 isnan = _nograd_unary("isnan")
 isinf = _nograd_unary("isinf")
 isfinite = _nograd_unary("isfinite")

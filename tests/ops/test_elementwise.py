@@ -28,6 +28,10 @@ COVERED = {
     "rsqrt",
     "abs",
     "sign",
+    "floor",
+    "ceil",
+    "round",
+    "trunc",
     "sin",
     "cos",
     "tanh",
@@ -117,6 +121,27 @@ test_rsqrt = check_op(
 )
 test_abs = check_op(mg.abs, UNARY, valid=away(), reference=np.abs, gradgrad=True)
 test_sign = check_op(mg.sign, UNARY, valid=away(), reference=np.sign, gradgrad=True)
+# piecewise constant: zero gradient away from the steps (at integers; round also at halves)
+_STEPS = tuple(float(k) / 2 for k in range(-20, 21))
+test_floor = check_op(mg.floor, UNARY, valid=away(_STEPS), reference=np.floor)
+test_ceil = check_op(mg.ceil, UNARY, valid=away(_STEPS), reference=np.ceil)
+test_round = check_op(mg.round, UNARY, valid=away(_STEPS), reference=np.round)
+test_trunc = check_op(mg.trunc, UNARY, valid=away(_STEPS), reference=np.trunc)
+
+
+def test_rounding_is_recorded_with_zero_gradient_and_sign_of_nan_is_zero():
+    # torch records floor/ceil/round/trunc (zero gradient) and gives sign(NaN) = 0
+    x = mg.tensor([1.5, -2.5, float("nan")], requires_grad=True)
+    for f in (mg.floor, mg.ceil, mg.round, mg.trunc):
+        y = f(x)
+        assert y.requires_grad
+        y.sum().backward()
+        assert x.grad.tolist() == [0.0, 0.0, 0.0]
+        x.grad = None
+    assert mg.sign(x).tolist() == [1.0, -1.0, 0.0]
+    assert mg.floor(mg.tensor([3, -2])).dtype == mg.int64
+
+
 test_sin = check_op(mg.sin, UNARY, reference=np.sin, gradgrad=True)
 test_cos = check_op(mg.cos, UNARY, reference=np.cos, gradgrad=True)
 test_tanh = check_op(mg.tanh, UNARY, reference=np.tanh, gradgrad=True)

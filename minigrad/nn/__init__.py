@@ -122,6 +122,16 @@ from minigrad.nn.padding import (  # noqa: E402
     ZeroPad3d,
 )
 from minigrad.nn.padding import __all__ as _padding_names  # noqa: E402
+from minigrad.nn.pooling import (  # noqa: E402
+    AdaptiveMaxPool1d,
+    AdaptiveMaxPool2d,
+    AvgPool1d,
+    LPPool1d,
+    LPPool2d,
+    MaxPool1d,
+    MaxUnpool1d,
+    MaxUnpool2d,
+)
 from minigrad.nn.upsampling import (  # noqa: E402
     AdaptiveAvgPool1d,
     AdaptiveAvgPool2d,
@@ -135,6 +145,10 @@ __all__ += [n for n in _padding_names if n[0].isupper()] + ["ParameterList", "Pa
 __all__ += ["ConvTranspose1d", "ConvTranspose2d", "Upsample", "UpsamplingNearest2d"]
 __all__ += ["GroupNorm", "InstanceNorm1d", "InstanceNorm2d", "InstanceNorm3d"]
 __all__ += ["LocalResponseNorm"]
+__all__ += [
+    "AdaptiveMaxPool1d", "AdaptiveMaxPool2d", "AvgPool1d", "LPPool1d", "LPPool2d", "MaxPool1d",
+    "MaxUnpool1d", "MaxUnpool2d",
+]  # fmt: skip
 __all__ += [
     "MarginRankingLoss", "CosineEmbeddingLoss", "HingeEmbeddingLoss", "SoftMarginLoss",
     "MultiLabelSoftMarginLoss", "TripletMarginLoss", "TripletMarginWithDistanceLoss",

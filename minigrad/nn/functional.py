@@ -645,6 +645,16 @@ from minigrad.nn.padding import (  # noqa: E402, F401
     pixel_shuffle,
     pixel_unshuffle,
 )
+from minigrad.nn.pooling import (  # noqa: E402, F401
+    adaptive_max_pool1d,
+    adaptive_max_pool2d,
+    avg_pool1d,
+    lp_pool1d,
+    lp_pool2d,
+    max_pool1d,
+    max_unpool1d,
+    max_unpool2d,
+)
 from minigrad.nn.upsampling import (  # noqa: E402, F401
     adaptive_avg_pool1d,
     adaptive_avg_pool2d,

@@ -21,6 +21,7 @@ EXTRA_MODULES = [
     "minigrad.nn.activation",
     "minigrad.nn.convtranspose",
     "minigrad.nn.upsampling",
+    "minigrad.nn.pooling",
 ]
 
 

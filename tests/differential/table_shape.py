@@ -126,7 +126,15 @@ def _permute_sample(draw, dtype):
     return Sample(x, *perm) if draw(st.booleans()) else Sample(x, tuple(perm))
 
 
-function_and_method("permute", _permute_sample, ALL)
+def _permute_tuple_sample(draw, dtype):
+    s = _permute_sample(draw, dtype)
+    return Sample(s.args[0], s.args[1] if len(s.args) == 2 and isinstance(s.args[1], tuple)
+                  else tuple(s.args[1:]))  # fmt: skip
+
+
+# torch.permute takes the dims as one tuple; Tensor.permute also as separate ints
+function_and_method("permute", _permute_tuple_sample, ALL, method=None)
+function_and_method("permute", _permute_sample, ALL, function=None)
 
 
 def _two_dims(draw, dtype):
@@ -183,7 +191,7 @@ register(
 
 def _broadcast_to_sample(draw, dtype):
     s = _expand_sample(draw, dtype)
-    shape = s.args[1] if len(s.args) == 2 else s.args[1:]
+    shape = s.args[1] if len(s.args) == 2 and isinstance(s.args[1], tuple) else s.args[1:]
     shape = tuple(3 if d == -1 else d for d in shape) if draw(st.integers(0, 4)) == 0 else shape
     return Sample(s.args[0], tuple(shape))
 

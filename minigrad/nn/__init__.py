@@ -92,6 +92,7 @@ __all__ = [
     "Conv2d", "MaxPool2d", "AvgPool2d", "BatchNorm1d", "BatchNorm2d",
 ]  # fmt: skip
 from minigrad.nn.convtranspose import ConvTranspose1d, ConvTranspose2d  # noqa: E402
+from minigrad.nn.fold import Bilinear, Fold, Unfold  # noqa: E402
 from minigrad.nn.normalization import (  # noqa: E402
     GroupNorm,
     InstanceNorm1d,
@@ -144,7 +145,7 @@ from minigrad.nn.upsampling import (  # noqa: E402
 __all__ += [n for n in _padding_names if n[0].isupper()] + ["ParameterList", "ParameterDict"]
 __all__ += ["ConvTranspose1d", "ConvTranspose2d", "Upsample", "UpsamplingNearest2d"]
 __all__ += ["GroupNorm", "InstanceNorm1d", "InstanceNorm2d", "InstanceNorm3d"]
-__all__ += ["LocalResponseNorm"]
+__all__ += ["LocalResponseNorm", "Bilinear", "Fold", "Unfold"]
 __all__ += [
     "AdaptiveMaxPool1d", "AdaptiveMaxPool2d", "AvgPool1d", "LPPool1d", "LPPool2d", "MaxPool1d",
     "MaxUnpool1d", "MaxUnpool2d",

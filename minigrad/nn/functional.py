@@ -622,6 +622,7 @@ from minigrad.nn.activation import (  # noqa: E402, F401
 )
 from minigrad.nn.attention import apply_rope, scaled_dot_product_attention  # noqa: E402, F401
 from minigrad.nn.convtranspose import conv_transpose1d, conv_transpose2d  # noqa: E402, F401
+from minigrad.nn.fold import bilinear, fold, unfold  # noqa: E402, F401
 from minigrad.nn.loss_functions import (  # noqa: E402, F401
     cosine_embedding_loss,
     gaussian_nll_loss,

@@ -22,6 +22,7 @@ EXTRA_MODULES = [
     "minigrad.nn.convtranspose",
     "minigrad.nn.upsampling",
     "minigrad.nn.pooling",
+    "minigrad.nn.fold",
 ]
 
 

@@ -144,7 +144,14 @@ def as_tensor_like(value, like: Tensor, dtype=None) -> Tensor:
     if isinstance(value, Tensor):
         return value
     xp = like._backend_xp()
-    return Tensor._make(xp.asarray(value, dtype=dtype or like._data.dtype))
+    dtype = dtype or like._data.dtype
+    if type(value) is int and dtype.kind in "iu":  # PyTorch wraps: uint8 tensor + -1 is + 255
+        info = np.iinfo(dtype)
+        if not info.min <= value <= info.max:
+            if not -(2**63) <= value < 2**64:
+                raise OverflowError(f"Python int {value} too big to convert to {dtype}")
+            value = int(np.asarray(value % 2**64, dtype=np.uint64).astype(dtype))
+    return Tensor._make(xp.asarray(value, dtype=dtype))
 
 
 def promote(*operands) -> list[Tensor] | tuple[Tensor, ...]:
@@ -456,9 +463,59 @@ ge = _compare("greater_equal")
 logical_and = _compare("logical_and")
 logical_or = _compare("logical_or")
 logical_xor = _compare("logical_xor")
-bitwise_and = _compare("bitwise_and")
-bitwise_or = _compare("bitwise_or")
-bitwise_xor = _compare("bitwise_xor")
+
+# PyTorch's names for dtypes in "not implemented for 'Float'" errors
+_TORCH_TYPE_NAMES = {"float16": "Half", "float32": "Float", "float64": "Double", "bool": "Bool"}
+
+
+def _integer_only(t: Tensor, kernel: str, allow_bool: bool = True) -> None:
+    kind = t._data.dtype.kind
+    if kind not in ("biu" if allow_bool else "iu"):
+        name = _TORCH_TYPE_NAMES.get(t._data.dtype.name, t._data.dtype.name)
+        raise NotImplementedError(f'"{kernel}_cpu" not implemented for {name!r}')
+
+
+def _bitwise(name: str, kernel: str):
+    def fn(a, b) -> Tensor:
+        a, b = promote(a, b)
+        _integer_only(a, kernel)
+        xp = a._backend_xp()
+        return Tensor._make(getattr(xp, name)(a._data, b._data))
+
+    fn.__name__ = name
+    fn.__doc__ = f"Elementwise {name} of integer or bool tensors (bool: the logical op)."
+    return fn
+
+
+bitwise_and = _bitwise("bitwise_and", "bitwise_and")
+bitwise_or = _bitwise("bitwise_or", "bitwise_or")
+bitwise_xor = _bitwise("bitwise_xor", "bitwise_xor")
+
+
+def _shift(a, b, left: bool) -> Tensor:
+    """C shifts made total as in PyTorch: a shift by a negative amount or by the width of the
+    type or more gives 0 (left) or the sign fill (right), where C (and NumPy) are undefined."""
+    a, b = promote(a, b)
+    _integer_only(a, "lshift" if left else "rshift", allow_bool=False)
+    xp = a._backend_xp()
+    x, n = a._data, b._data
+    bits = x.dtype.itemsize * 8
+    inside = (n >= 0) & (n < bits)
+    safe = xp.where(inside, n, 0).astype(x.dtype)
+    if left:
+        shifted = xp.left_shift(x, safe)
+        return Tensor._make(xp.where(inside, shifted, xp.zeros_like(shifted)))
+    shifted = xp.right_shift(x, safe)
+    fill = xp.right_shift(x, xp.asarray(bits - 1, dtype=x.dtype))  # 0 or -1 (unsigned: 0)
+    return Tensor._make(xp.where(inside, shifted, fill))
+
+
+def bitwise_left_shift(a, b) -> Tensor:
+    return _shift(a, b, left=True)
+
+
+def bitwise_right_shift(a, b) -> Tensor:
+    return _shift(a, b, left=False)
 
 
 def logical_not(x: Tensor) -> Tensor:
@@ -466,9 +523,20 @@ def logical_not(x: Tensor) -> Tensor:
 
 
 def bitwise_not(x: Tensor) -> Tensor:
+    _integer_only(_as_tensor(x), "bitwise_not")
     xp = x._backend_xp()
     fn = xp.logical_not if x._data.dtype.kind == "b" else xp.invert
     return Tensor._make(fn(x._data))
+
+
+def _invert(x: Tensor) -> Tensor:
+    """`~x`: bitwise_not, with the TypeError PyTorch's operator raises for floats."""
+    if isinstance(x, Tensor) and x._data.dtype.kind not in "biu":
+        raise TypeError(
+            f"~ (operator.invert) is only implemented on integer and Boolean-type tensors, got "
+            f"{x.dtype}"
+        )
+    return bitwise_not(x)
 
 
 def _nograd_unary(name: str):

@@ -34,9 +34,12 @@ DIV = defop("div", lambda xp, a, b: a / b,
             a=lambda g, b: g / b,                       # d(a/b)/da = 1/b
             b=lambda g, a, b: -g * a / (b * b))         # d(a/b)/db = -a/b^2
 POW = defop("pow", lambda xp, a, b: a ** b,
-            a=lambda g, a, b: g * b * a ** (b - 1),     # d(a^b)/da = b a^(b-1)
-            b=lambda xp, g, a, out:                     # d(a^b)/db = a^b ln a  (0 where a <= 0)
-                g * out * xp.log(xp.where(a > 0, a, 1)))
+            a=lambda xp, g, a, b: _pow_grad_base(xp, g, a, b),  # d(a^b)/da = b a^(b-1)
+            b=lambda xp, g, a, b, out:                  # d(a^b)/db = a^b ln a  (0 at 0^(b>=0))
+                g * xp.where((a == 0) & (b >= 0), 0, out * xp.log(a)))
+FMOD = defop("fmod", lambda xp, a, b: xp.fmod(a, b),
+             a=lambda g: g,                             # d fmod(a, b)/da = 1
+             b=lambda xp, g, a, b: -g * xp.trunc(a / b))  # d fmod(a, b)/db = -trunc(a/b)
 NEG = defop("neg", lambda xp, x: -x, x=lambda g: -g)
 EXP = defop("exp", lambda xp, x: xp.exp(x), x=lambda g, out: g * out)                 # e^x
 LOG = defop("log", lambda xp, x: xp.log(x), x=lambda g, x: g / x)                     # 1/x
@@ -98,6 +101,13 @@ def _relu_grad(xp, g, out):
             np.bitwise_and(g.view(itype), keep, out=keep)
             return keep.view(g.dtype)
     return xp.where(out > 0, g, 0)
+
+
+def _pow_grad_base(xp, g, a, b):
+    """g b a^(b-1), and 0 at 0^0 (as PyTorch; the formula gives 0 * inf there). The exponent
+    is made 1 at those points too, so double backward stays finite."""
+    zero = (b == 0) & (a == 0)
+    return xp.where(zero, 0, g * b * a ** xp.where(zero, 1, b - 1))
 
 
 def _silu_grad(xp, x):
@@ -261,8 +271,15 @@ def div(a, b, *, rounding_mode: str | None = None) -> Tensor:
 true_divide = divide = div
 
 
+def _check_integer_divisor(b: Tensor) -> None:
+    """PyTorch raises for an integer division by zero (NumPy returns 0 with a warning)."""
+    if b._data.dtype.kind in "iub" and bool((b._data == 0).any()):
+        raise RuntimeError("ZeroDivisionError")
+
+
 def _rounded_div(a, b, rounding_mode: str) -> Tensor:
     a, b = promote(a, b)
+    _check_integer_divisor(b)
     xp = a._backend_xp()
     if rounding_mode == "floor":
         return Tensor._make(xp.floor_divide(a._data, b._data))
@@ -282,10 +299,18 @@ def floor_divide(a, b) -> Tensor:
 def remainder(a, b) -> Tensor:
     """a - floor(a/b) * b (Python's %); differentiable in a (gradient 1) like PyTorch."""
     a, b = promote(a, b)
+    _check_integer_divisor(b)
     return sub(a, mul(floor_divide(a.detach(), b.detach()), b))
 
 
-fmod = remainder
+def fmod(a: Tensor, b) -> Tensor:
+    """C's fmod: a - trunc(a/b) * b, with the sign of the dividend (`remainder` takes the
+    divisor's); differentiable in both, as in PyTorch."""
+    if not isinstance(a, Tensor):
+        raise TypeError(f"fmod(): argument 'input' must be Tensor, not {type(a).__name__}")
+    a, b = promote(a, b)
+    _check_integer_divisor(b)
+    return apply(FMOD, (a, b), {})
 
 
 def pow(a, b) -> Tensor:

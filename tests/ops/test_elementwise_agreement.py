@@ -5,6 +5,10 @@ import numpy as np
 import pytest
 
 import minigrad as mg
+from minigrad.testing import strategies as S
+from minigrad.testing.opcheck import check_op
+
+COVERED = {"fmod"}
 
 torch = pytest.importorskip("torch")
 
@@ -102,3 +106,111 @@ def test_bitwise_ops_refuse_floats_as_torch(case):
         FLOAT_CASES[case](torch)
     with pytest.raises(theirs.type):
         FLOAT_CASES[case](mg)
+
+
+# --- pow's gradients at the edges (torch's pow_backward_self / pow_backward_exponent) ---------
+
+EDGE_BASES = [0.0, 0.0, 0.0, -2.0, -2.0, float("inf"), 2.0, 0.0, -0.0]
+EDGE_EXPONENTS = [0.0, -1.0, 1.5, 0.5, 2.0, 1.0, 0.0, 2.0, 3.0]
+POW_CASES = [
+    lambda a, b: a**b,
+    lambda a, b: a**0,
+    lambda a, b: a**0.0,
+    lambda a, b: a**2,
+    lambda a, b: a**-1,
+    lambda a, b: 0**b,
+    lambda a, b: 0.0 ** (b - 1),
+    lambda a, b: (-2.0) ** b,
+    lambda a, b: a.pow(b),
+]
+
+
+def _grads(lib, fn):
+    a = lib.tensor(EDGE_BASES, dtype=lib.float64, requires_grad=True)
+    b = lib.tensor(EDGE_EXPONENTS, dtype=lib.float64, requires_grad=True)
+    out = fn(a, b)
+    out.backward(lib.ones_like(out))
+    return [t.grad for t in (a, b)]
+
+
+@pytest.mark.parametrize("case", range(len(POW_CASES)))
+def test_pow_gradients_at_zero_negative_and_infinite_bases_match_torch(case):
+    for ours, theirs in zip(_grads(mg, POW_CASES[case]), _grads(torch, POW_CASES[case])):
+        if theirs is None:
+            assert ours is None
+        else:
+            np.testing.assert_array_equal(ours.numpy(), theirs.numpy())
+
+
+def test_pow_double_backward_at_zero_exponent_is_finite():
+    x = mg.tensor([0.0, 2.0], dtype=mg.float64, requires_grad=True)
+    (g,) = mg.autograd.grad((x**0).sum(), x, create_graph=True)
+    (gg,) = mg.autograd.grad(g.sum(), x, allow_unused=True)
+    np.testing.assert_array_equal(g.detach().numpy(), [0.0, 0.0])
+    assert gg is None or not np.isnan(gg.numpy()).any()
+
+
+# --- fmod (C's fmod, the dividend's sign) versus remainder (Python's %, the divisor's) ---------
+
+FMOD_CASES = [
+    lambda m: m.fmod(m.tensor([-1, -7, 7, 7]), m.tensor([2, -3, 3, -3])),
+    lambda m: m.remainder(m.tensor([-1, -7, 7, 7]), m.tensor([2, -3, 3, -3])),
+    lambda m: m.fmod(m.tensor([-1.5, 7.0, -0.0, 5.5]), 2),
+    lambda m: m.tensor([-1.5, 7.0]).fmod(-2.0),
+    lambda m: m.fmod(m.tensor([-5.0, 5.0]), 0.0),
+    lambda m: m.tensor([-1.5, 7.0]) % -2.0,
+]
+
+
+@pytest.mark.parametrize("case", range(len(FMOD_CASES)))
+def test_fmod_and_remainder_values_match_torch(case):
+    _same(FMOD_CASES[case](mg), FMOD_CASES[case](torch))
+
+
+def test_fmod_gradients_match_torch():
+    def grads(lib):
+        a = lib.tensor([-7.0, 5.5, 3.0, -2.5], dtype=lib.float64, requires_grad=True)
+        b = lib.tensor([2.0, -2.0, 0.5, 4.0], dtype=lib.float64, requires_grad=True)
+        lib.fmod(a, b).backward(lib.tensor([1.0, 2.0, 3.0, 4.0], dtype=lib.float64))
+        return a.grad.numpy(), b.grad.numpy()
+
+    for ours, theirs in zip(grads(mg), grads(torch)):
+        np.testing.assert_array_equal(ours, theirs)
+
+
+test_fmod = check_op(
+    mg.fmod,
+    S.broadcastable_shapes(2),
+    elements=[S.floats(-3, 3), S.floats(0.5, 2)],
+    valid=lambda a, b: bool(np.all(np.abs(a / b - np.round(a / b)) > 1e-3)),
+    reference=np.fmod,
+    gradgrad=True,
+)
+
+
+# --- integer division by zero raises, as in PyTorch (NumPy gives 0 and a warning) -------------
+
+ZERO_DIVISION_CASES = [
+    lambda m: m.tensor([5, 1]) // m.tensor([1, 0]),
+    lambda m: m.tensor([5]) // 0,
+    lambda m: 5 // m.tensor([0]),
+    lambda m: m.tensor([5]) % 0,
+    lambda m: m.remainder(m.tensor([5], dtype=m.int32), m.tensor([0], dtype=m.int32)),
+    lambda m: m.fmod(m.tensor([5]), 0),
+    lambda m: m.div(m.tensor([5]), 0, rounding_mode="trunc"),
+    lambda m: m.div(m.tensor([5]), 0, rounding_mode="floor"),
+    lambda m: m.tensor([5], dtype=m.uint8) // m.tensor([0], dtype=m.uint8),
+]
+
+
+@pytest.mark.parametrize("case", range(len(ZERO_DIVISION_CASES)))
+def test_integer_division_by_zero_raises_as_torch(case):
+    with pytest.raises(RuntimeError, match="ZeroDivisionError"):
+        ZERO_DIVISION_CASES[case](torch)
+    with pytest.raises(RuntimeError, match="ZeroDivisionError"):
+        ZERO_DIVISION_CASES[case](mg)
+
+
+def test_float_division_by_zero_stays_ieee():
+    for fn in (lambda m: m.tensor([5.0, -1.0]) // 0, lambda m: m.tensor([5.0, 0.0]) % 0):
+        np.testing.assert_array_equal(fn(mg).numpy(), fn(torch).numpy())

@@ -417,8 +417,9 @@ def _ce_forward(xp, x, w, *, index, reduction, denom, axis):
     m = xp.max(x, axis=axis, keepdims=True)
     e = xp.exp(x - m)
     s = xp.sum(e, axis=axis, keepdims=True)
-    lse = xp.squeeze(xp.log(s) + m, axis=axis)
-    picked = (lse - x[index]) * w  # -log softmax(x)[target] * weight
+    # -log softmax(x)[target] * weight, as log(s) - (x_t - m): adding m to log(s) first would
+    # round away log(s)'s fraction at large logits
+    picked = (xp.squeeze(xp.log(s), axis=axis) - (x[index] - xp.squeeze(m, axis=axis))) * w
     e /= s  # softmax, in place
     if reduction == "none":
         return picked, e

@@ -15,7 +15,7 @@ import numpy as _np
 from minigrad import dtypes
 from minigrad.autograd import apply, defop
 from minigrad.backend import _BACKENDS
-from minigrad.ops.elementwise import _float_input, cast, sqrt, where
+from minigrad.ops.elementwise import _float_input, cast, where
 from minigrad.tensor import Tensor, _dim
 
 _ndarray = _np.ndarray
@@ -55,9 +55,11 @@ MEAN = defop("mean", lambda xp, x, *, axis, keepdims: xp.mean(x, axis=axis, keep
 VAR = defop("var", lambda xp, x, *, axis, correction, keepdims:
                 xp.var(x, axis=axis, ddof=correction, keepdims=keepdims),
             x=lambda xp, g, x, axis, correction, keepdims:                 # 2 (x - mean) / (N - c)
-                _unreduce(xp, g, x.shape, axis, keepdims) * 2
-                * (x - xp.mean(x, axis=axis, keepdims=True))
-                / (_count(x.shape, axis) - correction))
+                _var_grad(xp, g, x, axis, correction, keepdims))
+STD = defop("std", lambda xp, x, *, axis, correction, keepdims:
+                xp.sqrt(xp.var(x, axis=axis, ddof=correction, keepdims=keepdims)),
+            x=lambda xp, g, x, out, axis, correction, keepdims:            # var's / (2 std)
+                _var_grad(xp, xp.where(out == 0, 0, g / (2 * out)), x, axis, correction, keepdims))
 AMAX = defop("amax", lambda xp, x, *, axis, keepdims: xp.max(x, axis=axis, keepdims=keepdims),
              x=lambda xp, g, x, out, axis, keepdims: _even_split(xp, g, x, out, axis, keepdims))
 AMIN = defop("amin", lambda xp, x, *, axis, keepdims: xp.min(x, axis=axis, keepdims=keepdims),
@@ -81,10 +83,20 @@ NORM2 = defop("norm",
 SOFTMAX = defop("softmax", lambda xp, x, *, axis: _softmax(xp, x, axis),
                 x=lambda xp, g, out, axis:                                 # s (g - sum(g s))
                     out * (g - xp.sum(g * out, axis=axis, keepdims=True)))
-LOG_SOFTMAX = defop("log_softmax", lambda xp, x, *, axis: x - _logsumexp(xp, x, (axis,), True),
+LOG_SOFTMAX = defop("log_softmax", lambda xp, x, *, axis: _log_softmax(xp, x, axis),
                     x=lambda xp, g, out, axis:                             # g - softmax sum(g)
                         g - xp.exp(out) * xp.sum(g, axis=axis, keepdims=True))
 # fmt: on
+
+
+def _var_grad(xp, g, x, axis, correction, keepdims):
+    """2 (x - mean) / (N - correction), times the output gradient (std masks its 0s: torch)."""
+    return (
+        _unreduce(xp, g, x.shape, axis, keepdims)
+        * 2
+        * (x - xp.mean(x, axis=axis, keepdims=True))
+        / (_count(x.shape, axis) - correction)
+    )
 
 
 def _even_split(xp, g, x, out, axis, keepdims):
@@ -127,6 +139,14 @@ def _logsumexp(xp, x, axis, keepdims):
     m = xp.where(xp.isfinite(m), m, 0)  # all -inf (or an inf): keep exp() well defined
     out = xp.log(xp.sum(xp.exp(x - m), axis=axis, keepdims=True)) + m
     return out if keepdims else xp.squeeze(out, axis=axis)
+
+
+def _log_softmax(xp, x, axis):
+    """(x - max) - log(sum(exp(x - max))): subtracting the max first keeps large logits exact
+    (x - logsumexp(x) loses the fraction: -0.693359 for [1e4, 1e4] in float32)."""
+    m = xp.max(x, axis=axis, keepdims=True)
+    shifted = x - xp.where(xp.isfinite(m), m, 0)
+    return shifted - xp.log(xp.sum(xp.exp(shifted), axis=axis, keepdims=True))
 
 
 def _softmax(xp, x, axis):
@@ -214,17 +234,11 @@ def std(
     axis=None,
     keepdims=None,
 ) -> Tensor:
-    return sqrt(
-        var(
-            x,
-            dim,
-            correction=correction,
-            keepdim=keepdim,
-            unbiased=unbiased,
-            axis=axis,
-            keepdims=keepdims,
-        )
-    )
+    """Standard deviation; its gradient is 0 where it is 0 (a constant input), as PyTorch's."""
+    if unbiased is not None:
+        correction = 1 if unbiased else 0
+    x = _float_input(x, "std")
+    return _reduce(STD, x, dim, keepdim, axis, keepdims, correction=correction)
 
 
 def amax(x: Tensor, dim=(), keepdim: bool = False, *, axis=None, keepdims=None) -> Tensor:
@@ -338,14 +352,14 @@ def softmax(x: Tensor, dim: int = -1, dtype=None) -> Tensor:
     if dtype is not None:
         x = x.to(dtype)
     x = _float_input(x, "softmax")
-    return apply(SOFTMAX, (x,), {"axis": _dim(dim, x.ndim)})
+    return apply(SOFTMAX, (x,), {"axis": _dim(dim, x.ndim) if x.ndim else None})
 
 
 def log_softmax(x: Tensor, dim: int = -1, dtype=None) -> Tensor:
     if dtype is not None:
         x = x.to(dtype)
     x = _float_input(x, "log_softmax")
-    return apply(LOG_SOFTMAX, (x,), {"axis": _dim(dim, x.ndim)})
+    return apply(LOG_SOFTMAX, (x,), {"axis": _dim(dim, x.ndim) if x.ndim else None})
 
 
 def nonzero(x: Tensor, as_tuple: bool = False):

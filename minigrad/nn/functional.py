@@ -244,7 +244,7 @@ def embedding(input: Tensor, weight: Tensor, padding_idx: int | None = None) -> 
         raise RuntimeError(f"'weight' must be 2-D, got {list(weight.shape)}")
     n = weight.shape[0]
     idx = input._data
-    if idx.size and (int(idx.min()) < -n or int(idx.max()) >= n):
+    if idx.size and (int(idx.min()) < 0 or int(idx.max()) >= n):
         raise IndexError(
             f"index out of range in self: indices must be in [0, {n}), got values in "
             f"[{int(idx.min())}, {int(idx.max())}]"
@@ -253,7 +253,6 @@ def embedding(input: Tensor, weight: Tensor, padding_idx: int | None = None) -> 
         if not -n <= padding_idx < n:
             raise ValueError(f"Padding_idx must be within num_embeddings ({n}), got {padding_idx}")
         padding_idx = padding_idx % n
-    idx = idx % n if idx.size and int(idx.min()) < 0 else idx
     return apply(EMBEDDING, (weight,), {"indices": idx, "padding_idx": padding_idx})
 
 

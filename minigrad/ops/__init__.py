@@ -13,7 +13,15 @@ from types import SimpleNamespace
 from minigrad import autograd
 from minigrad.ops import elementwise, indexing, linalg, reduce, shape
 from minigrad.ops.elementwise import *  # noqa: F403
-from minigrad.ops.indexing import gather, getitem, index_select, masked_select, one_hot, take  # noqa: F401
+from minigrad.ops.indexing import (  # noqa: F401
+    gather,
+    getitem,
+    index_select,
+    masked_select,
+    one_hot,
+    take,
+    take_along_dim,
+)
 from minigrad.ops.linalg import bmm, dot, einsum, inner, linear, matmul, mm, mv, outer  # noqa: F401
 from minigrad.ops.reduce import *  # noqa: F403
 from minigrad.ops.shape import *  # noqa: F403
@@ -189,7 +197,7 @@ _METHODS = dict(
     index_select=indexing.index_select,
     take=indexing.take,
     masked_select=indexing.masked_select,
-    take_along_dim=indexing.gather,
+    take_along_dim=indexing.take_along_dim,
     matmul=linalg.matmul,
     mm=linalg.mm,
     bmm=linalg.bmm,

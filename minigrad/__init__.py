@@ -8,6 +8,7 @@ x.grad  # tensor([2., 4., 6.])
 """
 
 import builtins as _builtins
+import warnings as _warnings
 
 from minigrad import autograd, dtypes
 from minigrad.autograd import enable_grad, is_grad_enabled, no_grad, set_grad_enabled
@@ -74,3 +75,8 @@ def numel(x: Tensor) -> _builtins.int:
 from minigrad import cuda, data, nn, optim, utils, viz  # noqa: E402, I001
 from minigrad.backend import get_default_device, set_default_device  # noqa: E402
 from minigrad.serialization import load, save  # noqa: E402
+
+# NumPy attributes a ufunc's overflow/divide/invalid RuntimeWarning to the Python frame that
+# called it: inside minigrad, that is an op's forward or rule, where PyTorch is silent (exp
+# overflowing to inf, log(0), 0/0). Ignore exactly those; the user's own NumPy calls still warn.
+_warnings.filterwarnings("ignore", category=RuntimeWarning, module=r"minigrad(\.|$)")

@@ -7,6 +7,7 @@ so they run on arrays in backward and on Tensors under `create_graph=True`.
 
 from __future__ import annotations
 
+import builtins
 import math
 
 import numpy as np
@@ -200,6 +201,24 @@ def promote(*operands) -> list[Tensor] | tuple[Tensor, ...]:
     return out
 
 
+def _broadcast_error(error: Exception, *tensors: Tensor) -> Exception:
+    """PyTorch's RuntimeError for shapes that do not broadcast (NumPy's ValueError otherwise
+    leaks through), naming the first mismatching pair; `error` itself when the shapes do
+    broadcast (it came from elsewhere)."""
+    shapes = [tuple(t.shape) for t in tensors if isinstance(t, Tensor)]
+    ndim = builtins.max(len(s) for s in shapes)
+    for k in range(1, ndim + 1):
+        sizes = [(s[-k], i) for i, s in enumerate(shapes) if len(s) >= k and s[-k] != 1]
+        for size, i in sizes[1:]:
+            if size != sizes[0][0]:
+                return RuntimeError(
+                    f"The size of tensor {chr(97 + sizes[0][1])} ({sizes[0][0]}) must match the "
+                    f"size of tensor {chr(97 + i)} ({size}) at non-singleton dimension "
+                    f"{ndim - k} (shapes {', '.join(str(list(s)) for s in shapes)})"
+                )
+    return error
+
+
 def _float_operands(*operands) -> list[Tensor]:
     """Promote, then make integer results the default float (true division, pow with floats)."""
     ops = promote(*operands)
@@ -235,37 +254,58 @@ def cast(x: Tensor, dtype) -> Tensor:
 def add(a, b, *, alpha=1) -> Tensor:
     if alpha == 1 and isinstance(a, Tensor) and isinstance(b, Tensor):
         if a._data.dtype is b._data.dtype and a._data.dtype.kind in "fc":  # hot: skip promote
-            return apply(ADD, (a, b), _NO_PARAMS)
+            try:
+                return apply(ADD, (a, b), _NO_PARAMS)
+            except ValueError as e:
+                raise _broadcast_error(e, a, b) from None
     if alpha != 1:
         b = mul(b, alpha)
     a, b = promote(a, b)
-    return apply(ADD, (a, b), {})
+    try:
+        return apply(ADD, (a, b), {})
+    except ValueError as e:
+        raise _broadcast_error(e, a, b) from None
 
 
 def sub(a, b, *, alpha=1) -> Tensor:
     if alpha == 1 and isinstance(a, Tensor) and isinstance(b, Tensor):
         if a._data.dtype is b._data.dtype and a._data.dtype.kind in "fc":  # hot: skip promote
-            return apply(SUB, (a, b), _NO_PARAMS)
+            try:
+                return apply(SUB, (a, b), _NO_PARAMS)
+            except ValueError as e:
+                raise _broadcast_error(e, a, b) from None
     if alpha != 1:
         b = mul(b, alpha)
     a, b = promote(a, b)
     if a._data.dtype.kind == "b":
         raise RuntimeError("Subtraction, the `-` operator, with two bool tensors is not supported.")
-    return apply(SUB, (a, b), {})
+    try:
+        return apply(SUB, (a, b), {})
+    except ValueError as e:
+        raise _broadcast_error(e, a, b) from None
 
 
 def mul(a, b) -> Tensor:
     if isinstance(a, Tensor) and isinstance(b, Tensor) and a._data.dtype is b._data.dtype:
-        return apply(MUL, (a, b), _NO_PARAMS)  # the hot case: no promotion, no promote() call
+        try:
+            return apply(MUL, (a, b), _NO_PARAMS)  # the hot case: no promotion, no promote() call
+        except ValueError as e:
+            raise _broadcast_error(e, a, b) from None
     a, b = promote(a, b)
-    return apply(MUL, (a, b), {})
+    try:
+        return apply(MUL, (a, b), {})
+    except ValueError as e:
+        raise _broadcast_error(e, a, b) from None
 
 
 def div(a, b, *, rounding_mode: str | None = None) -> Tensor:
     if rounding_mode is not None:
         return _rounded_div(a, b, rounding_mode)
     a, b = _float_operands(a, b)
-    return apply(DIV, (a, b), {})
+    try:
+        return apply(DIV, (a, b), {})
+    except ValueError as e:
+        raise _broadcast_error(e, a, b) from None
 
 
 true_divide = divide = div
@@ -281,11 +321,14 @@ def _rounded_div(a, b, rounding_mode: str) -> Tensor:
     a, b = promote(a, b)
     _check_integer_divisor(b)
     xp = a._backend_xp()
-    if rounding_mode == "floor":
-        return Tensor._make(xp.floor_divide(a._data, b._data))
-    if rounding_mode == "trunc":
-        q = a._data / b._data
-        return Tensor._make(xp.trunc(q).astype(a._data.dtype))
+    try:
+        if rounding_mode == "floor":
+            return Tensor._make(xp.floor_divide(a._data, b._data))
+        if rounding_mode == "trunc":
+            q = a._data / b._data
+            return Tensor._make(xp.trunc(q).astype(a._data.dtype))
+    except ValueError as e:
+        raise _broadcast_error(e, a, b) from None
     raise ValueError(
         f"div expected rounding_mode to be one of None, 'trunc', or 'floor' but found "
         f"'{rounding_mode}'"
@@ -310,7 +353,10 @@ def fmod(a: Tensor, b) -> Tensor:
         raise TypeError(f"fmod(): argument 'input' must be Tensor, not {type(a).__name__}")
     a, b = promote(a, b)
     _check_integer_divisor(b)
-    return apply(FMOD, (a, b), {})
+    try:
+        return apply(FMOD, (a, b), {})
+    except ValueError as e:
+        raise _broadcast_error(e, a, b) from None
 
 
 def pow(a, b) -> Tensor:
@@ -320,7 +366,10 @@ def pow(a, b) -> Tensor:
         elif b < 0:
             raise RuntimeError("Integers to negative integer powers are not allowed.")
     a, b = promote(a, b)
-    return apply(POW, (a, b), {})
+    try:
+        return apply(POW, (a, b), {})
+    except ValueError as e:
+        raise _broadcast_error(e, a, b) from None
 
 
 def neg(x: Tensor) -> Tensor:
@@ -423,12 +472,18 @@ clip = clamp
 
 def maximum(a, b) -> Tensor:
     a, b = promote(a, b)
-    return apply(MAXIMUM, (a, b), {})
+    try:
+        return apply(MAXIMUM, (a, b), {})
+    except ValueError as e:
+        raise _broadcast_error(e, a, b) from None
 
 
 def minimum(a, b) -> Tensor:
     a, b = promote(a, b)
-    return apply(MINIMUM, (a, b), {})
+    try:
+        return apply(MINIMUM, (a, b), {})
+    except ValueError as e:
+        raise _broadcast_error(e, a, b) from None
 
 
 def where(condition, input=None, other=None) -> Tensor:
@@ -446,7 +501,10 @@ def where(condition, input=None, other=None) -> Tensor:
     if not isinstance(input, Tensor) and not isinstance(other, Tensor):
         input = as_tensor_like(input, cond, dtypes.result_type([], [], [input, other]))
     a, b = promote(input, other)
-    return apply(WHERE, (cond, a, b), {})
+    try:
+        return apply(WHERE, (cond, a, b), {})
+    except ValueError as e:
+        raise _broadcast_error(e, cond, a, b) from None
 
 
 def masked_fill(x: Tensor, mask, value) -> Tensor:
@@ -473,7 +531,10 @@ def _compare(name: str):
     def fn(a, b) -> Tensor:
         a, b = promote(a, b)
         xp = a._backend_xp()
-        return Tensor._make(getattr(xp, name)(a._data, b._data))
+        try:
+            return Tensor._make(getattr(xp, name)(a._data, b._data))
+        except ValueError as e:
+            raise _broadcast_error(e, a, b) from None
 
     fn.__name__ = name
     return fn
@@ -505,7 +566,10 @@ def _bitwise(name: str, kernel: str):
         a, b = promote(a, b)
         _integer_only(a, kernel)
         xp = a._backend_xp()
-        return Tensor._make(getattr(xp, name)(a._data, b._data))
+        try:
+            return Tensor._make(getattr(xp, name)(a._data, b._data))
+        except ValueError as e:
+            raise _broadcast_error(e, a, b) from None
 
     fn.__name__ = name
     fn.__doc__ = f"Elementwise {name} of integer or bool tensors (bool: the logical op)."

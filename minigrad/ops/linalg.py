@@ -187,6 +187,16 @@ def _parse_einsum(equation: str, shapes: list) -> tuple[list[str], str]:
                 f"{len(s)} dims {list(s)}"
             )
         out_terms.append(t)
+    sizes: dict = {}
+    for k, (t, s) in enumerate(zip(out_terms, shapes)):
+        for letter, n in zip(t, s):
+            seen = sizes.setdefault(letter, (n, k))
+            if seen[0] != n and 1 not in (n, seen[0]):
+                raise RuntimeError(
+                    f"einsum(): operands do not broadcast with remapped shapes (original): "
+                    f"subscript {letter!r} has size {seen[0]} in operand {seen[1]} "
+                    f"{list(shapes[seen[1]])} and size {n} in operand {k} {list(s)}"
+                )
     if arrow:
         rhs = rhs.replace("...", ell)
     else:

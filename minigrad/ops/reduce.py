@@ -321,9 +321,10 @@ def prod(x: Tensor, dim=None, keepdim: bool = False, *, dtype=None) -> Tensor:
 def cumsum(x: Tensor, dim: int, *, dtype=None) -> Tensor:
     if dtype is not None:
         x = x.to(dtype)
+    axis = _dim(dim, x.ndim)  # checked on 0-d tensors too (dim must be 0 or -1)
     if x.ndim == 0:
         return x.clone()
-    return apply(CUMSUM, (x,), {"axis": _dim(dim, x.ndim)})
+    return apply(CUMSUM, (x,), {"axis": axis})
 
 
 def norm(x: Tensor, p=2, dim=None, keepdim: bool = False) -> Tensor:
@@ -352,14 +353,16 @@ def softmax(x: Tensor, dim: int = -1, dtype=None) -> Tensor:
     if dtype is not None:
         x = x.to(dtype)
     x = _float_input(x, "softmax")
-    return apply(SOFTMAX, (x,), {"axis": _dim(dim, x.ndim) if x.ndim else None})
+    axis = _dim(dim, x.ndim)
+    return apply(SOFTMAX, (x,), {"axis": axis if x.ndim else None})
 
 
 def log_softmax(x: Tensor, dim: int = -1, dtype=None) -> Tensor:
     if dtype is not None:
         x = x.to(dtype)
     x = _float_input(x, "log_softmax")
-    return apply(LOG_SOFTMAX, (x,), {"axis": _dim(dim, x.ndim) if x.ndim else None})
+    axis = _dim(dim, x.ndim)
+    return apply(LOG_SOFTMAX, (x,), {"axis": axis if x.ndim else None})
 
 
 def nonzero(x: Tensor, as_tuple: bool = False):

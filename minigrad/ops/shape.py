@@ -179,7 +179,7 @@ def broadcast_tensors(*tensors: Tensor) -> tuple:
 def squeeze(x: Tensor, dim=None) -> Tensor:
     if dim is None:
         return reshape(x, tuple(n for n in x.shape if n != 1))
-    dims = {_dim(d, x.ndim) for d in ((dim,) if isinstance(dim, int) else dim)} if x.ndim else set()
+    dims = {_dim(d, x.ndim) for d in ((dim,) if isinstance(dim, int) else dim)}  # 0-d too
     return reshape(x, tuple(n for i, n in enumerate(x.shape) if not (i in dims and n == 1)))
 
 
@@ -323,7 +323,10 @@ def pad(x: Tensor, pad, mode: str = "constant", value: float | None = None) -> T
 
 def flip(x: Tensor, dims) -> Tensor:
     dims = (dims,) if isinstance(dims, int) else tuple(dims)
-    return apply(FLIP, (x,), {"axis": tuple(_dim(d, x.ndim) for d in dims)})
+    axis = tuple(_dim(d, x.ndim) for d in dims)
+    if len(set(axis)) != len(axis):
+        raise RuntimeError(f"dim {axis[0]} appears multiple times in the list of dims {dims}")
+    return apply(FLIP, (x,), {"axis": axis if x.ndim else ()})
 
 
 def roll(x: Tensor, shifts, dims=None) -> Tensor:

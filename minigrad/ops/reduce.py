@@ -174,6 +174,15 @@ def _axes(x: Tensor, dim, axis) -> tuple | None:
     return out if x.ndim else None
 
 
+def _alias(dim, axis):
+    """PyTorch takes `axis` as an alias of `dim` (NumPy's name) in its reductions."""
+    if axis is None:
+        return dim
+    if dim is not None:
+        raise TypeError("got both 'dim' and 'axis'; pass one of them")
+    return axis
+
+
 def _keep(keepdim, keepdims) -> bool:
     return bool(keepdims if keepdims is not None else keepdim)
 
@@ -282,35 +291,44 @@ def _minmax(x: Tensor, dim, keepdim, other, largest: bool, name: str):
     return MinMax(values, indices)
 
 
-def max(x: Tensor, dim=None, keepdim: bool = False, *, other=None):
+def max(x: Tensor, dim=None, keepdim: bool = False, *, other=None, axis=None):
     """`max(x)`: the largest value (ties share the gradient equally); `max(x, dim)`: (values,
     indices), the gradient going to the first largest element (its index); `max(x, y)`: maximum."""
-    return _minmax(x, dim, keepdim, other, True, "max")
+    return _minmax(x, _alias(dim, axis), keepdim, other, True, "max")
 
 
-def min(x: Tensor, dim=None, keepdim: bool = False, *, other=None):
-    return _minmax(x, dim, keepdim, other, False, "min")
+def min(x: Tensor, dim=None, keepdim: bool = False, *, other=None, axis=None):
+    return _minmax(x, _alias(dim, axis), keepdim, other, False, "min")
 
 
-def argmax(x: Tensor, dim=None, keepdim: bool = False) -> Tensor:
+def _argextreme(x: Tensor, dim, keepdim: bool, largest: bool) -> Tensor:
     xp = x._backend_xp()
+    fn = xp.argmax if largest else xp.argmin
     if dim is None:
-        return Tensor._make(xp.asarray(xp.argmax(x._data)))
-    return Tensor._make(xp.argmax(x._data, axis=_dim(dim, x.ndim), keepdims=keepdim))
+        return Tensor._make(xp.asarray(fn(x._data)))
+    d = _dim(dim, x.ndim)
+    if x.ndim == 0:
+        return Tensor._make(xp.zeros((), dtype=xp.int64))
+    return Tensor._make(fn(x._data, axis=d, keepdims=keepdim))
 
 
-def argmin(x: Tensor, dim=None, keepdim: bool = False) -> Tensor:
-    xp = x._backend_xp()
+def argmax(x: Tensor, dim=None, keepdim: bool = False, *, axis=None) -> Tensor:
+    return _argextreme(x, _alias(dim, axis), keepdim, True)
+
+
+def argmin(x: Tensor, dim=None, keepdim: bool = False, *, axis=None) -> Tensor:
+    return _argextreme(x, _alias(dim, axis), keepdim, False)
+
+
+def logsumexp(x: Tensor, dim=None, keepdim: bool = False, *, axis=None) -> Tensor:
+    dim = _alias(dim, axis)
     if dim is None:
-        return Tensor._make(xp.asarray(xp.argmin(x._data)))
-    return Tensor._make(xp.argmin(x._data, axis=_dim(dim, x.ndim), keepdims=keepdim))
-
-
-def logsumexp(x: Tensor, dim, keepdim: bool = False) -> Tensor:
+        raise TypeError('logsumexp() missing 1 required positional arguments: "dim"')
     return _reduce(LOGSUMEXP, _float_input(x, "logsumexp"), dim, keepdim, None, None)
 
 
-def prod(x: Tensor, dim=None, keepdim: bool = False, *, dtype=None) -> Tensor:
+def prod(x: Tensor, dim=None, keepdim: bool = False, *, dtype=None, axis=None) -> Tensor:
+    dim = _alias(dim, axis)
     if dtype is not None:
         x = x.to(dtype)
     if dim is not None and not isinstance(dim, int):
@@ -318,7 +336,10 @@ def prod(x: Tensor, dim=None, keepdim: bool = False, *, dtype=None) -> Tensor:
     return _reduce(PROD, x, dim, keepdim, None, None)
 
 
-def cumsum(x: Tensor, dim: int, *, dtype=None) -> Tensor:
+def cumsum(x: Tensor, dim: int | None = None, *, dtype=None, axis=None) -> Tensor:
+    dim = _alias(dim, axis)
+    if dim is None:
+        raise TypeError('cumsum() missing 1 required positional arguments: "dim"')
     if dtype is not None:
         x = x.to(dtype)
     axis = _dim(dim, x.ndim)  # checked on 0-d tensors too (dim must be 0 or -1)
@@ -349,7 +370,8 @@ def norm(x: Tensor, p=2, dim=None, keepdim: bool = False) -> Tensor:
     return _pow(sum(_pow(_abs(x), p), dim, keepdim), 1.0 / p)
 
 
-def softmax(x: Tensor, dim: int = -1, dtype=None) -> Tensor:
+def softmax(x: Tensor, dim: int = -1, dtype=None, *, axis=None) -> Tensor:
+    dim = dim if axis is None else axis
     if dtype is not None:
         x = x.to(dtype)
     x = _float_input(x, "softmax")
@@ -357,7 +379,8 @@ def softmax(x: Tensor, dim: int = -1, dtype=None) -> Tensor:
     return apply(SOFTMAX, (x,), {"axis": axis if x.ndim else None})
 
 
-def log_softmax(x: Tensor, dim: int = -1, dtype=None) -> Tensor:
+def log_softmax(x: Tensor, dim: int = -1, dtype=None, *, axis=None) -> Tensor:
+    dim = dim if axis is None else axis
     if dtype is not None:
         x = x.to(dtype)
     x = _float_input(x, "log_softmax")
@@ -367,21 +390,26 @@ def log_softmax(x: Tensor, dim: int = -1, dtype=None) -> Tensor:
 
 def nonzero(x: Tensor, as_tuple: bool = False):
     xp = x._backend_xp()
+    if x.ndim == 0:  # PyTorch: a 0-d tensor is one position with no coordinates
+        n = 1 if bool(x._data) else 0
+        if as_tuple:
+            return (Tensor._make(xp.zeros(n, dtype=xp.int64)),)
+        return Tensor._make(xp.zeros((n, 0), dtype=xp.int64))
     idx = xp.nonzero(x._data)
     if as_tuple:
         return tuple(Tensor._make(i) for i in idx)
     return Tensor._make(xp.stack(idx, axis=-1) if idx else xp.zeros((0, 0), dtype=xp.int64))
 
 
-def count_nonzero(x: Tensor, dim=None) -> Tensor:
-    return sum(x != 0, dim)
+def count_nonzero(x: Tensor, dim=None, *, axis=None) -> Tensor:
+    return sum(x != 0, _alias(dim, axis))
 
 
-def all(x: Tensor, dim=None, keepdim: bool = False) -> Tensor:
+def all(x: Tensor, dim=None, keepdim: bool = False, *, axis=None) -> Tensor:
     xp = x._backend_xp()
-    return Tensor._make(xp.all(x._data, axis=_axes(x, dim, None), keepdims=keepdim))
+    return Tensor._make(xp.all(x._data, axis=_axes(x, dim, axis), keepdims=keepdim))
 
 
-def any(x: Tensor, dim=None, keepdim: bool = False) -> Tensor:
+def any(x: Tensor, dim=None, keepdim: bool = False, *, axis=None) -> Tensor:
     xp = x._backend_xp()
-    return Tensor._make(xp.any(x._data, axis=_axes(x, dim, None), keepdims=keepdim))
+    return Tensor._make(xp.any(x._data, axis=_axes(x, dim, axis), keepdims=keepdim))

@@ -176,7 +176,8 @@ def broadcast_tensors(*tensors: Tensor) -> tuple:
     return tuple(expand(t, shape) for t in tensors)
 
 
-def squeeze(x: Tensor, dim=None) -> Tensor:
+def squeeze(x: Tensor, dim=None, *, axis=None) -> Tensor:
+    dim = dim if axis is None else axis
     if dim is None:
         return reshape(x, tuple(n for n in x.shape if n != 1))
     dims = {_dim(d, x.ndim) for d in ((dim,) if isinstance(dim, int) else dim)}  # 0-d too

@@ -97,3 +97,38 @@ def test_softmax_of_a_0d_tensor(fn, dim):
     for ours, theirs in zip(run(mg), run(torch)):
         assert ours.shape == theirs.shape
         np.testing.assert_array_equal(ours, theirs)
+
+
+AXIS_AND_0D_CASES = [
+    lambda lib, x: x.max(axis=1).values,
+    lambda lib, x: x.min(axis=0).indices,
+    lambda lib, x: x.any(axis=1),
+    lambda lib, x: x.all(axis=0),
+    lambda lib, x: x.argmax(axis=1),
+    lambda lib, x: x.argmin(axis=1),
+    lambda lib, x: x.amax(axis=1),
+    lambda lib, x: x.prod(axis=1),
+    lambda lib, x: x.cumsum(axis=1),
+    lambda lib, x: x.logsumexp(axis=1),
+    lambda lib, x: x.std(axis=1),
+    lambda lib, x: x.count_nonzero(axis=1),
+    lambda lib, x: x[:1].squeeze(axis=0),
+    lambda lib, x: lib.tensor(3.0).nonzero(),
+    lambda lib, x: lib.tensor(0.0).nonzero(),
+    lambda lib, x: lib.tensor(3.0).nonzero(as_tuple=True)[0],
+    lambda lib, x: lib.tensor(0.0).nonzero(as_tuple=True)[0],
+    lambda lib, x: lib.tensor(3.0).argmax(0),
+    lambda lib, x: lib.tensor(3.0).max(0).indices,
+    lambda lib, x: lib.tensor(3.0).cumsum(-1),
+    lambda lib, x: lib.tensor(3.0).flip(0),
+]
+
+
+@pytest.mark.parametrize("case", range(len(AXIS_AND_0D_CASES)))
+def test_axis_alias_and_0d_inputs_match_torch(case):
+    fn = AXIS_AND_0D_CASES[case]
+    ours = fn(mg, mg.tensor([[1.0, 5.0], [3.0, 2.0]]))
+    theirs = fn(torch, torch.tensor([[1.0, 5.0], [3.0, 2.0]]))
+    assert tuple(ours.shape) == tuple(theirs.shape)
+    assert str(ours.dtype) == str(theirs.dtype).replace("torch.", "")
+    np.testing.assert_allclose(ours.numpy(), theirs.numpy(), rtol=1e-6)

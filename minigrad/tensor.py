@@ -32,8 +32,9 @@ class Tensor:
     prefer `mg.tensor(data, dtype=..., requires_grad=...)`.
     """
 
-    # `_base` is set only on views (see autograd.apply); read it with getattr(t, "_base", None)
-    # so the hot path (`_make`) does not pay for it.
+    # `_base` is set only on views (see autograd.apply), `_inference` only on tensors made in
+    # inference mode, `_post_accumulate_hooks` only on leaves that have some: read them with
+    # getattr(t, name, default), so the hot path (`_make`) does not pay for them.
     __slots__ = (
         "_data",
         "requires_grad",
@@ -43,6 +44,8 @@ class Tensor:
         "_hooks",
         "name",
         "_base",
+        "_inference",
+        "_post_accumulate_hooks",
         "__weakref__",
     )
     __array_priority__ = 1000  # ndarray (op) Tensor defers to Tensor's reflected operator
@@ -75,6 +78,8 @@ class Tensor:
         self._vc = [0]
         self._hooks = None
         self.name = None
+        if autograd._inference_used and autograd.mode.inference:
+            self._inference = True
 
     @staticmethod
     def _make(array, requires_grad: bool = False, grad_fn=None) -> Tensor:
@@ -89,6 +94,8 @@ class Tensor:
         t._vc = [0]
         t._hooks = None
         t.name = None
+        if autograd._inference_used and autograd.mode.inference:
+            t._inference = True
         return t
 
     # --- metadata ---
@@ -296,6 +303,26 @@ class Tensor:
             hooks = self._hooks
         hooks.append(hook)
         return _HookHandle(hooks, hook)
+
+    def register_post_accumulate_grad_hook(self, hook: Callable) -> Any:
+        """Call `hook(tensor)` after backward has added into this leaf's `.grad` (PyTorch 2.1's
+        API, used to overlap optimizer steps or gradient all-reduces with backward). Returns a
+        handle whose `remove()` unregisters the hook."""
+        if not self.requires_grad:
+            raise RuntimeError("cannot register a hook on a tensor that doesn't require gradient")
+        if self.grad_fn is not None:
+            raise RuntimeError(
+                "post accumulate grad hooks cannot be registered on non-leaf tensors"
+            )
+        hooks = getattr(self, "_post_accumulate_hooks", None)
+        if hooks is None:
+            hooks = self._post_accumulate_hooks = []
+        hooks.append(hook)
+        return _HookHandle(hooks, hook)
+
+    def is_inference(self) -> bool:
+        """Whether this tensor was created in `inference_mode` (it can never join a graph)."""
+        return getattr(self, "_inference", False)
 
     def backward(self, gradient=None, retain_graph=None, create_graph=False, inputs=None) -> None:
         """Accumulate the gradient of this tensor into `.grad` of the leaves it depends on."""
@@ -510,7 +537,7 @@ def _keep_old_value(node, tensor: Tensor) -> None:
     needed = set()
     for k, source in enumerate(node.next):
         if source is not None:
-            needed.update(op.arg_names[0 if op.variadic else k])
+            needed.update(op.backward_reads or op.reads[0 if op.variadic else k])
     storage = tensor._data
     saved = dict(node.saved)
     replaced = set()
@@ -614,4 +641,3 @@ def _repr(t: Tensor) -> str:
 
 
 autograd.Tensor = Tensor
-autograd._make = Tensor._make

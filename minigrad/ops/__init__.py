@@ -8,8 +8,6 @@ backward (on arrays) and higher-order backward (on Tensors).
 
 from __future__ import annotations
 
-from types import SimpleNamespace
-
 from minigrad import autograd
 from minigrad.ops import elementwise, indexing, linalg, reduce, shape
 from minigrad.ops.elementwise import *  # noqa: F403
@@ -19,37 +17,62 @@ from minigrad.ops.reduce import *  # noqa: F403
 from minigrad.ops.shape import *  # noqa: F403
 from minigrad.tensor import Tensor
 
-graph_namespace = SimpleNamespace(
-    exp=elementwise.exp,
-    log=elementwise.log,
-    sqrt=elementwise.sqrt,
-    sin=elementwise.sin,
-    cos=elementwise.cos,
-    tanh=elementwise.tanh,
-    sign=elementwise.sign,
-    abs=elementwise.abs,
-    erf=elementwise.erf,
-    where=elementwise.where,
-    maximum=elementwise.maximum,
-    minimum=elementwise.minimum,
-    sum=reduce.sum,
-    mean=reduce.mean,
-    cumsum=lambda x, axis: reduce.cumsum(x, axis),
-    matmul=linalg.matmul,
-    einsum=linalg.einsum,
-    reshape=shape.reshape,
-    broadcast_to=shape.broadcast_to,
-    swapaxes=shape.transpose,
-    transpose=shape.permute,
-    expand_dims=shape.unsqueeze,
-    flip=shape.flip,
-    roll=shape.roll,
-    tril=shape.tril,
-    triu=shape.triu,
-    unindex=indexing.unindex,
+
+class GraphNamespace:
+    """The `xp` a gradient rule sees under `create_graph=True`: NumPy's names for the functions
+    rules call, each implemented by a minigrad op, so the rule's result is recorded.
+
+    A name not in the table raises at once, naming it (never a bare AttributeError or a silent
+    wrong result); tests/test_autograd.py checks that every name any rule calls is here, unless
+    its op says `double_backward=False` (those ops are listed in docs/double-backward.md).
+    """
+
+    def __init__(self, functions: dict):
+        vars(self).update(functions)
+
+    def __getattr__(self, name: str):  # only called for names missing from the table
+        raise NotImplementedError(
+            f"double backward: a gradient rule calls xp.{name}, which minigrad's graph "
+            f"namespace (minigrad/ops/__init__.py) does not provide; add it there, built from "
+            f"minigrad ops, or mark the op double_backward=False"
+        )
+
+    def fused(self, body):
+        # an elementwise chain under create_graph is recorded op by op (see ArrayNamespace.fused)
+        return lambda *tensors: body(self, *tensors)
+
+
+graph_namespace = GraphNamespace(
+    dict(
+        exp=elementwise.exp,
+        log=elementwise.log,
+        sqrt=elementwise.sqrt,
+        sin=elementwise.sin,
+        cos=elementwise.cos,
+        tanh=elementwise.tanh,
+        sign=elementwise.sign,
+        abs=elementwise.abs,
+        erf=elementwise.erf,
+        where=elementwise.where,
+        maximum=elementwise.maximum,
+        minimum=elementwise.minimum,
+        sum=reduce.sum,
+        mean=reduce.mean,
+        cumsum=lambda x, axis: reduce.cumsum(x, axis),
+        matmul=linalg.matmul,
+        einsum=linalg.einsum,
+        reshape=shape.reshape,
+        broadcast_to=shape.broadcast_to,
+        swapaxes=shape.transpose,  # NumPy's swapaxes(x, a, b) is torch's transpose
+        transpose=shape.permute,  # NumPy's transpose(x, axes) is torch's permute
+        expand_dims=shape.unsqueeze,
+        flip=shape.flip,
+        roll=shape.roll,
+        tril=shape.tril,
+        triu=shape.triu,
+        unindex=indexing.unindex,
+    )
 )
-# an elementwise chain under create_graph is recorded op by op (see ArrayNamespace.fused)
-graph_namespace.fused = lambda body: lambda *tensors: body(graph_namespace, *tensors)
 autograd.graph_namespace = graph_namespace
 
 

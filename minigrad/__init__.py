@@ -10,7 +10,14 @@ x.grad  # tensor([2., 4., 6.])
 import builtins as _builtins
 
 from minigrad import autograd, dtypes
-from minigrad.autograd import enable_grad, is_grad_enabled, no_grad, set_grad_enabled
+from minigrad.autograd import (
+    enable_grad,
+    inference_mode,
+    is_grad_enabled,
+    is_inference_mode_enabled,
+    no_grad,
+    set_grad_enabled,
+)
 from minigrad.backend import Device as device
 from minigrad.backend import manual_seed
 from minigrad.creation import (

@@ -226,6 +226,11 @@ class Op:
         self.backward = backward
         self.reads = tuple(self._check_rule(r, n) for r, n in zip(self.rules, self.input_names))
         self.backward_reads = self._check_rule(backward, "backward")
+        self.metadata = frozenset(  # what rules read that is no array: kept by Node.release
+            name
+            for name in (*self.backward_reads, *(n for names in self.reads for n in names))
+            if self._source_of(name, multi=True)[0] in ("shape", "dtype", "device", "shapes")
+        )
         self.differentiable = tuple(
             n for n, r in zip(self.input_names, self.rules) if r is not None or backward
         )
@@ -438,16 +443,10 @@ class Node:
 
     def _rule_values(self, g, create_graph: bool) -> dict:
         """Everything a rule may read, by name: arrays, or Tensors when recording backward."""
-        values = dict(self.params)
-        if create_graph:
-            for name, value in self.saved.items():
-                values[name] = self._saved_tensor(name, value)
-            values[NAMESPACE] = graph_namespace
-        else:
-            values.update(self.saved)
-            values[NAMESPACE] = _BACKENDS[type(g)].xp
-        values[OUTPUT_GRAD] = g
-        return values
+        if not create_graph:
+            return {**self.params, **self.saved, NAMESPACE: _BACKENDS[type(g)].xp, OUTPUT_GRAD: g}
+        values = {name: self._saved_tensor(name, value) for name, value in self.saved.items()}
+        return {**self.params, **values, NAMESPACE: graph_namespace, OUTPUT_GRAD: g}
 
     def _saved_tensor(self, name: str, value):
         """A saved array as a Tensor that carries its place in the graph (for double backward)."""
@@ -474,12 +473,8 @@ class Node:
         A node that saved only metadata (shapes, dtypes) keeps it: as in PyTorch, running
         backward through `sum` twice is allowed, through `mul` it is not."""
         saved = self.saved
-        if saved and any(_holds_array(name) for name in saved):
+        if saved and not saved.keys() <= self.op.metadata:
             self.saved = None
-
-
-def _holds_array(saved_name: str) -> bool:
-    return not saved_name.endswith((*_METADATA_SUFFIXES, "_shapes"))
 
 
 def _modified_error(node, name: str, now: int, expected: int) -> RuntimeError:
@@ -551,14 +546,9 @@ def _record(op: Op, inputs, arrays, params, out, residuals, mask: int) -> Node:
             saved[name] = residuals[k]
     if _inference_used:
         _refuse_inference_tensors(inputs, op)
-    node = Node(
-        op,
-        next=tuple(_edge(t) for t in inputs),
-        params=params,
-        saved=saved,
-        shapes=tuple(a.shape for a in arrays),
-        versions=tuple(versions),
-    )
+    next = tuple([_edge(t) for t in inputs])
+    shapes = tuple([a.shape for a in arrays])
+    node = Node(op, next, params, saved, shapes, tuple(versions))
     if _anomaly_contexts and mode.anomaly:
         node.where = _forward_site()
     for observer in record_observers:

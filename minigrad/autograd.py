@@ -429,7 +429,12 @@ class Node:
         if op.backward is not None:  # one rule for all inputs
             values[NEEDS] = tuple(source is not None for source in self.next)
             grads = op.backward(*[values[name] for name in op.backward_reads])
-            return [None if s is None else gi for s, gi in zip(self.next, grads)]
+            if len(grads) != len(self.next):
+                raise RuntimeError(
+                    f"the backward rule of {op.name!r} returned {len(grads)} gradients for "
+                    f"{len(self.next)} inputs"
+                )
+            return [None if source is None else gi for source, gi in zip(self.next, grads)]
         grads = []
         for i, source in enumerate(self.next):
             k = 0 if op.variadic else i

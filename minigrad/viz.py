@@ -91,9 +91,9 @@ def rule_text(op: Op) -> list[RuleText]:
     parts = rule_parts(op)
     out = []
     for name in op.differentiable:
-        if op.backward is not None:  # one rule for all inputs: name it
-            math_text = f"{op.backward.__name__}(…)"
-            where = parts.get("backward", ("", "", ""))[2]
+        if op.backward is not None:  # one rule returns every input's gradient
+            math_text, _, where = parts.get("backward", ("", "", ""))
+            math_text = math_text or f"{op.backward.__name__}(…)"
         else:
             math_text, _, where = parts[name]
         if not math_text:  # defined in a way we cannot read: name what the rule reads

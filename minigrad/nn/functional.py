@@ -411,9 +411,10 @@ def _nll_grad(xp, g, w, x_shape, index, reduction, denom):
     return out
 
 
-NLL_LOSS = defop(
-    "nll_loss", _nll_forward, x=_nll_grad
-)  # -w_n at x[n, y_n], 0 elsewhere (/ N for mean)
+# fmt: off
+NLL_LOSS = defop("nll_loss", _nll_forward,
+                 x=_nll_grad)                  # -w_n at x[n, y_n], 0 elsewhere (/ N for mean)
+# fmt: on
 
 
 # cross_entropy with class-index targets: one node. Forward computes the softmax once (kept as a
@@ -444,9 +445,10 @@ def _ce_grad(xp, g, x, w, p, x_shape, index, reduction, denom, axis):
     return out
 
 
-CROSS_ENTROPY = defop(
-    "cross_entropy", _ce_forward, residuals=("p",), x=_ce_grad
-)  # (softmax(x) - onehot(y)) w / N  (/ N for mean)
+# fmt: off
+CROSS_ENTROPY = defop("cross_entropy", _ce_forward, residuals=("p",),
+                      x=_ce_grad)              # (softmax(x) - onehot(y)) w_y  (/ N for mean)
+# fmt: on
 
 
 def _class_index(input: Tensor, target: Tensor, ignore_index: int):

@@ -422,8 +422,9 @@ class Node:
         op = self.op
         if create_graph and not op.double_backward:
             raise RuntimeError(
-                f"{self.name()} is not differentiable twice: {op.name}'s backward works on "
-                f"arrays only (see docs/double-backward.md); create_graph=True cannot pass it"
+                f"{self.name()} is not differentiable twice (no double backward): {op.name}'s "
+                f"backward works on arrays only (see docs/double-backward.md), so "
+                f"create_graph=True cannot pass it"
             )
         values = self._rule_values(g, create_graph)
         if op.backward is not None:  # one rule for all inputs

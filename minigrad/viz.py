@@ -152,6 +152,13 @@ def rules_markdown() -> str:
         "engine sums each result down to its input's shape (broadcasting's backward), so rules",
         "never do.",
         "",
+        "The rule contract (checked by `defop` when the op is defined): a rule's parameters say",
+        "what it reads, from `g`, `xp` (the array namespace), `out`, an input by name or its",
+        "`_shape`/`_dtype`/`_device`, `i` (the input's index, for variadic ops), a param of the",
+        "forward, a residual. A fused op may give one `backward=` rule that returns every input's",
+        "gradient (it may also read `needs_input_grad`). The formula column is `Op.formula(input)`:",
+        "the `formula=` text or the comment on the rule's line.",
+        "",
     ]
     for path in sorted(groups):
         out += [

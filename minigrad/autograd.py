@@ -418,7 +418,8 @@ class Node:
 
     def input_grads(self, g, create_graph: bool) -> list:
         """Apply the op's rules to the output gradient `g`: one gradient (or None) per input."""
-        self.check_saved()
+        if self.saved is None or self.versions:
+            self.check_saved()
         op = self.op
         if create_graph and not op.double_backward:
             raise RuntimeError(
@@ -494,14 +495,18 @@ def _modified_error(node, name: str, now: int, expected: int) -> RuntimeError:
 
 def apply(op: Op, inputs: Sequence, params: dict) -> Any:
     """Run `op` on Tensors; record a Node when grad mode is on and some input needs a gradient."""
-    arrays = [t._data for t in inputs]
-    array_type = type(arrays[0])
-    for t, a in zip(inputs, arrays):
-        if type(a) is not array_type:
+    arrays = []
+    mask = 0  # bit k set: input k requires grad
+    array_type = type(inputs[0]._data)
+    for k, t in enumerate(inputs):
+        if type(t._data) is not array_type:
             raise RuntimeError(
                 f"Expected all tensors to be on the same device, but found at least two "
                 f"devices, {inputs[0].device} and {t.device}! (in {op.name})"
             )
+        arrays.append(t._data)
+        if t.requires_grad:
+            mask |= 1 << k
     backend = _BACKENDS[array_type]
     if len(arrays) > 1 and array_type in MULTI_DEVICE_TYPES:
         backend.check_devices(arrays, op.name)
@@ -509,11 +514,6 @@ def apply(op: Op, inputs: Sequence, params: dict) -> Any:
     residuals = ()
     if op.residuals:
         result, *residuals = result
-
-    mask = 0  # bit k set: input k requires grad
-    for k, t in enumerate(inputs):
-        if t.requires_grad:
-            mask |= 1 << k
     record = mask != 0 and mode.grad_enabled
     out = Tensor._make(result, record)
     if op.view:
@@ -552,7 +552,10 @@ def _record(op: Op, inputs, arrays, params, out, residuals, mask: int) -> Node:
             saved[name] = residuals[k]
     if _inference_used:
         _refuse_inference_tensors(inputs, op)
-    next = tuple([_edge(t) for t in inputs])
+    # where each input's gradient goes: its own Node, the leaf itself, or nowhere (see _edge)
+    next = tuple(
+        [t.grad_fn if t.grad_fn is not None else (t if t.requires_grad else None) for t in inputs]
+    )
     shapes = tuple([a.shape for a in arrays])
     node = Node(op, next, params, saved, shapes, tuple(versions))
     if _anomaly_contexts and mode.anomaly:

@@ -158,8 +158,8 @@ def rules_markdown() -> str:
         "what it reads, from `g`, `xp` (the array namespace), `out`, an input by name or its",
         "`_shape`/`_dtype`/`_device`, `i` (the input's index, for variadic ops), a param of the",
         "forward, a residual. A fused op may give one `backward=` rule that returns every input's",
-        "gradient (it may also read `needs_input_grad`). The formula column is `Op.formula(input)`:",
-        "the `formula=` text or the comment on the rule's line.",
+        "gradient (it may also read `needs_input_grad`). The formula column is",
+        "`Op.formula(input)`: the `formula=` text or the comment on the rule's line.",
         "",
     ]
     for path in sorted(groups):

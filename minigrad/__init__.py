@@ -8,9 +8,17 @@ x.grad  # tensor([2., 4., 6.])
 """
 
 import builtins as _builtins
+import os as _os
 
 from minigrad import autograd, dtypes
-from minigrad.autograd import enable_grad, is_grad_enabled, no_grad, set_grad_enabled
+from minigrad.autograd import (
+    enable_grad,
+    inference_mode,
+    is_grad_enabled,
+    is_inference_mode_enabled,
+    no_grad,
+    set_grad_enabled,
+)
 from minigrad.backend import Device as device
 from minigrad.backend import manual_seed
 from minigrad.creation import (
@@ -74,3 +82,10 @@ def numel(x: Tensor) -> _builtins.int:
 from minigrad import cuda, data, nn, optim, utils, viz  # noqa: E402, I001
 from minigrad.backend import get_default_device, set_default_device  # noqa: E402
 from minigrad.serialization import load, save  # noqa: E402
+
+# The engine's generated fast path (minigrad/_fast.py; autograd.py's plain path is the reference
+# it is tested against). MINIGRAD_PLAIN_ENGINE=1 runs the plain path alone, e.g. in a debugger.
+if _os.environ.get("MINIGRAD_PLAIN_ENGINE") != "1":
+    from minigrad import _fast  # noqa: E402
+
+    _fast.install()

@@ -131,24 +131,30 @@ def _rms_grad_x(xp, gy, x, axis, eps):
 # fmt: off
 LAYER_NORM = defop("layer_norm",
                    lambda xp, x, *, axis, eps: _ln_stats(xp, x, axis, eps)[0],
-                   x=lambda xp, g, x, axis, eps: _ln_grad_x(xp, g, x, axis, eps))
+                   x=lambda xp, g, x, axis, eps:        # rstd (g - mean(g) - xhat mean(g xhat))
+                       _ln_grad_x(xp, g, x, axis, eps))
 LAYER_NORM_W = defop("layer_norm",
                      lambda xp, x, weight, *, axis, eps: _ln_stats(xp, x, axis, eps)[0] * weight,
-                     x=lambda xp, g, x, weight, axis, eps: _ln_grad_x(xp, g * weight, x, axis, eps),
-                     weight=lambda xp, g, x, axis, eps: g * _ln_stats(xp, x, axis, eps)[0])  # xhat
+                     x=lambda xp, g, x, weight, axis, eps:  # rstd(gy - mean gy - xhat mean gy·xhat)
+                         _ln_grad_x(xp, g * weight, x, axis, eps),  # gy = g weight
+                     weight=lambda xp, g, x, axis, eps:  # g xhat
+                         g * _ln_stats(xp, x, axis, eps)[0])
 LAYER_NORM_WB = defop("layer_norm",
                       lambda xp, x, weight, bias, *, axis, eps:
                           _ln_stats(xp, x, axis, eps)[0] * weight + bias,
-                      x=lambda xp, g, x, weight, axis, eps:
-                          _ln_grad_x(xp, g * weight, x, axis, eps),
-                      weight=lambda xp, g, x, axis, eps: g * _ln_stats(xp, x, axis, eps)[0],
+                      x=lambda xp, g, x, weight, axis, eps: # rstd(gy - mean gy - xhat mean gy·xhat)
+                          _ln_grad_x(xp, g * weight, x, axis, eps),  # gy = g weight
+                      weight=lambda xp, g, x, axis, eps:  # g xhat
+                          g * _ln_stats(xp, x, axis, eps)[0],
                       bias=lambda g: g)                                   # summed by the engine
 RMS_NORM = defop("rms_norm",
                  lambda xp, x, *, axis, eps: _rms_stats(xp, x, axis, eps)[0],
-                 x=lambda xp, g, x, axis, eps: _rms_grad_x(xp, g, x, axis, eps))
+                 x=lambda xp, g, x, axis, eps:  # rstd (g - xhat mean(g xhat))
+                     _rms_grad_x(xp, g, x, axis, eps))
 RMS_NORM_W = defop("rms_norm",
                    lambda xp, x, weight, *, axis, eps: _rms_stats(xp, x, axis, eps)[0] * weight,
-                   x=lambda xp, g, x, weight, axis, eps: _rms_grad_x(xp, g * weight, x, axis, eps),
+                   x=lambda xp, g, x, weight, axis, eps:  # rstd (gy - xhat mean(gy xhat)), gy = g w
+                       _rms_grad_x(xp, g * weight, x, axis, eps),
                    weight=lambda xp, g, x, axis, eps: g * _rms_stats(xp, x, axis, eps)[0])  # xhat
 # fmt: on
 
@@ -227,7 +233,7 @@ def _embedding_grad(xp, g, weight_shape, indices, padding_idx):
 
 # fmt: off
 EMBEDDING = defop("embedding", lambda xp, weight, *, indices, padding_idx: weight[indices],
-                  weight=lambda xp, g, weight_shape, indices, padding_idx:
+                  weight=lambda xp, g, weight_shape, indices, padding_idx:  # row r: Σ g[idx = r]
                       _embedding_grad(xp, g, weight_shape, indices, padding_idx))
 # fmt: on
 
@@ -405,7 +411,10 @@ def _nll_grad(xp, g, w, x_shape, index, reduction, denom):
     return out
 
 
-NLL_LOSS = defop("nll_loss", _nll_forward, x=_nll_grad)
+# fmt: off
+NLL_LOSS = defop("nll_loss", _nll_forward,
+                 x=_nll_grad)                  # -w_n at x[n, y_n], 0 elsewhere (/ N for mean)
+# fmt: on
 
 
 # cross_entropy with class-index targets: one node. Forward computes the softmax once (kept as a
@@ -436,7 +445,10 @@ def _ce_grad(xp, g, x, w, p, x_shape, index, reduction, denom, axis):
     return out
 
 
-CROSS_ENTROPY = defop("cross_entropy", _ce_forward, residuals=("p",), x=_ce_grad)
+# fmt: off
+CROSS_ENTROPY = defop("cross_entropy", _ce_forward, residuals=("p",),
+                      x=_ce_grad)              # (softmax(x) - onehot(y)) w_y  (/ N for mean)
+# fmt: on
 
 
 def _class_index(input: Tensor, target: Tensor, ignore_index: int):

@@ -89,7 +89,7 @@ def _lstm_forward(xp, x, h0, c0, w_ih, w_hh, b_ih, b_hh, w_hr, *, spec):
     hidden = c0.shape[1]
     scale, shift = _gate_columns(xp, hidden, x.dtype)
     pre = (xp.matmul(x, w_ih.T) + (b_ih + b_hh)) * scale  # all steps' input projections at once
-    w_hh_t = (w_hh * scale[:, None]).T
+    w_hh_t = xp.ascontiguousarray((w_hh * scale[:, None]).T)  # ~1.3x faster GEMMs than a .T view
     projected = w_hr.shape[0] > 0
     rows, out_size = x.shape[0], h0.shape[1]
     gates = xp.empty((rows, 4 * hidden), dtype=x.dtype)  # activated i, f, g, o
@@ -186,7 +186,7 @@ def _gru_forward(xp, x, h0, w_ih, w_hh, b_ih, b_hh, *, spec):
     pre = xp.matmul(x, w_ih.T) + b_ih
     pre[:, rz] += b_hh[rz]
     b_hn = b_hh[2 * hidden :]
-    w_hh_t = w_hh.T
+    w_hh_t = xp.ascontiguousarray(w_hh.T)  # per-step GEMMs run faster on contiguous memory
     rows = x.shape[0]
     gates = xp.empty((rows, 3 * hidden), dtype=x.dtype)  # r, z, n
     hn_all = xp.empty((rows, hidden), dtype=x.dtype)  # h W_hn^T + b_hn
@@ -265,7 +265,7 @@ def _gru_rule(which):
 
 def _rnn_forward(xp, x, h0, w_ih, w_hh, b_ih, b_hh, *, spec):
     pre = xp.matmul(x, w_ih.T) + (b_ih + b_hh)
-    w_hh_t = w_hh.T
+    w_hh_t = xp.ascontiguousarray(w_hh.T)  # per-step GEMMs run faster on contiguous memory
     rows = x.shape[0]
     h_prev = xp.empty((rows, h0.shape[1]), dtype=x.dtype)
     ys = xp.empty((rows, h0.shape[1]), dtype=x.dtype)

@@ -164,6 +164,8 @@ def _lstm_grad(xp, which, g, x, h0, c0, w_ih, w_hh, b_ih, b_hh, w_hr, cache, mem
     if which == "w_hh":
         return xp.matmul(d_pre.T, cache[2])
     if which == "w_hr":  # d_out^T (o * tanh(c))
+        if d_out is None:  # no projection: w_hr is [0, hidden]
+            return xp.zeros_like(w_hr)
         hidden = cache[1].shape[1]
         return xp.matmul(d_out.T, cache[0][:, 3 * hidden :] * cache[1])
     return xp.sum(d_pre, axis=0)  # either bias
@@ -721,8 +723,8 @@ class RNNBase(Module):
                 )
             if not batched:
                 h0, c0 = h0.unsqueeze(1), c0.unsqueeze(1)
-            self._check_hidden(h0, batch, h_size, "hidden")
-            self._check_hidden(c0, batch, c_size, "hidden")
+            self._check_hidden(h0, batch, h_size, "hidden[0]")
+            self._check_hidden(c0, batch, c_size, "hidden[1]")
             return self._state_dtype(h0, data), self._state_dtype(c0, data)
         if not isinstance(hx, Tensor):
             raise TypeError(f"{type(self).__name__}: hx must be a Tensor, got {type(hx).__name__}")
@@ -785,13 +787,6 @@ class RNN(RNNBase):
                 f"Unknown nonlinearity '{self.nonlinearity}'. Select from 'tanh' or 'relu'."
             )
         super().__init__(mode, *args, **kwargs)
-
-    def extra_repr(self) -> str:
-        s = super().extra_repr()
-        if self.nonlinearity != "tanh":
-            s += f", nonlinearity={self.nonlinearity}"
-        return s
-
 
 class LSTM(RNNBase):
     """Long short-term memory, torch's gate order (i, f, g, o), optional projection.

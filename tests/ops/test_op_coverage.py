@@ -14,7 +14,12 @@ import minigrad.ops
 from minigrad.autograd import Op
 
 HERE = Path(__file__).parent
-EXTRA_MODULES = ["minigrad.nn.functional", "minigrad.nn.attention", "minigrad.nn.conv"]
+EXTRA_MODULES = [
+    "minigrad.nn.functional",
+    "minigrad.nn.attention",
+    "minigrad.nn.conv",
+    "minigrad.nn.rnn",
+]
 
 
 def _ops() -> dict[str, str]:

@@ -32,7 +32,7 @@ from minigrad.autograd import apply, defop
 from minigrad.nn import functional as F
 from minigrad.nn import init
 from minigrad.nn.module import Module, Parameter
-from minigrad.nn.utils.rnn import PackedSequence
+from minigrad.nn.utils.rnn import PackedSequence, _host_ints
 from minigrad.ops import elementwise as _ew
 from minigrad.ops import shape as _shape
 from minigrad.tensor import Tensor
@@ -662,9 +662,10 @@ class RNNBase(Module):
             batch_sizes = [batch] * steps
             sorted_indices = unsorted_indices = None
         h0, c0 = self._initial_states(hx, data, batch, batched, lstm, h_size, c_size)
-        if sorted_indices is not None:
-            h0 = h0[:, sorted_indices]
-            c0 = c0[:, sorted_indices] if lstm else None
+        if sorted_indices is not None:  # (the permutations may live on the host)
+            order = _host_ints(sorted_indices, "sorted_indices")
+            h0 = h0[:, order]
+            c0 = c0[:, order] if lstm else None
         layer_input = data
         h_n, c_n = [], []
         for layer in range(self.num_layers):
@@ -688,8 +689,9 @@ class RNNBase(Module):
         c_n = _shape.stack(c_n) if lstm else None
         if packed:
             if unsorted_indices is not None:
-                h_n = h_n[:, unsorted_indices]
-                c_n = c_n[:, unsorted_indices] if lstm else None
+                order = _host_ints(unsorted_indices, "unsorted_indices")
+                h_n = h_n[:, order]
+                c_n = c_n[:, order] if lstm else None
             output = PackedSequence(layer_input, input.batch_sizes, sorted_indices, unsorted_indices)
         else:
             output = layer_input.reshape(steps, batch, layer_input.shape[1])

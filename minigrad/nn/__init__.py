@@ -44,8 +44,8 @@ from minigrad.nn.losses import (
     SmoothL1Loss,
 )
 from minigrad.nn.module import Module, ModuleDict, ModuleList, Parameter, Sequential
-from minigrad.nn.transformer import FeedForward, SwiGLU, TransformerBlock
 from minigrad.nn.rnn import GRU, LSTM, RNN, GRUCell, LSTMCell, RNNBase, RNNCell, RNNCellBase
+from minigrad.nn.transformer import FeedForward, SwiGLU, TransformerBlock
 
 __all__ = [
     "functional", "init", "utils", "Module", "Parameter", "Sequential", "ModuleList", "ModuleDict",

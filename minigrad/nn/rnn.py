@@ -513,15 +513,15 @@ class RNNBase(Module):
         if input_size <= 0:
             raise ValueError("input_size must be greater than zero")
         if not isinstance(hidden_size, int):
-            raise TypeError(
-                f"hidden_size should be of type int, got: {type(hidden_size).__name__}"
-            )
+            raise TypeError(f"hidden_size should be of type int, got: {type(hidden_size).__name__}")
         if hidden_size <= 0:
             raise ValueError("hidden_size must be greater than zero")
         if num_layers <= 0:
             raise ValueError("num_layers must be greater than zero")
         if proj_size < 0:
-            raise ValueError("proj_size should be a positive integer or zero to disable projections")
+            raise ValueError(
+                "proj_size should be a positive integer or zero to disable projections"
+            )
         if proj_size >= hidden_size:
             raise ValueError("proj_size has to be smaller than hidden_size")
         self.mode = mode
@@ -692,7 +692,9 @@ class RNNBase(Module):
                 order = _host_ints(unsorted_indices, "unsorted_indices")
                 h_n = h_n[:, order]
                 c_n = c_n[:, order] if lstm else None
-            output = PackedSequence(layer_input, input.batch_sizes, sorted_indices, unsorted_indices)
+            output = PackedSequence(
+                layer_input, input.batch_sizes, sorted_indices, unsorted_indices
+            )
         else:
             output = layer_input.reshape(steps, batch, layer_input.shape[1])
             if self.batch_first:
@@ -707,13 +709,16 @@ class RNNBase(Module):
         shape = (self.num_layers * (2 if self.bidirectional else 1), batch)
         if hx is None:
             h0 = creation.zeros(*shape, h_size, dtype=data.dtype, device=data.device)
-            c0 = creation.zeros(*shape, c_size, dtype=data.dtype, device=data.device) if lstm else None
+            c0 = (
+                creation.zeros(*shape, c_size, dtype=data.dtype, device=data.device)
+                if lstm
+                else None
+            )
             return h0, c0
         if lstm:
             if not isinstance(hx, (tuple, list)) or len(hx) != 2:
                 raise TypeError(
-                    "LSTM: hx must be a tuple (h_0, c_0) of two tensors, got "
-                    f"{type(hx).__name__}"
+                    f"LSTM: hx must be a tuple (h_0, c_0) of two tensors, got {type(hx).__name__}"
                 )
             h0, c0 = hx
             want = 3 if batched else 2
@@ -789,6 +794,7 @@ class RNN(RNNBase):
                 f"Unknown nonlinearity '{self.nonlinearity}'. Select from 'tanh' or 'relu'."
             )
         super().__init__(mode, *args, **kwargs)
+
 
 class LSTM(RNNBase):
     """Long short-term memory, torch's gate order (i, f, g, o), optional projection.

@@ -78,7 +78,9 @@ def _check_backward(kind, t, m, t_out, t_hidden, m_out, m_hidden, t_leaves, m_le
     list(itertools.product(KINDS, (1, 2), (False, True), (False, True), (True, False))),
 )
 def test_padded_input_matches_torch(kind, layers, bidirectional, batch_first, bias, rng):
-    t, m = _pair(kind, 3, 4, layers, bias=bias, batch_first=batch_first, bidirectional=bidirectional)
+    t, m = _pair(
+        kind, 3, 4, layers, bias=bias, batch_first=batch_first, bidirectional=bidirectional
+    )
     shape = (2, 5, 3) if batch_first else (5, 2, 3)
     x = rng.standard_normal(shape)
     directions = 2 if bidirectional else 1
@@ -205,7 +207,9 @@ def test_cells_match_torch(kind, batched, with_hx, bias, rng):
     for a, b in zip(m_out, t_out):
         assert a.shape == tuple(b.shape)
         _close(a, b)
-    leaves = [(mx, tx)] + ([(mh, th)] + ([(mc, tc)] if name == "LSTMCell" else []) if with_hx else [])
+    leaves = [(mx, tx)] + (
+        [(mh, th)] + ([(mc, tc)] if name == "LSTMCell" else []) if with_hx else []
+    )
     for a, b in leaves:
         _close(a.grad, b.grad)
     for (n1, p), (n2, q) in zip(t.named_parameters(), m.named_parameters()):
@@ -465,7 +469,9 @@ def test_fused_layer_ops_equal_the_composed_cells(case):
     )  # fmt: skip
     fused = apply_flat(steps, tensors)
     plain = R.reference_layer(steps, tensors)
-    np.testing.assert_allclose(fused.detach().numpy(), plain.detach().numpy(), rtol=1e-12, atol=1e-13)
+    np.testing.assert_allclose(
+        fused.detach().numpy(), plain.detach().numpy(), rtol=1e-12, atol=1e-13
+    )
     weights = mg.tensor(draw.standard_normal(fused.shape))
     wanted = [t for t in tensors if t.requires_grad]
     ours = mg.autograd.grad((fused * weights).sum(), wanted)

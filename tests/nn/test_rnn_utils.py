@@ -53,7 +53,10 @@ def test_pack_and_pad_round_trip_match_torch(batch_first, enforce_sorted, as_ten
     _same(mp.data, tp.data)
     assert mp.batch_sizes.tolist() == tp.batch_sizes.tolist()
     assert mp.batch_sizes.dtype == mg.int64
-    for a, b in [(mp.sorted_indices, tp.sorted_indices), (mp.unsorted_indices, tp.unsorted_indices)]:
+    for a, b in [
+        (mp.sorted_indices, tp.sorted_indices),
+        (mp.unsorted_indices, tp.unsorted_indices),
+    ]:
         assert (a is None) == (b is None)
         if a is not None:
             assert a.tolist() == b.tolist()
@@ -109,9 +112,10 @@ def test_pack_padded_sequence_errors_match_torch(lengths, batch_first):
         theirs.pack_padded_sequence(torch.tensor(x), t_len, batch_first)
     with pytest.raises(RuntimeError) as m_err:
         ours.pack_padded_sequence(mg.tensor(x), m_len, batch_first)
-    assert str(m_err.value).split(",")[0].split(" but")[0] == str(t_err.value).split(",")[0].split(
-        " but"
-    )[0]
+    assert (
+        str(m_err.value).split(",")[0].split(" but")[0]
+        == str(t_err.value).split(",")[0].split(" but")[0]
+    )
 
 
 def test_lengths_longer_than_the_input_are_refused():

@@ -203,9 +203,7 @@ def pad_packed_sequence(
     # where each padded position reads from: its packed row, or the padding row appended last
     source = np.full(steps * batch, data.shape[0], dtype=np.int64)
     source[rows] = np.arange(data.shape[0])
-    pad = creation.full(
-        (1, *data.shape[1:]), padding_value, dtype=data.dtype, device=data.device
-    )
+    pad = creation.full((1, *data.shape[1:]), padding_value, dtype=data.dtype, device=data.device)
     padded = _shape.cat([data, pad])[source]
     padded = _shape.reshape(padded, (steps, batch, *data.shape[1:]))
     lengths = (batch_sizes[None, :] > np.arange(batch)[:, None]).sum(1)

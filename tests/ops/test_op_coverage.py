@@ -18,6 +18,11 @@ EXTRA_MODULES = [
     "minigrad.nn.functional",
     "minigrad.nn.attention",
     "minigrad.nn.conv",
+    "minigrad.nn.activation",
+    "minigrad.nn.convtranspose",
+    "minigrad.nn.upsampling",
+    "minigrad.nn.pooling",
+    "minigrad.nn.fold",
     "minigrad.nn.rnn",
 ]
 

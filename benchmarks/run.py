@@ -33,6 +33,7 @@ WORKLOADS = (
     "cnn_step",
     "long_chain_forward",
     "long_chain",
+    "lstm_step",
 )
 
 

@@ -779,8 +779,8 @@ class Module:
         return f"{self._get_name()}(\n  " + "\n  ".join(lines) + "\n)"
 
     def __deepcopy__(self, memo: dict) -> Module:
-        """`copy.deepcopy(module)`: the same module tree with its own copies of every parameter,
-        buffer and gradient, as in PyTorch (torch's TransformerEncoder clones its layer this way,
+        """`copy.deepcopy(module)`: the same module tree with its own copies of every parameter
+        and buffer, as in PyTorch (torch's TransformerEncoder clones its layer this way,
         and training scripts keep a best-so-far model so). Pickling stays refused; tensors are
         copied here directly, array to array."""
         for module in self.modules():
@@ -802,7 +802,8 @@ class Module:
 
 
 def _copy_tensor(t: Tensor) -> Tensor:
-    """A leaf copy of a module's tensor (own storage; requires_grad and .grad copied)."""
+    """A leaf copy of a module's tensor with its own storage and requires_grad; as in torch, a
+    plain tensor keeps a copy of its .grad and a Parameter starts without one."""
     if not t.is_leaf:
         raise RuntimeError(
             "Only Tensors created explicitly by the user (graph leaves) support the deepcopy "
@@ -811,9 +812,8 @@ def _copy_tensor(t: Tensor) -> Tensor:
         )
     data = Tensor._make(t._data.copy())
     if isinstance(t, Parameter):
-        new = Parameter(data, requires_grad=t.requires_grad)
-    else:
-        new = data.requires_grad_(t.requires_grad)
+        return Parameter(data, requires_grad=t.requires_grad)
+    new = data.requires_grad_(t.requires_grad)
     if t.grad is not None:
         new.grad = Tensor._make(t.grad._data.copy())
     return new

@@ -69,7 +69,7 @@ class NAdam(Optimizer):
                 scalar_type = np.float32
             if not state:
                 state["step"] = 0
-                state["mu_product"] = Tensor._make(np.asarray(scalar_type(1.0)))
+                state["mu_product"] = Tensor._make(xp.asarray(np.asarray(scalar_type(1.0))))
                 state["exp_avg"] = self._zeros_like(parr)
                 state["exp_avg_sq"] = self._zeros_like(parr)
             state["step"] += 1
@@ -88,8 +88,8 @@ class NAdam(Optimizer):
             mu = beta1 * (1.0 - 0.5 * 0.96 ** (step * momentum_decay))
             mu_next = beta1 * (1.0 - 0.5 * 0.96 ** ((step + 1) * momentum_decay))
             held = state["mu_product"]
-            mu_product = held._data.dtype.type(held._data[()]) * mu  # in the held dtype
-            state["mu_product"] = Tensor._make(np.asarray(mu_product))
+            mu_product = np.dtype(held.dtype).type(float(held._data)) * mu  # in the held dtype
+            state["mu_product"] = Tensor._make(xp.asarray(np.asarray(mu_product)))
             mu_product = float(mu_product)
             m, v = state["exp_avg"]._data, state["exp_avg_sq"]._data
             xp.subtract(g, m, out=s_tmp)  # m += (1 - b1)(g - m), torch's lerp

@@ -4,7 +4,7 @@ mode with torch's weights copied in, in float64 (in float32 these chains of GEMM
 LayerNorm round differently in the two libraries beyond float32's comparison tolerance); bool
 and float masks are drawn so that no query is fully blocked."""
 
-import numpy as np
+import numpy as np  # noqa: I001 (first-party tests.differential once merged with the suite)
 from hypothesis import strategies as st
 
 from tests.differential.opinfo import Entry, Sample, T, register, tensors

@@ -80,8 +80,18 @@ from minigrad.nn.module import (
     ParameterList,
     Sequential,
 )
+from minigrad.nn.multihead import MultiheadAttention
 from minigrad.nn.rnn import GRU, LSTM, RNN, GRUCell, LSTMCell, RNNBase, RNNCell, RNNCellBase
-from minigrad.nn.transformer import FeedForward, SwiGLU, TransformerBlock
+from minigrad.nn.transformer import (
+    FeedForward,
+    SwiGLU,
+    Transformer,
+    TransformerBlock,
+    TransformerDecoder,
+    TransformerDecoderLayer,
+    TransformerEncoder,
+    TransformerEncoderLayer,
+)
 
 __all__ = [
     "functional", "init", "utils", "Module", "Parameter", "Sequential", "ModuleList", "ModuleDict",
@@ -91,7 +101,9 @@ __all__ = [
     "CrossEntropyLoss", "NLLLoss", "KLDivLoss", "KVCache", "MultiHeadAttention", "RotaryEmbedding",
     "SinusoidalPositionalEncoding", "FeedForward", "SwiGLU", "TransformerBlock", "Conv1d",
     "Conv2d", "MaxPool2d", "AvgPool2d", "BatchNorm1d", "BatchNorm2d", "RNNBase", "RNN", "LSTM",
-    "GRU", "RNNCellBase", "RNNCell", "LSTMCell", "GRUCell",
+    "GRU", "RNNCellBase", "RNNCell", "LSTMCell", "GRUCell", "MultiheadAttention",
+    "TransformerEncoderLayer", "TransformerEncoder", "TransformerDecoderLayer",
+    "TransformerDecoder", "Transformer",
 ]  # fmt: skip
 from minigrad.nn.convtranspose import ConvTranspose1d, ConvTranspose2d  # noqa: E402
 from minigrad.nn.fold import Bilinear, Fold, Unfold  # noqa: E402

@@ -628,6 +628,15 @@ class MultiHeadAttention(Module):
     cache=None)` takes x [B, T, d_model] (or [T, d_model]); `attn_mask` follows
     `scaled_dot_product_attention` (combined with the causal mask when `causal`); with a
     `KVCache` the new tokens attend to the cached ones and are appended to it.
+
+    This is the package's modern decoder attention; torch's own module is
+    `nn.MultiheadAttention` (minigrad/nn/multihead.py). They differ: this one is
+    self-attention on batch-first [B, T, d_model] input, with RoPE, causal masking by default, a
+    KV cache, grouped-query heads, separate `q_proj`/`k_proj`/`v_proj` Linears without biases by
+    default, sdpa's bool-mask convention (True = attend) and returns one tensor. Torch's takes
+    separate query/key/value (cross-attention, `kdim`/`vdim`), sequence-first input unless
+    `batch_first`, a packed `in_proj_weight`, key padding masks with True = blocked,
+    `add_bias_kv`/`add_zero_attn`, and returns `(output, attention weights)`.
     """
 
     def __init__(

@@ -695,6 +695,7 @@ from minigrad.nn.conv import (  # noqa: E402, F401, I001
     conv2d,
     max_pool2d,
 )
+from minigrad.nn.multihead import multi_head_attention_forward  # noqa: E402, F401
 
 
 def linear(input: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:

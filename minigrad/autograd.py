@@ -770,6 +770,8 @@ def run_backward(
                     capture[leaf] = g if create_graph else _owned(g, borrowed)
             else:
                 _accumulate(leaf, g, create_graph, borrowed)
+                if getattr(leaf, "_post_accumulate_hooks", None):
+                    _run_post_accumulate_hooks(leaf)
     finally:
         mode.grad_enabled = previous_mode
 
@@ -848,6 +850,16 @@ def _accumulate(leaf, g, create_graph: bool, borrowed=_NOTHING) -> None:
             leaf.grad._vc[0] += 1
         else:
             leaf.grad._data = data + g
+
+
+def _run_post_accumulate_hooks(leaf) -> None:
+    for hook in tuple(leaf._post_accumulate_hooks):  # a hook may remove itself
+        result = hook(leaf)
+        if result is not None:
+            raise TypeError(
+                f"post accumulate grad hook {getattr(hook, '__name__', hook)!r} returned "
+                f"{type(result).__name__!r}; it must return None (it may change .grad in place)"
+            )
 
 
 def _retain(tensor, g, create_graph: bool) -> None:
@@ -952,6 +964,8 @@ def backward(
         for t, g in zip(wanted, grads):
             if g is not None:
                 _accumulate(t, g if create_graph else g._data, create_graph)
+                if getattr(t, "_post_accumulate_hooks", None):
+                    _run_post_accumulate_hooks(t)
         return
     run_backward(outputs, roots, retain_graph=retain_graph, create_graph=create_graph)
 

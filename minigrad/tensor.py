@@ -32,7 +32,8 @@ class Tensor:
     prefer `mg.tensor(data, dtype=..., requires_grad=...)`.
     """
 
-    # `_base` is set only on views (see autograd.apply); read it with getattr(t, "_base", None)
+    # `_base` is set only on views (see autograd.apply) and `_post_accumulate_hooks` only once
+    # one is registered; read them with getattr(t, name, None)
     # so the hot path (`_make`) does not pay for it.
     __slots__ = (
         "_data",
@@ -43,6 +44,7 @@ class Tensor:
         "_hooks",
         "name",
         "_base",
+        "_post_accumulate_hooks",
         "__weakref__",
     )
     __array_priority__ = 1000  # ndarray (op) Tensor defers to Tensor's reflected operator
@@ -294,6 +296,21 @@ class Tensor:
             if self._hooks is None:
                 self._hooks = []
             hooks = self._hooks
+        hooks.append(hook)
+        return _HookHandle(hooks, hook)
+
+    def register_post_accumulate_grad_hook(self, hook: Callable) -> Any:
+        """Call `hook(tensor)` on this leaf each time backward has accumulated into its `.grad`
+        (PyTorch 2.1's API; `autograd.grad` does not run it). Returns a handle with `remove()`."""
+        if not self.requires_grad:
+            raise RuntimeError("cannot register a hook on a tensor that doesn't require gradient")
+        if self.grad_fn is not None:
+            raise RuntimeError(
+                "post accumulate grad hooks cannot be registered on non-leaf tensors"
+            )
+        hooks = getattr(self, "_post_accumulate_hooks", None)
+        if hooks is None:
+            hooks = self._post_accumulate_hooks = []
         hooks.append(hook)
         return _HookHandle(hooks, hook)
 

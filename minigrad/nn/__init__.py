@@ -4,7 +4,7 @@ from minigrad import nn
 import minigrad.nn.functional as F
 """
 
-from minigrad.nn import functional, init, utils
+from minigrad.nn import functional, init, parallel, utils
 from minigrad.nn.attention import (
     KVCache,
     MultiHeadAttention,
@@ -53,5 +53,5 @@ __all__ = [
     "Softplus", "MSELoss", "L1Loss", "HuberLoss", "SmoothL1Loss", "BCELoss", "BCEWithLogitsLoss",
     "CrossEntropyLoss", "NLLLoss", "KLDivLoss", "KVCache", "MultiHeadAttention", "RotaryEmbedding",
     "SinusoidalPositionalEncoding", "FeedForward", "SwiGLU", "TransformerBlock", "Conv1d",
-    "Conv2d", "MaxPool2d", "AvgPool2d", "BatchNorm1d", "BatchNorm2d",
+    "Conv2d", "MaxPool2d", "AvgPool2d", "BatchNorm1d", "BatchNorm2d", "parallel",
 ]  # fmt: skip

@@ -33,8 +33,8 @@ class Tensor:
     """
 
     # `_base` is set only on views (see autograd.apply) and `_post_accumulate_hooks` only once
-    # one is registered; read them with getattr(t, name, None)
-    # so the hot path (`_make`) does not pay for it.
+    # one is registered; read them with getattr(t, name, None) so the hot path (`_make`) does
+    # not pay for them.
     __slots__ = (
         "_data",
         "requires_grad",

@@ -77,3 +77,21 @@ def test_nccl_world_size_one_matches_cpu():
         assert model.module.weight.grad.cpu().tolist() == [[4.0] * 3] * 2
     finally:
         dist.destroy_process_group()
+
+
+@pytest.mark.skipif(
+    not mg.cuda.is_available(), reason="needs CUDA (or the stand-in: -p tests._fake_cupy)"
+)
+def test_cuda_tensors_on_the_mpi_backend_are_staged_through_the_host():
+    dist.init_process_group("mpi")
+    try:
+        t = mg.ones(3, device="cuda") * 2
+        with pytest.warns(UserWarning, match="host memory"):
+            dist.all_reduce(t, op=dist.ReduceOp.SUM)
+        assert t.device.type == "cuda" and t.cpu().tolist() == [2.0] * 3
+        model = DistributedDataParallel(mg.nn.Linear(3, 2).to("cuda"))
+        model(mg.ones(4, 3, device="cuda")).sum().backward()
+        grad = model.module.weight.grad
+        assert grad.device.type == "cuda" and grad.cpu().tolist() == [[4.0] * 3] * 2
+    finally:
+        dist.destroy_process_group()

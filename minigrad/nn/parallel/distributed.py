@@ -215,14 +215,15 @@ class DistributedDataParallel(Module):
         if not self.find_unused_parameters:
             return set()
         ordered = [p for b in self._buckets for p in b.params]
-        used = np.array([id(p) not in self._unused_ids for p in ordered], dtype=np.int32)
+        xp = self._buckets[0].xp
+        used = xp.asarray([id(p) not in self._unused_ids for p in ordered], dtype=np.int32)
         work = self._impl.start(
             "DistributedDataParallel unused-parameter map",
             lambda: self._impl.all_reduce(used, dist.ReduceOp.MAX),
             None,
         )
         work._block(seconds)
-        return {id(p) for p, u in zip(ordered, used) if not u}
+        return {id(p) for p, u in zip(ordered, used.tolist()) if not u}
 
     def _write_grad(self, p: Tensor, averaged: Any) -> None:
         grad = p.grad
@@ -368,7 +369,12 @@ def _broadcast_flat(tensors: list, group: Any) -> None:
     for t in tensors:
         by_dtype.setdefault(str(t.dtype), []).append(t)
     for same in by_dtype.values():
-        flat = Tensor._make(np.concatenate([_host(t).reshape(-1) for t in same]))
+        if dist.get_backend(group) == "nccl":  # NCCL broadcasts on the GPU
+            import cupy
+
+            flat = Tensor._make(cupy.concatenate([t._data.reshape(-1) for t in same]))
+        else:
+            flat = Tensor._make(np.concatenate([_host(t).reshape(-1) for t in same]))
         dist.broadcast(flat, src=0, group=group)
         start = 0
         for t in same:

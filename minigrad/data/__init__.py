@@ -16,6 +16,7 @@ from minigrad.data.dataset import (
     TensorDataset,
     random_split,
 )
+from minigrad.data.distributed import DistributedSampler
 
 __all__ = [
     "Dataset",
@@ -30,4 +31,5 @@ __all__ = [
     "BatchSampler",
     "default_collate",
     "default_convert",
+    "DistributedSampler",
 ]

@@ -4,7 +4,7 @@ from minigrad import nn
 import minigrad.nn.functional as F
 """
 
-from minigrad.nn import functional, init, utils
+from minigrad.nn import functional, init, parallel, utils
 from minigrad.nn.activation import (
     CELU,
     ELU,
@@ -103,7 +103,7 @@ __all__ = [
     "Conv2d", "MaxPool2d", "AvgPool2d", "BatchNorm1d", "BatchNorm2d", "RNNBase", "RNN", "LSTM",
     "GRU", "RNNCellBase", "RNNCell", "LSTMCell", "GRUCell", "MultiheadAttention",
     "TransformerEncoderLayer", "TransformerEncoder", "TransformerDecoderLayer",
-    "TransformerDecoder", "Transformer",
+    "TransformerDecoder", "Transformer", "parallel",
 ]  # fmt: skip
 from minigrad.nn.convtranspose import ConvTranspose1d, ConvTranspose2d  # noqa: E402
 from minigrad.nn.fold import Bilinear, Fold, Unfold  # noqa: E402

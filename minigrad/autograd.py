@@ -835,7 +835,11 @@ def _accumulate(leaf, g, create_graph: bool, borrowed: dict | None = None) -> No
             else:
                 leaf.grad._data = data + g
     for hook in getattr(leaf, "_post_accumulate_hooks", None) or ():
-        hook(leaf)
+        if hook(leaf) is not None:  # as torch: these hooks observe, they cannot replace .grad
+            raise TypeError(
+                f"post accumulate grad hooks cannot return anything, but hook {hook!r} returned "
+                f"a value"
+            )
 
 
 def _retain(tensor, g, create_graph: bool) -> None:

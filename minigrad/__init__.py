@@ -9,13 +9,13 @@ x.grad  # tensor([2., 4., 6.])
 
 import builtins as _builtins
 
-from minigrad import autograd, dtypes
+from minigrad import autograd, dtypes, random
 from minigrad.autograd import enable_grad, is_grad_enabled, no_grad, set_grad_enabled
 from minigrad.backend import Device as device
-from minigrad.backend import manual_seed
 from minigrad.creation import (
     arange,
     as_tensor,
+    bernoulli,
     empty,
     empty_like,
     eye,
@@ -24,6 +24,7 @@ from minigrad.creation import (
     full_like,
     linspace,
     multinomial,
+    normal,
     ones,
     ones_like,
     rand,
@@ -57,6 +58,15 @@ from minigrad.dtypes import (
     uint8,
 )
 from minigrad.ops import *  # noqa: F403
+from minigrad.random import (
+    Generator,
+    default_generator,
+    get_rng_state,
+    initial_seed,
+    manual_seed,
+    seed,
+    set_rng_state,
+)
 from minigrad.tensor import Tensor
 
 __version__ = "0.1.0"

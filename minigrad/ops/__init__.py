@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from types import SimpleNamespace
 
-from minigrad import autograd
+from minigrad import autograd, creation
 from minigrad.ops import elementwise, indexing, linalg, reduce, shape
 from minigrad.ops.elementwise import *  # noqa: F403
 from minigrad.ops.indexing import gather, getitem, index_select, masked_select, one_hot, take  # noqa: F401
@@ -212,6 +212,14 @@ _METHODS = dict(
     __xor__=elementwise.logical_xor,
     __invert__=elementwise.bitwise_not,
     __getitem__=indexing.getitem,
+    # random sampling (minigrad/creation.py; generator= as PyTorch)
+    normal_=creation.normal_,
+    uniform_=creation.uniform_,
+    random_=creation.random_,
+    bernoulli_=creation.bernoulli_,
+    exponential_=creation.exponential_,
+    bernoulli=creation.tensor_bernoulli,
+    multinomial=creation.tensor_multinomial,
 )
 for _name, _fn in _METHODS.items():
     setattr(Tensor, _name, _fn)

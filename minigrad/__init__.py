@@ -81,6 +81,6 @@ def numel(x: Tensor) -> _builtins.int:
 
 
 # Subpackages last: they build on the core names above.
-from minigrad import cuda, data, nn, optim, utils, viz  # noqa: E402, I001
+from minigrad import cuda, data, nn, optim, serialization, testing, utils, viz  # noqa: E402, I001
 from minigrad.backend import get_default_device, set_default_device  # noqa: E402
 from minigrad.serialization import load, save  # noqa: E402

@@ -60,7 +60,7 @@ def _infer_dtype(array: np.ndarray, data) -> np.dtype:
     return array.dtype
 
 
-def tensor(data, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
+def tensor(data, *, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
     """A new tensor holding a copy of `data` (nested lists, scalars, arrays or Tensors)."""
     if isinstance(data, Tensor):
         array = data._data
@@ -84,7 +84,7 @@ def tensor(data, dtype=None, device=None, requires_grad: bool = False) -> Tensor
     return _finish(xp.array(array, dtype=dt, copy=True), requires_grad)
 
 
-def as_tensor(data, dtype=None, device=None) -> Tensor:
+def as_tensor(data, *, dtype=None, device=None) -> Tensor:
     if (
         isinstance(data, Tensor)
         and (dtype is None or data.dtype == dtypes.as_dtype(dtype))
@@ -124,7 +124,7 @@ def empty(*size, dtype=None, device=None, requires_grad: bool = False) -> Tensor
     return _filled("empty", size, dtype, device, requires_grad)
 
 
-def full(size, fill_value, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
+def full(size, fill_value, *, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
     if dtype is None:
         dtype = dtypes.result_type([], [], [fill_value])
     return _filled("full", (size,), dtype, device, requires_grad, fill_value)
@@ -134,7 +134,8 @@ def _like(x: Tensor, dtype, device):
     return (x.dtype if dtype is None else dtype), (x.device if device is None else device)
 
 
-def zeros_like(x: Tensor, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
+def zeros_like(input: Tensor, *, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
+    x = input
     return zeros(
         x.shape,
         dtype=_like(x, dtype, device)[0],
@@ -143,7 +144,8 @@ def zeros_like(x: Tensor, dtype=None, device=None, requires_grad: bool = False) 
     )
 
 
-def ones_like(x: Tensor, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
+def ones_like(input: Tensor, *, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
+    x = input
     return ones(
         x.shape,
         dtype=_like(x, dtype, device)[0],
@@ -152,7 +154,8 @@ def ones_like(x: Tensor, dtype=None, device=None, requires_grad: bool = False) -
     )
 
 
-def empty_like(x: Tensor, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
+def empty_like(input: Tensor, *, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
+    x = input
     return empty(
         x.shape,
         dtype=_like(x, dtype, device)[0],
@@ -162,8 +165,9 @@ def empty_like(x: Tensor, dtype=None, device=None, requires_grad: bool = False) 
 
 
 def full_like(
-    x: Tensor, fill_value, dtype=None, device=None, requires_grad: bool = False
+    input: Tensor, fill_value, *, dtype=None, device=None, requires_grad: bool = False
 ) -> Tensor:
+    x = input
     dt, dev = _like(x, dtype, device)
     return full(x.shape, fill_value, dtype=dt, device=dev, requires_grad=requires_grad)
 
@@ -343,8 +347,7 @@ def backend_of_host(array) -> np.ndarray:
     return backend_of(array).to_host(array)
 
 
-def normal(mean, std=1.0, size=None, *, generator=None, dtype=None, device=None,
-           requires_grad: bool = False) -> Tensor:  # fmt: skip
+def normal(mean, std=1.0, size=None, *, generator=None, dtype=None, device=None) -> Tensor:
     """Samples of N(mean, std): tensors broadcast (differentiable in both, as mean + std * eps),
     or floats with `size`."""
     if isinstance(mean, Tensor) or isinstance(std, Tensor):
@@ -365,7 +368,7 @@ def normal(mean, std=1.0, size=None, *, generator=None, dtype=None, device=None,
     out = randn(size, generator=generator, dtype=dtype, device=device)
     out._data = out._data * std + mean if std != 1 or mean != 0 else out._data
     out._data = out._data.astype(out.dtype, copy=False)
-    return out.requires_grad_(True) if requires_grad else out
+    return out
 
 
 def bernoulli(input: Tensor, p=None, *, generator=None) -> Tensor:

@@ -238,7 +238,7 @@ def fork_rng(
     enabled: bool = True,
     _caller: str = "fork_rng",
     _devices_kw: str = "devices",
-    device_type: str = "cuda",
+    device_type: str | None = None,
 ):
     """Restore the CPU default generator's state when the block ends (`torch.random.fork_rng`;
     also a decorator). GPU streams are not saved (CuPy exposes no state): `devices` must be

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 from types import SimpleNamespace
 
+import numpy as np
+
 from minigrad import autograd, creation
 from minigrad.ops import elementwise, indexing, linalg, reduce, shape
 from minigrad.ops.elementwise import *  # noqa: F403
@@ -51,6 +53,27 @@ graph_namespace = SimpleNamespace(
 # an elementwise chain under create_graph is recorded op by op (see ArrayNamespace.fused)
 graph_namespace.fused = lambda body: lambda *tensors: body(graph_namespace, *tensors)
 autograd.graph_namespace = graph_namespace
+
+
+def _take_along_dim(x: Tensor, indices: Tensor, dim=None) -> Tensor:
+    """torch.take_along_dim: gather along `dim` after broadcasting every other dim of `x` and
+    `indices` together (dim None: of the flattened tensors)."""
+    if dim is None:
+        return indexing.gather(shape.reshape(x, -1), 0, shape.reshape(indices, -1))
+    dim = dim + x.ndim if dim < 0 else dim
+    if x.ndim != indices.ndim:
+        raise RuntimeError(
+            f"torch.take_along_dim(): input and indices should have the same number of "
+            f"dimensions, but got {x.ndim} dimensions for input, and {indices.ndim} for indices"
+        )
+    x_shape, i_shape = list(x.shape), list(indices.shape)
+    x_shape[dim] = i_shape[dim] = 1
+    common = list(np.broadcast_shapes(tuple(x_shape), tuple(i_shape)))
+    x_target, i_target = list(common), list(common)
+    x_target[dim], i_target[dim] = x.shape[dim], indices.shape[dim]
+    return indexing.gather(
+        shape.expand(x, tuple(x_target)), dim, shape.expand(indices, tuple(i_target))
+    )
 
 
 def _reflected(fn):
@@ -174,7 +197,7 @@ _METHODS = dict(
     index_select=indexing.index_select,
     take=indexing.take,
     masked_select=indexing.masked_select,
-    take_along_dim=indexing.gather,
+    take_along_dim=lambda self, indices, dim=None: _take_along_dim(self, indices, dim),
     matmul=linalg.matmul,
     mm=linalg.mm,
     bmm=linalg.bmm,

@@ -42,6 +42,8 @@ from minigrad.backend import to_host
 from minigrad.tensor import Tensor
 
 __all__ = [
+    "backprop",
+    "to_html",
     "draw",
     "to_dot",
     "record_modules",
@@ -418,8 +420,10 @@ class _Graph:
         self.node_ids: dict = {}  # Node -> k
         counter = itertools.count()
         order = {}
+        self.steps: dict = {}  # id(Node or leaf) -> its (last) trace Step
         if trace is not None:
             order = {id(s.node): s.index for s in trace.steps}
+            self.steps = {id(s.node): s for s in trace.steps}
         self.order = order
         producer_of: dict = {}  # data id -> Node
         out_shapes: dict = {}  # Node -> output shape (from a consumer's record of its input shapes)
@@ -685,6 +689,60 @@ def _op_label(item: _Item, show_saved: bool, compact: bool) -> list[str]:
     return lines
 
 
+def _small(array) -> str | None:
+    """A small array's numbers on one line ("[3, -1]"), or None when it has more than SMALL."""
+    if array is None:
+        return None
+    a = to_host(array)
+    if a.size > SMALL or a.dtype.kind not in "fciub":
+        return None
+    if a.ndim == 0:
+        return _fmt(a.item()) if a.dtype.kind in "fc" else str(a.item())
+    return _nested(a.tolist(), a.dtype.kind in "fc").replace("\n", "")
+
+
+def _flow_lines(graph: _Graph, item: _Item) -> list[str]:
+    """What flowed through an op in backward: the gradient arriving and the one sent to each
+    input, where the tensors are small (from the trace's keep_values record)."""
+    step = graph.steps.get(id(item.node))
+    if step is None or not step.grads_in:
+        return []
+    lines = []
+    g = _small(graph.trace.grads.get(item.node))
+    if g is not None:
+        lines.append(f"g = {g}")
+    node = item.node
+    names = _input_names(node)
+    for name, gi in zip(names, step.grads_in):
+        text = _small(gi)
+        if text is not None:
+            lines.append(f"→ ∂{name} = {text}")
+    return lines
+
+
+def _input_names(node) -> list[str]:
+    """One name per input edge of `node`, as its rules call them (cat's inputs: xs[0], xs[1])."""
+    op = getattr(node, "op", None)
+    if op is None:
+        return [str(i) for i in range(len(node.next))]
+    if op.variadic:
+        return [f"{op.input_names[0]}[{i}]" for i in range(len(node.next))]
+    return list(op.input_names[: len(node.next)])
+
+
+def _param_line(item: _Item, module_name: str) -> str:
+    """A parameter inside a module box: its name (relative to the box), shape and grad norm."""
+    name = item.name or "parameter"
+    prefix = module_name + "."
+    if name.startswith(prefix):
+        name = name[len(prefix) :]
+    line = f"{name} {_shape_text(item.shape, None)}"
+    if item.grad is not None:
+        g = to_host(item.grad).astype(np.float64, copy=False)
+        line += f"  ‖grad‖ {_fmt(float(np.sqrt((g * g).sum())))}"
+    return line
+
+
 def _quote(text: str) -> str:
     return '"' + text.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n") + '"'
 
@@ -761,10 +819,10 @@ def _collapse(graph: _Graph, depth) -> None:
             continue
         seen.add(key)
         edges.append((a2, b2, label if (a2, b2) == (a, b) else ""))
-    for item_id in owner:
-        del graph.items[item_id]
+    removed = {item_id: graph.items.pop(item_id) for item_id in owner}
     for box_id, box in boxes.items():
-        box.extra = [box.extra[0], len(box.extra[1])]  # op count, parameters inside
+        parameters = sorted((removed[i] for i in box.extra[1]), key=lambda p: p.name)
+        box.extra = [box.extra[0], parameters]  # op count, the parameters inside (_Items)
         graph.items[box_id] = box
     graph.edges = edges
 
@@ -781,6 +839,7 @@ def to_dot(
     highlight=None,
     trace=None,
     max_nodes: int = MAX_NODES,
+    show_flow: bool = False,
 ) -> str:
     """The graph that produced `tensor` as DOT text (no graphviz package or binary needed).
     Arguments as for `draw`."""
@@ -798,6 +857,7 @@ def to_dot(
                 highlight,
                 trace,
                 max_nodes,
+                show_flow,
             )
         )
         + "}\n"
@@ -815,6 +875,7 @@ def _dot_body(
     highlight,
     trace,
     max_nodes,
+    show_flow=False,
 ) -> list[str]:
     roots = list(tensor) if isinstance(tensor, (list, tuple)) else [tensor]
     for r in roots:
@@ -824,11 +885,25 @@ def _dot_body(
         raise ValueError(f"rankdir must be one of LR, RL, TB, BT; got {rankdir!r}")
     if show_values not in (True, False, "auto"):
         raise ValueError(f"show_values must be True, False or 'auto'; got {show_values!r}")
+    graph = _build_graph(roots, params, trace, collapse_modules)
+    return _graph_lines(
+        graph, show_values, show_grads, show_saved, highlight, max_nodes, show_flow, rankdir
+    )
+
+
+def _build_graph(roots: list, params, trace, collapse_modules) -> _Graph:
     if params is not None and not isinstance(params, dict):
         params = dict(params)  # e.g. model.named_parameters()
     graph = _Graph(roots, params, trace)
     if collapse_modules:
         _collapse(graph, collapse_modules)
+    return graph
+
+
+def _graph_lines(
+    graph, show_values, show_grads, show_saved, highlight, max_nodes, show_flow, rankdir
+) -> list[str]:
+    trace = graph.trace
     n_data = sum(1 for i in graph.items.values() if i.kind != "op")
     if show_values == "auto":
         show_values = n_data <= AUTO_VALUES_NODES
@@ -853,13 +928,17 @@ def _dot_body(
         attrs: dict = {}
         if item.kind == "op":
             text = _op_label(item, show_saved, compact)
+            if show_flow and not compact:
+                text += _flow_lines(graph, item)
             attrs.update(shape="ellipse", fillcolor=COLORS["op"])
         elif item.kind == "module":
             call = item.node
+            inside = item.extra[1]
             text = [
                 f"{call.name}: {call.type}" if call.name != call.type else call.type,
-                f"{item.extra[0]} ops, {item.extra[1]} parameters inside",
+                f"{item.extra[0]} ops, {len(inside)} parameters inside",
             ]
+            text += [_param_line(p, call.name) for p in inside]
             attrs.update(shape="box3d", fillcolor=COLORS["module"])
         else:
             text, bad = _data_label(item, show_values and not compact, show_grads)
@@ -985,6 +1064,7 @@ def draw(
     highlight=None,
     trace=None,
     max_nodes: int = MAX_NODES,
+    show_flow: bool = False,
 ):
     """Draw the graph that produced `tensor` (usually the loss) as a `graphviz.Digraph`.
 
@@ -999,6 +1079,10 @@ def draw(
     - `highlight`: a tensor (or list) whose paths to the output are marked.
     - `trace`: a `mg.autograd.trace()` record of backward: gradients of every intermediate, and
       op nodes/edges numbered by backward order.
+    - `show_flow`: with `trace`, each op also shows the numbers that flowed through it in
+      backward (the gradient arriving, `g`, and what it sent to each input) for small tensors.
+
+    `backprop(loss)` does all of this in one call (runs backward with a trace, keeps every value).
 
     `.render("out/graph", format="svg")` writes out/graph.svg (and the DOT text out/graph);
     Jupyter shows it inline.
@@ -1014,5 +1098,132 @@ def draw(
         highlight,
         trace,
         max_nodes,
+        show_flow,
     )
     return _digraph_class()(name="minigrad", body=body)
+
+
+# --- the whole story in one call ----------------------------------------------------------------
+
+
+def backprop(
+    loss,
+    *,
+    gradient=None,
+    retain_graph: bool = False,
+    params: dict | None = None,
+    collapse_modules: bool | int = False,
+    rankdir: str = "LR",
+    show_saved: bool = False,
+    max_nodes: int = MAX_NODES,
+):
+    """Run `loss.backward()` and draw everything it did: every tensor with its value and
+    gradient, every op with its rule and the numbers that flowed through it (small tensors), ops
+    and edges numbered in the order backward ran them. Returns the drawing (a graphviz.Digraph;
+    `.trace` holds the backward record, `.render("out/graph", format="svg")` writes a picture)::
+
+        loss = ((a * b).tanh() - 0.5).square().sum()
+        mg.viz.backprop(loss).render("out/backprop", format="svg")
+
+    Values of intermediates that no rule saves are recomputed from their inputs before backward
+    frees the graph, so nothing needs `retain_grad()` or a trace to be seen.
+    """
+    roots = list(loss) if isinstance(loss, (list, tuple)) else [loss]
+    for r in roots:
+        if not isinstance(r, Tensor):
+            raise TypeError(f"backprop() expects a Tensor, got {type(r).__name__}")
+    if len(roots) != 1:
+        raise ValueError(f"backprop() draws one output's backward pass, got {len(roots)} tensors")
+    root = roots[0]
+    if not root.requires_grad:
+        raise RuntimeError(
+            "element 0 of tensors does not require grad and does not have a grad_fn: nothing to "
+            "backpropagate (make a leaf with requires_grad=True)"
+        )
+    from minigrad._trace import trace as _trace
+
+    values = _forward_values(roots)
+    with _trace() as record:
+        record.values.update(values)
+        root.backward(gradient, retain_graph=retain_graph)
+    graph = _build_graph(roots, params, record, collapse_modules)
+    if rankdir not in ("LR", "RL", "TB", "BT"):
+        raise ValueError(f"rankdir must be one of LR, RL, TB, BT; got {rankdir!r}")
+    lines = _graph_lines(graph, True, True, show_saved, None, max_nodes, True, rankdir)
+    drawing = _digraph_class()(name="minigrad", body=lines)
+    drawing.trace = record
+    drawing.graph = graph
+    return drawing
+
+
+def _forward_values(roots: list) -> dict:
+    """Node -> its output value (on the host), for every node whose value can still be had before
+    backward frees the graph: what a rule saved as `out`, else the op's forward run again on its
+    inputs' values (leaves, recovered intermediates, saved constants). Ops with residuals (random
+    masks, indices) and custom Functions are not rerun: their value shows only where saved."""
+    order, seen = [], set()
+    stack = [(r.grad_fn, False) for r in roots if r.grad_fn is not None]
+    while stack:  # iterative post-order: producers before consumers
+        node, done = stack.pop()
+        if done:
+            order.append(node)
+            continue
+        if node in seen:
+            continue
+        seen.add(node)
+        stack.append((node, True))
+        stack.extend((s, False) for s in node.next if isinstance(s, Node) and s not in seen)
+    raw: dict = {}
+    for node in order:  # values some consumer's rule saved (its input = a producer's output)
+        op, saved = getattr(node, "op", None), node.saved or {}
+        if op is None:
+            continue
+        for i, source in enumerate(node.next):
+            name = op.input_names[0 if op.variadic else i]
+            if isinstance(source, Node) and name in saved:
+                raw.setdefault(source, saved[name][i] if op.variadic else saved[name])
+    for node in order:
+        saved = node.saved or {}
+        if node in raw:
+            continue
+        if "out" in saved:
+            raw[node] = saved["out"]
+            continue
+        op = getattr(node, "op", None)
+        if op is None or op.residuals:
+            continue
+        arrays = []
+        for name, source in zip(_input_names(node), node.next):
+            if isinstance(source, Node):
+                arrays.append(raw.get(source))
+            elif isinstance(source, Tensor):
+                arrays.append(source._data)
+            elif op.variadic:
+                kept = saved.get(op.input_names[0])
+                arrays.append(kept[len(arrays)] if kept is not None else None)
+            else:
+                arrays.append(saved.get(name))
+        if any(a is None for a in arrays):
+            continue
+        backend = autograd._BACKENDS.get(type(arrays[0]))
+        if backend is None:
+            continue
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                value = op.forward(backend.xp, *arrays, **(node.params or {}))
+        except Exception:  # noqa: BLE001 - a value we cannot recompute is shown as not saved
+            continue
+        if type(value) not in autograd._BACKENDS:
+            value = backend.xp.asarray(value)
+        raw[node] = value
+    return {node: to_host(value) for node, value in raw.items()}
+
+
+def to_html(loss, path, **options) -> str:
+    """Write a self-contained page (the drawing inlined as SVG, a small script, no network) that
+    steps through `loss`'s backward pass one op at a time. Runs backward, as `backprop` does
+    (same options). Returns the path written. See minigrad/viz_html.py."""
+    from minigrad import viz_html
+
+    return viz_html.write(loss, path, **options)

@@ -60,7 +60,7 @@ def leaky_relu(input: Tensor, negative_slope: float = 0.01, inplace: bool = Fals
     return _maybe_inplace(input, _ew.leaky_relu(input, negative_slope), inplace)
 
 
-def softplus(input: Tensor, beta: float = 1.0, threshold: float = 20.0) -> Tensor:
+def softplus(input: Tensor, beta: float = 1.0, threshold: float = 20.0) -> Tensor:  # noqa: F811
     return _ew.softplus(input, beta, threshold)
 
 
@@ -597,8 +597,86 @@ def kl_div(
 
 
 # Attention lives in its own module, which imports nn.layers (and so this module): import last.
+from minigrad.nn.activation import __all__ as _activation_names  # noqa: E402
+from minigrad.nn.activation import (  # noqa: E402, F401
+    celu,
+    elu,
+    elu_,
+    glu,
+    hardshrink,
+    hardsigmoid,
+    hardswish,
+    hardtanh,
+    hardtanh_,
+    logsigmoid,
+    mish,
+    prelu,
+    relu6,
+    selu,
+    softmin,
+    softshrink,
+    softsign,
+    tanhshrink,
+    threshold,
+    threshold_,
+)
 from minigrad.nn.attention import apply_rope, scaled_dot_product_attention  # noqa: E402, F401
-from minigrad.nn.conv import (  # noqa: E402, F401
+from minigrad.nn.convtranspose import conv_transpose1d, conv_transpose2d  # noqa: E402, F401
+from minigrad.nn.fold import bilinear, fold, unfold  # noqa: E402, F401
+from minigrad.nn.loss_functions import (  # noqa: E402, F401
+    cosine_embedding_loss,
+    gaussian_nll_loss,
+    hinge_embedding_loss,
+    margin_ranking_loss,
+    multilabel_soft_margin_loss,
+    poisson_nll_loss,
+    soft_margin_loss,
+    triplet_margin_loss,
+    triplet_margin_with_distance_loss,
+)
+from minigrad.nn.normalization import (  # noqa: E402, F401
+    group_norm,
+    instance_norm,
+    local_response_norm,
+)
+from minigrad.nn.padding import (  # noqa: E402, F401
+    dropout1d,
+    dropout2d,
+    dropout3d,
+    pixel_shuffle,
+    pixel_unshuffle,
+)
+from minigrad.nn.pooling import (  # noqa: E402, F401
+    adaptive_max_pool1d,
+    adaptive_max_pool2d,
+    avg_pool1d,
+    lp_pool1d,
+    lp_pool2d,
+    max_pool1d,
+    max_unpool1d,
+    max_unpool2d,
+)
+from minigrad.nn.upsampling import (  # noqa: E402, F401
+    adaptive_avg_pool1d,
+    adaptive_avg_pool2d,
+    adaptive_avg_pool3d,
+    interpolate,
+    upsample,
+    upsample_bilinear,
+    upsample_nearest,
+)
+
+__all__ += [n for n in _activation_names if n[0].islower()]
+__all__ += ["dropout1d", "dropout2d", "dropout3d", "pixel_shuffle", "pixel_unshuffle"]
+__all__ += ["conv_transpose1d", "conv_transpose2d", "interpolate", "upsample", "upsample_nearest"]
+__all__ += [
+    "upsample_bilinear",
+    "adaptive_avg_pool1d",
+    "adaptive_avg_pool2d",
+    "adaptive_avg_pool3d",
+]
+
+from minigrad.nn.conv import (  # noqa: E402, F401, I001
     avg_pool2d,
     batch_norm,
     conv1d,

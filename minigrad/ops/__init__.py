@@ -68,7 +68,13 @@ def _take_along_dim(x: Tensor, indices: Tensor, dim=None) -> Tensor:
         )
     x_shape, i_shape = list(x.shape), list(indices.shape)
     x_shape[dim] = i_shape[dim] = 1
-    common = list(np.broadcast_shapes(tuple(x_shape), tuple(i_shape)))
+    try:
+        common = list(np.broadcast_shapes(tuple(x_shape), tuple(i_shape)))
+    except ValueError:
+        raise RuntimeError(
+            f"take_along_dim: the shapes of input {list(x.shape)} and indices "
+            f"{list(indices.shape)} are not broadcastable outside dim {dim}"
+        ) from None
     x_target, i_target = list(common), list(common)
     x_target[dim], i_target[dim] = x.shape[dim], indices.shape[dim]
     return indexing.gather(

@@ -132,7 +132,9 @@ class WeightedRandomSampler(Sampler):
             )
         from minigrad.creation import as_tensor
 
-        weights = as_tensor(weights, dtype=np.float64)
+        weights = as_tensor(
+            weights, dtype=np.float64, device="cpu"
+        )  # indices are drawn on the host
         if weights.ndim != 1:
             raise ValueError(
                 f"weights should be a 1d sequence but given weights have shape "

@@ -890,8 +890,30 @@ class Tensor:
     def masked_select(self, mask: Tensor) -> Tensor:
         return indexing.masked_select(self, mask)
 
-    def take_along_dim(self, dim: int, index: Tensor) -> Tensor:
-        return indexing.gather(self, dim, index)
+    def take_along_dim(self, indices: Tensor, dim: int | None = None) -> Tensor:
+        return indexing.take_along_dim(self, indices, dim)
+
+    # random sampling in place (minigrad/creation.py; generator= as PyTorch)
+    def normal_(self, mean: float = 0.0, std: float = 1.0, *, generator=None) -> Tensor:
+        return creation.normal_(self, mean, std, generator=generator)
+
+    def uniform_(self, *args, generator=None, **kwargs) -> Tensor:
+        return creation.uniform_(self, *args, generator=generator, **kwargs)
+
+    def random_(self, *args, generator=None, **kwargs) -> Tensor:
+        return creation.random_(self, *args, generator=generator, **kwargs)
+
+    def bernoulli_(self, p=0.5, *, generator=None) -> Tensor:
+        return creation.bernoulli_(self, p, generator=generator)
+
+    def exponential_(self, lambd: float = 1.0, *, generator=None) -> Tensor:
+        return creation.exponential_(self, lambd, generator=generator)
+
+    def bernoulli(self, *args, **kwargs) -> Tensor:
+        return creation.tensor_bernoulli(self, *args, **kwargs)
+
+    def multinomial(self, *args, **kwargs) -> Tensor:
+        return creation.tensor_multinomial(self, *args, **kwargs)
 
     def matmul(self, b: Tensor) -> Tensor:
         return linalg.matmul(self, b)
@@ -1126,5 +1148,6 @@ autograd.Tensor = Tensor
 
 # The one real import cycle: Tensor's math methods call minigrad.ops, whose functions build
 # Tensors. The class is complete above, so importing the ops here (once) closes the loop.
+from minigrad import creation  # noqa: E402
 from minigrad.ops import elementwise, indexing, linalg, reduce  # noqa: E402
 from minigrad.ops import shape as shape_ops  # noqa: E402  (`shape` is a Tensor property)

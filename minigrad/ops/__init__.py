@@ -11,7 +11,15 @@ from __future__ import annotations
 from minigrad import autograd
 from minigrad.ops import elementwise, indexing, linalg, reduce, shape
 from minigrad.ops.elementwise import *  # noqa: F403
-from minigrad.ops.indexing import gather, getitem, index_select, masked_select, one_hot, take  # noqa: F401
+from minigrad.ops.indexing import (  # noqa: F401
+    gather,
+    getitem,
+    index_select,
+    masked_select,
+    one_hot,
+    take,
+    take_along_dim,
+)
 from minigrad.ops.linalg import bmm, dot, einsum, inner, linear, matmul, mm, mv, outer  # noqa: F401
 from minigrad.ops.reduce import *  # noqa: F403
 from minigrad.ops.shape import *  # noqa: F403

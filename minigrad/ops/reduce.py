@@ -350,7 +350,7 @@ def log_softmax(x: Tensor, dim: int = -1, dtype=None) -> Tensor:
     return apply(LOG_SOFTMAX, (x,), {"axis": _dim(dim, x.ndim)})
 
 
-def nonzero(x: Tensor, as_tuple: bool = False):
+def nonzero(x: Tensor, *, as_tuple: bool = False):
     xp = x._backend_xp()
     idx = xp.nonzero(x._data)
     if as_tuple:

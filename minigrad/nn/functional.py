@@ -16,6 +16,7 @@ import numpy as np
 
 from minigrad import dtypes
 from minigrad.autograd import apply, defop
+from minigrad.nn.loss_functions import _reduce  # one reduction rule for every loss
 from minigrad.ops import elementwise as _ew
 from minigrad.ops import reduce as _red
 from minigrad.ops.elementwise import (
@@ -270,16 +271,6 @@ def normalize(input: Tensor, p: float = 2.0, dim: int = 1, eps: float = 1e-12) -
 
 
 # --- losses --------------------------------------------------------------------------------------
-
-
-def _reduce(loss: Tensor, reduction: str) -> Tensor:
-    if reduction == "mean":
-        return _red.mean(loss)
-    if reduction == "sum":
-        return _red.sum(loss)
-    if reduction == "none":
-        return loss
-    raise ValueError(f"{reduction} is not a valid value for reduction")
 
 
 def _check_reduction(reduction: str, allowed=("none", "mean", "sum")) -> None:

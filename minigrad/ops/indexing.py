@@ -168,11 +168,12 @@ def _check_range(index: Tensor, size: int, dim: int, error: type, name: str) -> 
         )
 
 
-def take_along_dim(x: Tensor, indices: Tensor, dim: int | None = None) -> Tensor:
-    """x's values at `indices` along `dim` (all of x flattened when None); along a dim, negative
+def take_along_dim(input: Tensor, indices: Tensor, dim: int | None = None) -> Tensor:
+    """input's values at `indices` along `dim` (all of it flattened when None); along a dim, negative
     indices count from the end and the other dims broadcast, as in PyTorch (unlike gather)."""
     from minigrad.tensor import _dim
 
+    x = input
     if indices._data.dtype.kind not in "iu":
         raise RuntimeError(
             f"torch.take_along_dim(): dtype of indices should be Long but got {indices.dtype}"
@@ -245,3 +246,5 @@ def one_hot(tensor: Tensor, num_classes: int = -1) -> Tensor:
     if tensor.numel() and (int(tensor._data.min()) < 0 or int(tensor._data.max()) >= num_classes):
         raise RuntimeError(f"Class values must be in [0, {num_classes}) for one_hot")
     return Tensor._make((tensor._data[..., None] == xp.arange(num_classes)).astype(dtypes.int64))
+
+

@@ -61,9 +61,11 @@ STD = defop("std", lambda xp, x, *, axis, correction, keepdims:
             x=lambda xp, g, x, out, axis, correction, keepdims:            # var's / (2 std)
                 _var_grad(xp, xp.where(out == 0, 0, g / (2 * out)), x, axis, correction, keepdims))
 AMAX = defop("amax", lambda xp, x, *, axis, keepdims: xp.max(x, axis=axis, keepdims=keepdims),
-             x=lambda xp, g, x, out, axis, keepdims: _even_split(xp, g, x, out, axis, keepdims))
+             x=lambda xp, g, x, out, axis, keepdims:  # g / (number of maxima) at each max
+                 _even_split(xp, g, x, out, axis, keepdims))
 AMIN = defop("amin", lambda xp, x, *, axis, keepdims: xp.min(x, axis=axis, keepdims=keepdims),
-             x=lambda xp, g, x, out, axis, keepdims: _even_split(xp, g, x, out, axis, keepdims))
+             x=lambda xp, g, x, out, axis, keepdims:  # g / (number of minima) at each min
+                 _even_split(xp, g, x, out, axis, keepdims))
 LOGSUMEXP = defop("logsumexp", lambda xp, x, *, axis, keepdims: _logsumexp(xp, x, axis, keepdims),
                   x=lambda xp, g, x, out, axis, keepdims:                  # softmax(x)
                       _unreduce(xp, g, x.shape, axis, keepdims)
@@ -388,7 +390,7 @@ def log_softmax(x: Tensor, dim: int = -1, dtype=None, *, axis=None) -> Tensor:
     return apply(LOG_SOFTMAX, (x,), {"axis": axis if x.ndim else None})
 
 
-def nonzero(x: Tensor, as_tuple: bool = False):
+def nonzero(x: Tensor, *, as_tuple: bool = False):
     xp = x._backend_xp()
     if x.ndim == 0:  # PyTorch: a 0-d tensor is one position with no coordinates
         n = 1 if bool(x._data) else 0

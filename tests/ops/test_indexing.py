@@ -152,11 +152,20 @@ def _take_along_dim_params(draw, shape):
     return {"dim": d, "index": index}
 
 
+def _take_along_ref(x, dim, index):
+    ones = [s if k != dim % x.ndim else 1 for k, s in enumerate(x.shape)]
+    common = list(np.broadcast_shapes(tuple(ones), index.shape[:dim % x.ndim] + (1,)
+                                      + index.shape[dim % x.ndim + 1 :]))  # fmt: skip
+    x_to, i_to = list(common), list(common)
+    x_to[dim], i_to[dim] = x.shape[dim], index.shape[dim]
+    return np.take_along_axis(np.broadcast_to(x, x_to), np.broadcast_to(index, i_to), dim)
+
+
 test_take_along_dim = check_op(
     lambda x, dim, index: mg.take_along_dim(x, mg.tensor(index), dim),
     NONEMPTY,
     params=_take_along_dim_params,
-    reference=lambda x, dim, index: np.take_along_axis(x, index % x.shape[dim], dim),
+    reference=lambda x, dim, index: _take_along_ref(x, dim, index % x.shape[dim]),
 )
 test_take_along_dim_method_flat = check_op(
     lambda x: x.take_along_dim(mg.tensor([0, -1, 1]) % x.numel()),

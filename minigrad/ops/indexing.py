@@ -169,8 +169,9 @@ def _check_range(index: Tensor, size: int, dim: int, error: type, name: str) -> 
 
 
 def take_along_dim(input: Tensor, indices: Tensor, dim: int | None = None) -> Tensor:
-    """input's values at `indices` along `dim` (all of it flattened when None); along a dim, negative
-    indices count from the end and the other dims broadcast, as in PyTorch (unlike gather)."""
+    """input's values at `indices` along `dim` (all of it flattened when None); along a dim,
+    negative indices count from the end and the other dims broadcast, as in PyTorch (unlike
+    gather)."""
     from minigrad.tensor import _dim
 
     x = input

@@ -247,5 +247,3 @@ def one_hot(tensor: Tensor, num_classes: int = -1) -> Tensor:
     if tensor.numel() and (int(tensor._data.min()) < 0 or int(tensor._data.max()) >= num_classes):
         raise RuntimeError(f"Class values must be in [0, {num_classes}) for one_hot")
     return Tensor._make((tensor._data[..., None] == xp.arange(num_classes)).astype(dtypes.int64))
-
-

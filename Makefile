@@ -18,7 +18,7 @@ GUARD_TESTS ?= tests/ops tests/nn tests/optim tests/test_devices.py tests/test_a
 	tests/test_anomaly.py tests/test_memory.py tests/test_trace.py tests/test_viz.py \
 	tests/test_serialization.py tests/data tests/models
 
-.PHONY: venv demo test test-plain test-guard test-cuda-standin lint format bench clean dot sysdeps
+.PHONY: venv demo test test-plain test-guard test-cuda-standin test-fast-check lint format bench clean dot sysdeps
 
 venv: $(STAMP)
 
@@ -90,3 +90,8 @@ bench: venv
 clean:
 	rm -rf $(VENV) build dist *.egg-info .pytest_cache .ruff_cache .hypothesis
 	find . -name __pycache__ -type d -prune -exec rm -rf {} +
+
+# The op and nn suites with every node recorded and every rule called both ways (minigrad/_fast.py
+# against autograd.py's plain path): any difference fails.
+test-fast-check: $(STAMP)
+	MINIGRAD_CHECK_FAST=1 $(VPY) -m pytest $(PYTEST_ARGS) tests/ops tests/nn

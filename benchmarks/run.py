@@ -24,7 +24,17 @@ sys.path.insert(0, HERE)
 
 import common  # noqa: E402
 
-WORKLOADS = ("tiny_ops", "mlp_step", "scalar_graph", "attention_step", "cnn_step")
+WORKLOADS = (
+    "tiny_ops",
+    "mlp_step",
+    "scalar_graph",
+    "attention_step",
+    "hand_attention_step",
+    "cnn_step",
+    "long_chain_forward",
+    "long_chain",
+    "lstm_step",
+)
 
 
 def load(name: str) -> common.Workload | None:

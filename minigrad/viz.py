@@ -22,13 +22,9 @@ only what its rules read (see minigrad/autograd.py):
 
 from __future__ import annotations
 
-import ast
 import contextlib
-import io
 import itertools
-import re
 import sys
-import tokenize
 import warnings
 import weakref
 from dataclasses import dataclass, field
@@ -37,6 +33,7 @@ from typing import Any
 import numpy as np
 
 from minigrad import autograd
+from minigrad._rule_source import _short_path, rule_parts
 from minigrad.autograd import FunctionNode, Node, Op
 from minigrad.backend import to_host
 from minigrad.tensor import Tensor
@@ -89,133 +86,23 @@ class RuleText:
     where: str = ""
 
 
-_SOURCES: dict = {}  # filename -> (ast tree, {line: comment}, {function name: def})
-_RULE_CACHE: dict = {}  # id(op) -> (op, [RuleText])
-
-
-def _source_info(filename: str):
-    info = _SOURCES.get(filename)
-    if info is None:
-        try:
-            with open(filename, encoding="utf-8") as f:
-                text = f.read()
-            tree = ast.parse(text)
-            comments = {}
-            for tok in tokenize.generate_tokens(io.StringIO(text).readline):
-                if tok.type == tokenize.COMMENT:
-                    comments[tok.start[0]] = tok.string.lstrip("#").strip()
-            defs = {n.name: n for n in ast.walk(tree) if isinstance(n, ast.FunctionDef)}
-            info = (tree, comments, defs)
-        except (OSError, SyntaxError, UnicodeDecodeError):
-            info = (None, {}, {})
-        _SOURCES[filename] = info
-    return info
-
-
-def _find_defop_call(op: Op, tree) -> ast.Call | None:
-    """The `defop("name", forward, x=rule, ...)` call that defined `op`."""
-    code = getattr(op.forward, "__code__", None)
-    for node in ast.walk(tree):
-        if not (isinstance(node, ast.Call) and len(node.args) >= 2 and node.keywords):
-            continue
-        first, forward = node.args[0], node.args[1]
-        if not (isinstance(first, ast.Constant) and first.value == op.name):
-            continue
-        if isinstance(forward, ast.Lambda):
-            if (
-                code is not None
-                and code.co_name == "<lambda>"
-                and forward.lineno == code.co_firstlineno
-            ):
-                return node
-        elif isinstance(forward, ast.Name) and forward.id == getattr(op.forward, "__name__", None):
-            return node
-    return None
-
-
-def _single_return(fn: ast.FunctionDef) -> ast.expr | None:
-    body = [
-        s for s in fn.body if not (isinstance(s, ast.Expr) and isinstance(s.value, ast.Constant))
-    ]
-    if len(body) == 1 and isinstance(body[0], ast.Return) and body[0].value is not None:
-        return body[0].value
-    return None
-
-
-_TIDY = [
-    (re.compile(r"\bxp\."), ""),  # xp.exp(x) -> exp(x): the namespace is an implementation detail
-    (re.compile(r"\(xp, "), "("),  # helper(xp, g, ...) -> helper(g, ...)
-    (re.compile(r"math\.sqrt\(math\.pi\)"), "√π"),
-    (re.compile(r"math\.pi"), "π"),
-    (re.compile(r" \*\* "), "^"),
-    (re.compile(r" \* "), "·"),
-]
-
-
-def _tidy(expr: ast.expr) -> str:
-    text = ast.unparse(expr)
-    for pattern, repl in _TIDY:
-        text = pattern.sub(repl, text)
-    return text
-
-
 def rule_text(op: Op) -> list[RuleText]:
-    """The gradient rule of every differentiable input of `op`, as text read from the very
-    `defop(...)` call that defines it (so a picture or a doc can never disagree with the code).
-    `op.formulas[input]` overrides the math text where an op wants a hand-written form."""
-    cached = _RULE_CACHE.get(id(op))
-    if cached is not None and cached[0] is op:
-        return cached[1]
-    code = getattr(op.forward, "__code__", None)
-    filename = code.co_filename if code is not None else ""
-    tree, comments, defs = _source_info(filename) if filename else (None, {}, {})
-    call = _find_defop_call(op, tree) if tree is not None else None
-    keywords = {kw.arg: kw for kw in call.keywords} if call is not None else {}
+    """The gradient rule of every differentiable input of `op`: the rule's expression read from
+    the very `defop(...)` call that defines it (so a picture or a doc can never disagree with
+    the code) and its formula, `op.formula(input)`."""
+    parts = rule_parts(op)
     out = []
-    for name, rule in zip(op.input_names, op.rules):
-        if rule is None:
-            continue
-        math_text, comment, where = "", "", ""
-        kw = keywords.get(name)
-        if kw is not None:
-            expr = None
-            if isinstance(kw.value, ast.Lambda):
-                expr = kw.value.body
-            elif isinstance(kw.value, ast.Name) and kw.value.id in defs:
-                expr = _single_return(defs[kw.value.id])
-                if expr is None:
-                    math_text = f"{kw.value.id}(…)"
-            if expr is not None:
-                math_text = _tidy(expr)
-            lines = range(kw.lineno, (kw.end_lineno or kw.lineno) + 1)
-            comment = "; ".join(comments[n] for n in lines if n in comments)
-            if not comment and len(op.input_names) == 1:
-                comment = comments.get(call.end_lineno, "")  # one-liners: `...)  # formula`
-            where = f"{_short_path(filename)}:{kw.lineno}"
+    for name in op.differentiable:
+        if op.backward is not None:  # one rule returns every input's gradient
+            math_text, _, where = parts.get("backward", ("", "", ""))
+            math_text = math_text or f"{op.backward.__name__}(…)"
+        else:
+            math_text, _, where = parts[name]
         if not math_text:  # defined in a way we cannot read: name what the rule reads
-            args = (
-                [
-                    a
-                    for a in getattr(rule, "__code__", None).co_varnames[
-                        : rule.__code__.co_argcount
-                    ]
-                    if a != "xp"
-                ]
-                if hasattr(rule, "__code__")
-                else ["g"]
-            )
-            math_text = f"f({', '.join(args)})"
-        if name in op.formulas:
-            math_text = op.formulas[name]
-        out.append(RuleText(name, math_text, comment, where))
-    _RULE_CACHE[id(op)] = (op, out)
+            reads = op.reads[op.input_names.index(name)]
+            math_text = f"f({', '.join(a for a in reads if a != 'xp')})"
+        out.append(RuleText(name, math_text, op.formula(name), where))
     return out
-
-
-def _short_path(filename: str) -> str:
-    norm = filename.replace("\\", "/")
-    k = norm.rfind("/minigrad/")
-    return norm[k + 1 :] if k >= 0 else norm.rsplit("/", 1)[-1]
 
 
 def _rule_lines(op: Op, limit: int = 44) -> list[str]:
@@ -266,6 +153,13 @@ def rules_markdown() -> str:
         "this page is stale. `g` is the gradient of the op's output, `out` its output; the",
         "engine sums each result down to its input's shape (broadcasting's backward), so rules",
         "never do.",
+        "",
+        "The rule contract (checked by `defop` when the op is defined): a rule's parameters say",
+        "what it reads, from `g`, `xp` (the array namespace), `out`, an input by name or its",
+        "`_shape`/`_dtype`/`_device`, `i` (the input's index, for variadic ops), a param of the",
+        "forward, a residual. A fused op may give one `backward=` rule that returns every input's",
+        "gradient (it may also read `needs_input_grad`). The formula column is",
+        "`Op.formula(input)`: the `formula=` text or the comment on the rule's line.",
         "",
     ]
     for path in sorted(groups):

@@ -112,7 +112,7 @@ def _conv_grad_w(xp, g, x, weight_shape, stride, padding, dilation, groups):
 
 
 # fmt: off
-CONV2D = defop("conv2d", _conv_forward,
+CONV2D = defop("conv2d", _conv_forward, double_backward=False,
                x=_conv_grad_x,                                   # col2im(W^T g)
                weight=_conv_grad_w)                              # g im2col(x)^T
 # fmt: on
@@ -300,7 +300,7 @@ def _pool_grad(xp, g, x_shape, where, kernel, stride, padding, dilation):
 
 
 # fmt: off
-MAX_POOL2D = defop("max_pool2d", _pool_forward, residuals=("where",),
+MAX_POOL2D = defop("max_pool2d", _pool_forward, residuals=("where",), double_backward=False,
                    x=_pool_grad)                              # g at each window's argmax
 # fmt: on
 

@@ -42,7 +42,7 @@ def _grad_w(xp, g, x, weight_shape, stride, padding, dilation, groups):
 
 
 # fmt: off
-CONV_TRANSPOSE2D = defop("conv_transpose2d", _forward,
+CONV_TRANSPOSE2D = defop("conv_transpose2d", _forward, double_backward=False,
                          x=_grad_x,                              # conv2d(g, W)
                          weight=_grad_w)                         # x im2col(g)^T
 # fmt: on

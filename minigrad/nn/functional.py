@@ -16,6 +16,7 @@ import numpy as np
 
 from minigrad import dtypes
 from minigrad.autograd import apply, defop
+from minigrad.nn.loss_functions import _reduce  # one reduction rule for every loss
 from minigrad.ops import elementwise as _ew
 from minigrad.ops import reduce as _red
 from minigrad.ops.elementwise import (
@@ -69,11 +70,11 @@ def _implicit_dim(ndim: int) -> int:
     return 0 if ndim in (0, 1, 3) else 1
 
 
-def softmax(input: Tensor, dim: int | None = None, dtype=None) -> Tensor:
+def softmax(input: Tensor, dim: int | None = None, _stacklevel: int = 3, dtype=None) -> Tensor:
     return _red.softmax(input, _implicit_dim(input.ndim) if dim is None else dim, dtype=dtype)
 
 
-def log_softmax(input: Tensor, dim: int | None = None, dtype=None) -> Tensor:
+def log_softmax(input: Tensor, dim: int | None = None, _stacklevel: int = 3, dtype=None) -> Tensor:
     return _red.log_softmax(input, _implicit_dim(input.ndim) if dim is None else dim, dtype=dtype)
 
 
@@ -131,24 +132,30 @@ def _rms_grad_x(xp, gy, x, axis, eps):
 # fmt: off
 LAYER_NORM = defop("layer_norm",
                    lambda xp, x, *, axis, eps: _ln_stats(xp, x, axis, eps)[0],
-                   x=lambda xp, g, x, axis, eps: _ln_grad_x(xp, g, x, axis, eps))
+                   x=lambda xp, g, x, axis, eps:        # rstd (g - mean(g) - xhat mean(g xhat))
+                       _ln_grad_x(xp, g, x, axis, eps))
 LAYER_NORM_W = defop("layer_norm",
                      lambda xp, x, weight, *, axis, eps: _ln_stats(xp, x, axis, eps)[0] * weight,
-                     x=lambda xp, g, x, weight, axis, eps: _ln_grad_x(xp, g * weight, x, axis, eps),
-                     weight=lambda xp, g, x, axis, eps: g * _ln_stats(xp, x, axis, eps)[0])  # xhat
+                     x=lambda xp, g, x, weight, axis, eps:  # rstd(gy - mean gy - xhat mean gy·xhat)
+                         _ln_grad_x(xp, g * weight, x, axis, eps),  # gy = g weight
+                     weight=lambda xp, g, x, axis, eps:  # g xhat
+                         g * _ln_stats(xp, x, axis, eps)[0])
 LAYER_NORM_WB = defop("layer_norm",
                       lambda xp, x, weight, bias, *, axis, eps:
                           _ln_stats(xp, x, axis, eps)[0] * weight + bias,
-                      x=lambda xp, g, x, weight, axis, eps:
-                          _ln_grad_x(xp, g * weight, x, axis, eps),
-                      weight=lambda xp, g, x, axis, eps: g * _ln_stats(xp, x, axis, eps)[0],
+                      x=lambda xp, g, x, weight, axis, eps: # rstd(gy - mean gy - xhat mean gy·xhat)
+                          _ln_grad_x(xp, g * weight, x, axis, eps),  # gy = g weight
+                      weight=lambda xp, g, x, axis, eps:  # g xhat
+                          g * _ln_stats(xp, x, axis, eps)[0],
                       bias=lambda g: g)                                   # summed by the engine
 RMS_NORM = defop("rms_norm",
                  lambda xp, x, *, axis, eps: _rms_stats(xp, x, axis, eps)[0],
-                 x=lambda xp, g, x, axis, eps: _rms_grad_x(xp, g, x, axis, eps))
+                 x=lambda xp, g, x, axis, eps:  # rstd (g - xhat mean(g xhat))
+                     _rms_grad_x(xp, g, x, axis, eps))
 RMS_NORM_W = defop("rms_norm",
                    lambda xp, x, weight, *, axis, eps: _rms_stats(xp, x, axis, eps)[0] * weight,
-                   x=lambda xp, g, x, weight, axis, eps: _rms_grad_x(xp, g * weight, x, axis, eps),
+                   x=lambda xp, g, x, weight, axis, eps:  # rstd (gy - xhat mean(gy xhat)), gy = g w
+                       _rms_grad_x(xp, g * weight, x, axis, eps),
                    weight=lambda xp, g, x, axis, eps: g * _rms_stats(xp, x, axis, eps)[0])  # xhat
 # fmt: on
 
@@ -227,7 +234,7 @@ def _embedding_grad(xp, g, weight_shape, indices, padding_idx):
 
 # fmt: off
 EMBEDDING = defop("embedding", lambda xp, weight, *, indices, padding_idx: weight[indices],
-                  weight=lambda xp, g, weight_shape, indices, padding_idx:
+                  weight=lambda xp, g, weight_shape, indices, padding_idx:  # row r: Σ g[idx = r]
                       _embedding_grad(xp, g, weight_shape, indices, padding_idx))
 # fmt: on
 
@@ -244,7 +251,7 @@ def embedding(input: Tensor, weight: Tensor, padding_idx: int | None = None) -> 
         raise RuntimeError(f"'weight' must be 2-D, got {list(weight.shape)}")
     n = weight.shape[0]
     idx = input._data
-    if idx.size and (int(idx.min()) < -n or int(idx.max()) >= n):
+    if idx.size and (int(idx.min()) < 0 or int(idx.max()) >= n):
         raise IndexError(
             f"index out of range in self: indices must be in [0, {n}), got values in "
             f"[{int(idx.min())}, {int(idx.max())}]"
@@ -253,7 +260,6 @@ def embedding(input: Tensor, weight: Tensor, padding_idx: int | None = None) -> 
         if not -n <= padding_idx < n:
             raise ValueError(f"Padding_idx must be within num_embeddings ({n}), got {padding_idx}")
         padding_idx = padding_idx % n
-    idx = idx % n if idx.size and int(idx.min()) < 0 else idx
     return apply(EMBEDDING, (weight,), {"indices": idx, "padding_idx": padding_idx})
 
 
@@ -264,16 +270,6 @@ def normalize(input: Tensor, p: float = 2.0, dim: int = 1, eps: float = 1e-12) -
 
 
 # --- losses --------------------------------------------------------------------------------------
-
-
-def _reduce(loss: Tensor, reduction: str) -> Tensor:
-    if reduction == "mean":
-        return _red.mean(loss)
-    if reduction == "sum":
-        return _red.sum(loss)
-    if reduction == "none":
-        return loss
-    raise ValueError(f"{reduction} is not a valid value for reduction")
 
 
 def _check_reduction(reduction: str, allowed=("none", "mean", "sum")) -> None:
@@ -405,7 +401,10 @@ def _nll_grad(xp, g, w, x_shape, index, reduction, denom):
     return out
 
 
-NLL_LOSS = defop("nll_loss", _nll_forward, x=_nll_grad)
+# fmt: off
+NLL_LOSS = defop("nll_loss", _nll_forward,
+                 x=_nll_grad)                  # -w_n at x[n, y_n], 0 elsewhere (/ N for mean)
+# fmt: on
 
 
 # cross_entropy with class-index targets: one node. Forward computes the softmax once (kept as a
@@ -417,8 +416,9 @@ def _ce_forward(xp, x, w, *, index, reduction, denom, axis):
     m = xp.max(x, axis=axis, keepdims=True)
     e = xp.exp(x - m)
     s = xp.sum(e, axis=axis, keepdims=True)
-    lse = xp.squeeze(xp.log(s) + m, axis=axis)
-    picked = (lse - x[index]) * w  # -log softmax(x)[target] * weight
+    # -log softmax(x)[target] * weight, as log(s) - (x_t - m): adding m to log(s) first would
+    # round away log(s)'s fraction at large logits
+    picked = (xp.squeeze(xp.log(s), axis=axis) - (x[index] - xp.squeeze(m, axis=axis))) * w
     e /= s  # softmax, in place
     if reduction == "none":
         return picked, e
@@ -436,7 +436,10 @@ def _ce_grad(xp, g, x, w, p, x_shape, index, reduction, denom, axis):
     return out
 
 
-CROSS_ENTROPY = defop("cross_entropy", _ce_forward, residuals=("p",), x=_ce_grad)
+# fmt: off
+CROSS_ENTROPY = defop("cross_entropy", _ce_forward, residuals=("p",),
+                      x=_ce_grad)              # (softmax(x) - onehot(y)) w_y  (/ N for mean)
+# fmt: on
 
 
 def _class_index(input: Tensor, target: Tensor, ignore_index: int):
@@ -683,6 +686,7 @@ from minigrad.nn.conv import (  # noqa: E402, F401, I001
     conv2d,
     max_pool2d,
 )
+from minigrad.nn.multihead import multi_head_attention_forward  # noqa: E402, F401
 
 
 def linear(input: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:

@@ -9,6 +9,7 @@ leaves the module unchanged (PyTorch half-loads; we don't).
 
 from __future__ import annotations
 
+import copy
 import itertools
 import warnings
 from collections import OrderedDict, namedtuple
@@ -777,10 +778,45 @@ class Module:
             return f"{self._get_name()}({extra})"
         return f"{self._get_name()}(\n  " + "\n  ".join(lines) + "\n)"
 
+    def __deepcopy__(self, memo: dict) -> Module:
+        """`copy.deepcopy(module)`: the same module tree with its own copies of every parameter
+        and buffer, as in PyTorch (torch's TransformerEncoder clones its layer this way,
+        and training scripts keep a best-so-far model so). Pickling stays refused; tensors are
+        copied here directly, array to array."""
+        for module in self.modules():
+            for value in module.__dict__.values():
+                items = value.values() if isinstance(value, dict) else (value,)
+                for item in items:
+                    if isinstance(item, Tensor) and id(item) not in memo:
+                        memo[id(item)] = _copy_tensor(item)
+        new = object.__new__(type(self))
+        memo[id(self)] = new
+        for name, value in self.__dict__.items():
+            new.__dict__[name] = copy.deepcopy(value, memo)
+        return new
+
     def __getstate__(self):
         raise TypeError(
             "minigrad modules are not picklable by design: save module.state_dict() with mg.save"
         )
+
+
+def _copy_tensor(t: Tensor) -> Tensor:
+    """A leaf copy of a module's tensor with its own storage and requires_grad; as in torch, a
+    plain tensor keeps a copy of its .grad and a Parameter starts without one."""
+    if not t.is_leaf:
+        raise RuntimeError(
+            "Only Tensors created explicitly by the user (graph leaves) support the deepcopy "
+            f"protocol; a tensor of shape {list(t.shape)} held by the module has grad_fn="
+            f"{t.grad_fn.name()}"
+        )
+    data = Tensor._make(t._data.copy())
+    if isinstance(t, Parameter):
+        return Parameter(data, requires_grad=t.requires_grad)
+    new = data.requires_grad_(t.requires_grad)
+    if t.grad is not None:
+        new.grad = Tensor._make(t.grad._data.copy())
+    return new
 
 
 def _size(shape) -> str:

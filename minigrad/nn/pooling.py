@@ -201,7 +201,7 @@ def _unpool_grad(xp, g, x_shape, indices):
 
 
 # fmt: off
-MAX_UNPOOL = defop("max_unpool", _unpool_forward,
+MAX_UNPOOL = defop("max_unpool", _unpool_forward, double_backward=False,
                    x=_unpool_grad)                        # g read back at each value's index
 # fmt: on
 

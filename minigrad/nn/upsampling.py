@@ -192,9 +192,9 @@ def _resample_grad(xp, g, taps):
 
 
 # fmt: off
-INTERPOLATE = defop("interpolate", _resample_forward,
+INTERPOLATE = defop("interpolate", _resample_forward, double_backward=False,
                     x=_resample_grad)                 # A^T g per dim (A: the taps' weights)
-ADAPTIVE_AVG_POOL = defop("adaptive_avg_pool", _resample_forward,
+ADAPTIVE_AVG_POOL = defop("adaptive_avg_pool", _resample_forward, double_backward=False,
                           x=_resample_grad)           # each window's g / its size, spread back
 # fmt: on
 

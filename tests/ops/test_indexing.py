@@ -136,15 +136,41 @@ test_gather = check_op(
     reference=_gather_ref,
     gradgrad=True,
 )
+
+
+@st.composite
+def _take_along_dim_params(draw, shape):
+    """Indices as PyTorch's take_along_dim takes them: other dims equal or 1 (they broadcast),
+    negative values counting from the end."""
+    d = draw(S.valid_dims(len(shape)))
+    ishape = tuple(
+        draw(st.sampled_from([1, n])) if k != d % len(shape) else draw(st.integers(1, 4))
+        for k, n in enumerate(shape)
+    )
+    n = shape[d]
+    index = draw(S.arrays(ishape, np.int64, elements=st.integers(-n, n - 1)))
+    return {"dim": d, "index": index}
+
+
+def _take_along_ref(x, dim, index):
+    ones = [s if k != dim % x.ndim else 1 for k, s in enumerate(x.shape)]
+    common = list(np.broadcast_shapes(tuple(ones), index.shape[:dim % x.ndim] + (1,)
+                                      + index.shape[dim % x.ndim + 1 :]))  # fmt: skip
+    x_to, i_to = list(common), list(common)
+    x_to[dim], i_to[dim] = x.shape[dim], index.shape[dim]
+    return np.take_along_axis(np.broadcast_to(x, x_to), np.broadcast_to(index, i_to), dim)
+
+
 test_take_along_dim = check_op(
-    lambda x, dim, index: (
-        mg.take_along_dim(x, dim, mg.tensor(index))
-        if hasattr(mg, "take_along_dim")
-        else x.take_along_dim(dim, mg.tensor(index))
-    ),
+    lambda x, dim, index: mg.take_along_dim(x, mg.tensor(index), dim),
     NONEMPTY,
-    params=_gather_params,
-    reference=_gather_ref,
+    params=_take_along_dim_params,
+    reference=lambda x, dim, index: _take_along_ref(x, dim, index % x.shape[dim]),
+)
+test_take_along_dim_method_flat = check_op(
+    lambda x: x.take_along_dim(mg.tensor([0, -1, 1]) % x.numel()),
+    NONEMPTY,
+    reference=lambda x: x.reshape(-1)[np.array([0, -1, 1]) % x.size],
 )
 
 

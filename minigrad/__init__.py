@@ -156,7 +156,14 @@ if _os.environ.get("MINIGRAD_PLAIN_ENGINE") != "1":
 
     _fast.install()
 
+
 # NumPy attributes a ufunc's overflow/divide/invalid RuntimeWarning to the Python frame that
 # called it: inside minigrad, that is an op's forward or rule, where PyTorch is silent (exp
 # overflowing to inf, log(0), 0/0). Ignore exactly those; the user's own NumPy calls still warn.
-_warnings.filterwarnings("ignore", category=RuntimeWarning, module=r"minigrad(\.|$)")
+def _ignore_own_numpy_warnings() -> None:
+    """Install the filter (at import; the differential tests re-install it inside their own
+    warning-recording context, which replaces the process's filters)."""
+    _warnings.filterwarnings("ignore", category=RuntimeWarning, module=r"minigrad(\.|$)")
+
+
+_ignore_own_numpy_warnings()

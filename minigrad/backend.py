@@ -13,6 +13,7 @@ stand-in for CuPy that only the test suite uses). The default device of factory 
 
 from __future__ import annotations
 
+import math
 import os
 import threading
 from collections.abc import Callable
@@ -310,6 +311,44 @@ def _np_min(a, axis=None, out=None, keepdims=False):
     return np.minimum.reduce(a, axis, None, out, keepdims)
 
 
+# np.mean/np.var/np.std warn ("Mean of empty slice", "Degrees of freedom <= 0") from NumPy's own
+# frames, which the import-time filter of minigrad's frames cannot catch; PyTorch returns NaN
+# silently. The same arithmetic here (a sum over the count), in a minigrad frame.
+def _reduced_count(a, axis) -> int:
+    if axis is None:
+        return a.size
+    axes = (axis,) if isinstance(axis, int) else axis
+    return math.prod(a.shape[d] for d in axes)
+
+
+def _np_mean(a, axis=None, dtype=None, out=None, keepdims=False):
+    if dtype is None and a.dtype.kind in "biu":  # as np.mean: integers average in float64
+        dtype = np.float64
+    half = dtype is None and a.dtype == np.float16  # as np.mean: float16 sums in float32
+    total = np.add.reduce(a, axis, np.float32 if half else dtype, None, keepdims)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        mean = np.true_divide(total, _reduced_count(a, axis))
+    if half:
+        mean = mean.astype(np.float16)
+    if out is not None:
+        out[...] = mean
+        return out
+    return mean
+
+
+def _np_var(a, axis=None, dtype=None, out=None, ddof=0, keepdims=False):
+    if dtype is None and a.dtype == np.float16:  # as np.var: float16 in float32
+        return _np_var(a.astype(np.float32), axis, None, out, ddof, keepdims).astype(np.float16)
+    centred = a - _np_mean(a, axis, dtype, keepdims=True)
+    squares = np.add.reduce(centred * centred, axis, None, None, keepdims)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.true_divide(squares, max(_reduced_count(a, axis) - ddof, 0), out=out)
+
+
+def _np_std(a, axis=None, dtype=None, out=None, ddof=0, keepdims=False):
+    return np.sqrt(_np_var(a, axis, dtype, None, ddof, keepdims), out=out)
+
+
 numpy_backend = Backend(
     "numpy",
     ArrayNamespace(
@@ -320,6 +359,9 @@ numpy_backend = Backend(
         sum=_np_sum,
         max=_np_max,
         min=_np_min,
+        mean=_np_mean,
+        var=_np_var,
+        std=_np_std,
     ),
     np.ndarray,
     lambda array: CPU,

@@ -33,7 +33,9 @@ def _on(array, device: Device):
     return to_device(array, device) if device.type != "cpu" else array
 
 
-def _shape(size) -> tuple:
+def _shape(size, name: str = "") -> tuple:
+    if name and not size:  # zeros(): torch's message
+        raise TypeError(f'{name}() missing 1 required positional arguments: "size"')
     if len(size) == 1 and isinstance(size[0], (tuple, list)):
         size = size[0]
     return tuple(int(s) for s in size)
@@ -126,11 +128,12 @@ def from_numpy(array: np.ndarray) -> Tensor:
 def _filled(fill, size, dtype, device, requires_grad, value=None) -> Tensor:
     dev = _device(device)
     dt = dtypes.as_dtype(dtype) if dtype is not None else dtypes.get_default_dtype()
-    shape = _shape(size)
+    shape = _shape(size, fill)
     xp = _xp(dev)
-    array = (
-        xp.full(shape, value, dtype=dt) if fill == "full" else getattr(xp, fill)(shape, dtype=dt)
-    )
+    if fill == "full":
+        array = xp.full(shape, dtypes.fill_scalar(value, dt), dtype=dt)
+    else:
+        array = getattr(xp, fill)(shape, dtype=dt)
     return _finish(array, requires_grad)
 
 
@@ -283,7 +286,8 @@ def rand(*size, generator=None, dtype=None, device=None, requires_grad: bool = F
     dev, dt = _device(device), _float_dtype(dtype)
     rng = draws(generator, dev)
     return _finish(
-        rng.random(_shape(size), dtype=_sample_dtype(dt)).astype(dt, copy=False), requires_grad
+        rng.random(_shape(size, "rand"), dtype=_sample_dtype(dt)).astype(dt, copy=False),
+        requires_grad,
     )
 
 
@@ -292,7 +296,7 @@ def randn(*size, generator=None, dtype=None, device=None, requires_grad: bool = 
     dev, dt = _device(device), _float_dtype(dtype)
     rng = draws(generator, dev)
     return _finish(
-        rng.standard_normal(_shape(size), dtype=_sample_dtype(dt)).astype(dt, copy=False),
+        rng.standard_normal(_shape(size, "randn"), dtype=_sample_dtype(dt)).astype(dt, copy=False),
         requires_grad,
     )
 

@@ -124,3 +124,33 @@ def result_type(dims: list, zero_dims: list, scalars: list) -> np.dtype:
         if result is None or _category(dt) > _category(result):
             result = dt
     return result
+
+
+def fill_scalar(value, dtype: np.dtype):
+    """A Python scalar as an element of `dtype`, by PyTorch's checked conversion (`full`,
+    `fill_`): floats truncate into integer types, a negative int wraps into an unsigned type
+    down to -max (-1 is 255 in uint8), anything else out of range raises RuntimeError (NumPy
+    raised OverflowError, or wrapped silently)."""
+    dtype = np.dtype(dtype)
+    if dtype.kind == "b" or isinstance(value, (builtins.bool, np.bool_)) or dtype.kind == "c":
+        return value
+    if dtype.kind in "iu":
+        info = np.iinfo(dtype)
+        if isinstance(value, (builtins.float, np.floating)):
+            ok = np.isfinite(value) and info.min <= value <= info.max
+        else:
+            value = builtins.int(value)
+            if not -(2**63) <= value < 2**64:
+                raise OverflowError("int too big to convert")
+            low = -info.max if info.min == 0 else info.min
+            ok = low <= value <= info.max
+        if not ok:
+            raise RuntimeError(
+                f"value cannot be converted to type {dtype.name} without overflow: {value}"
+            )
+        return builtins.int(value) % (info.max + 1) if info.min == 0 else builtins.int(value)
+    if dtype.kind == "f" and np.isfinite(value) and abs(value) > np.finfo(dtype).max:
+        raise RuntimeError(
+            f"value cannot be converted to type {dtype.name} without overflow: {value}"
+        )
+    return value

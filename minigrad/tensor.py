@@ -496,7 +496,7 @@ class Tensor:
             return self._inplace(elementwise.where(keep, self, value.to(self.dtype)))
         if isinstance(value, Tensor):
             value = value.item()
-        self._data[...] = value
+        self._data[...] = dtypes.fill_scalar(value, self.dtype)
         self._vc[0] += 1
         return self
 

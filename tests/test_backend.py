@@ -212,3 +212,22 @@ def test_fused_runs_the_chain_as_written_or_hands_it_to_the_backends_fuse():
     out = graph_namespace.fused(_scaled_tanh)(t, mg.tensor(y))
     assert out.grad_fn is not None
     np.testing.assert_allclose(out.detach().cpu().numpy(), expected)
+
+
+def test_numpy_mean_var_std_of_empty_slices_are_nan_without_warnings():
+    import warnings
+
+    xp = B.numpy_backend.namespace(mg.device("cpu"))
+    x = np.zeros((0, 3), dtype=np.float32)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert np.isnan(xp.mean(x, axis=0)).all() and xp.mean(x, axis=0).dtype == np.float32
+        assert np.isnan(xp.var(np.ones(1), ddof=1)) and np.isnan(xp.std(x))
+    y = np.random.default_rng(0).normal(size=(3, 4))
+    for axis in (None, 0, -1, (0, 1)):
+        np.testing.assert_allclose(
+            xp.mean(y, axis=axis, keepdims=True), y.mean(axis, keepdims=True)
+        )
+        np.testing.assert_allclose(xp.var(y, axis=axis, ddof=1), y.var(axis, ddof=1))
+        np.testing.assert_allclose(xp.std(y, axis=axis), y.std(axis))
+    assert xp.mean(np.arange(4)).dtype == np.float64

@@ -88,3 +88,25 @@ def test_integer_and_bool_tensors_cannot_require_grad():
     ):
         with pytest.raises(RuntimeError, match="floating point dtype can require gradients"):
             make()
+
+
+@pytest.mark.parametrize("make", [mg.zeros, mg.ones, mg.empty, mg.rand, mg.randn])
+def test_no_size_is_a_type_error_as_torch(make):
+    with pytest.raises(TypeError, match="size"):
+        make()
+    assert make(()).shape == ()
+
+
+def test_full_and_fill_convert_the_value_as_torch():
+    import torch
+
+    for value, dtype in [(-1, "uint8"), (-255, "uint8"), (1.9, "uint8"), (-7, "int8"), (3, "bool")]:
+        expected = torch.full((2,), value, dtype=getattr(torch, dtype))
+        got = mg.full((2,), value, dtype=getattr(mg, dtype))
+        assert got.tolist() == expected.tolist()
+        assert mg.zeros(2, dtype=getattr(mg, dtype)).fill_(value).tolist() == expected.tolist()
+    for value, dtype in [(300, "uint8"), (-256, "uint8"), (-1.5, "uint8"), (float("nan"), "int32")]:
+        with pytest.raises(RuntimeError, match=dtype):
+            mg.full((2,), value, dtype=getattr(mg, dtype))
+        with pytest.raises(RuntimeError, match=dtype):
+            mg.zeros(2, dtype=getattr(mg, dtype)).fill_(value)

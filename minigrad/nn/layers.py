@@ -22,7 +22,7 @@ __all__ = [
 
 
 def _empty(*shape: int, device=None, dtype=None) -> Tensor:
-    return creation.empty(*shape, dtype=dtype, device=device)
+    return creation.empty(shape, dtype=dtype, device=device)
 
 
 class Identity(Module):

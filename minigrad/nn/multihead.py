@@ -62,7 +62,7 @@ def canonical_mask(
         )
     if is_float:
         return mask
-    zeros = creation.zeros(*mask.shape, dtype=target_type, device=mask.device)
+    zeros = creation.zeros(mask.shape, dtype=target_type, device=mask.device)
     return zeros.masked_fill(mask, -math.inf)
 
 

@@ -2,6 +2,7 @@
 differ from torch's by design), and Tensor.take_along_dim (compared by value)."""
 
 from hypothesis import strategies as st
+
 from tests.differential.opinfo import FLOATS, INTS, Entry, Sample, register, shapes, tensors
 
 

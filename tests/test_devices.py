@@ -162,6 +162,12 @@ OPS = [
         None,
     ),  # fmt: skip
     ("erf abs clamp", lambda a: mg.erf(a) + mg.abs(a) + a.clamp(-0.5, 0.5), [(6,)], None),
+    (
+        "floor ceil round trunc",
+        lambda a: a * (mg.floor(a * 3) + mg.ceil(a * 3) + mg.round(a * 3) + mg.trunc(a * 3)),
+        [(6,)],
+        None,
+    ),
     ("max min", lambda a, b: mg.maximum(a, b) + mg.minimum(a, b), [(3, 2), (3, 2)], None),
     ("where", lambda a, b: mg.where(a > b, a, b), [(3, 3), (3, 3)], None),
     ("sum mean", lambda a: a.sum(0).mean() + a.mean(-1, keepdim=True), [(3, 4)], None),

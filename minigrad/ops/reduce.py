@@ -124,6 +124,8 @@ def _prod_others(xp, x, axis):
         eye = Tensor._make(_eye(last._data, n))
         rows = where(eye, 1.0, last.unsqueeze(-2))  # [..., i, j] = 1 if i == j else x[..., j]
         return prod(rows, -1).movedim(-1, a)
+    if n == 0:  # nothing to multiply (and the gradient is empty)
+        return xp.ones(x.shape, dtype=x.dtype)
     x = xp.moveaxis(x, a, -1)
     ones = xp.ones(x.shape[:-1] + (1,), dtype=x.dtype)
     before = xp.cumprod(xp.concatenate([ones, x[..., :-1]], axis=-1), axis=-1)  # x0..x(i-1)
@@ -137,6 +139,8 @@ def _eye(like, n):
 
 
 def _logsumexp(xp, x, axis, keepdims):
+    if x.size == 0:  # an empty sum is 0, so -inf (and the shape NumPy's max refuses)
+        return xp.full_like(xp.sum(x, axis=axis, keepdims=keepdims), -math.inf)
     m = xp.max(x, axis=axis, keepdims=True)
     m = xp.where(xp.isfinite(m), m, 0)  # all -inf (or an inf): keep exp() well defined
     out = xp.log(xp.sum(xp.exp(x - m), axis=axis, keepdims=True)) + m
@@ -146,12 +150,17 @@ def _logsumexp(xp, x, axis, keepdims):
 def _log_softmax(xp, x, axis):
     """(x - max) - log(sum(exp(x - max))): subtracting the max first keeps large logits exact
     (x - logsumexp(x) loses the fraction: -0.693359 for [1e4, 1e4] in float32)."""
+    if x.size == 0:
+        return x.copy()
     m = xp.max(x, axis=axis, keepdims=True)
-    shifted = x - xp.where(xp.isfinite(m), m, 0)
+    # an all -inf row stays defined (NaN as torch); a +inf max makes the row NaN, as torch
+    shifted = x - xp.where(m == -math.inf, 0, m)
     return shifted - xp.log(xp.sum(xp.exp(shifted), axis=axis, keepdims=True))
 
 
 def _softmax(xp, x, axis):
+    if x.size == 0:
+        return x.copy()
     e = xp.exp(x - xp.max(x, axis=axis, keepdims=True))
     return e / xp.sum(e, axis=axis, keepdims=True)
 
@@ -187,6 +196,21 @@ def _alias(dim, axis):
 
 def _keep(keepdim, keepdims) -> bool:
     return bool(keepdims if keepdims is not None else keepdim)
+
+
+def _check_nonempty(x: Tensor, axes: tuple | None, name: str, error=RuntimeError) -> None:
+    """max-like reductions have no identity: torch refuses empty reduced dims (IndexError for
+    a named dim; `error` for all of an empty tensor)."""
+    if x.numel() != 0:
+        return
+    if axes is None:
+        raise error(
+            f"{name}(): Expected reduction dim to be specified for input.numel() == 0. Specify "
+            f"the reduction dim with the 'dim' argument."
+        )
+    for d in axes:
+        if x.shape[d] == 0:
+            raise IndexError(f"{name}(): Expected reduction dim {d} to have non-zero size.")
 
 
 def _reduce(op, x: Tensor, dim, keepdim, axis, keepdims, **params) -> Tensor:
@@ -253,11 +277,15 @@ def std(
 
 
 def amax(x: Tensor, dim=(), keepdim: bool = False, *, axis=None, keepdims=None) -> Tensor:
-    return _reduce(AMAX, x, dim if dim != () else None, keepdim, axis, keepdims)
+    dim = dim if dim != () else None
+    _check_nonempty(x, _axes(x, dim, axis), "amax")
+    return _reduce(AMAX, x, dim, keepdim, axis, keepdims)
 
 
 def amin(x: Tensor, dim=(), keepdim: bool = False, *, axis=None, keepdims=None) -> Tensor:
-    return _reduce(AMIN, x, dim if dim != () else None, keepdim, axis, keepdims)
+    dim = dim if dim != () else None
+    _check_nonempty(x, _axes(x, dim, axis), "amin")
+    return _reduce(AMIN, x, dim, keepdim, axis, keepdims)
 
 
 MinMax = namedtuple("MinMax", ["values", "indices"])
@@ -278,6 +306,7 @@ def _minmax(x: Tensor, dim, keepdim, other, largest: bool, name: str):
             )
         return (amax if largest else amin)(x)
     d = _dim(dim, x.ndim)
+    _check_nonempty(x, (d,) if x.ndim else None, name)
     xp = x._backend_xp()
     index = (
         (xp.argmax if largest else xp.argmin)(x._data, axis=d, keepdims=True)
@@ -306,6 +335,10 @@ def min(x: Tensor, dim=None, keepdim: bool = False, *, other=None, axis=None):
 def _argextreme(x: Tensor, dim, keepdim: bool, largest: bool) -> Tensor:
     xp = x._backend_xp()
     fn = xp.argmax if largest else xp.argmin
+    name = "argmax" if largest else "argmin"
+    _check_nonempty(
+        x, None if dim is None or x.ndim == 0 else (_dim(dim, x.ndim),), name, IndexError
+    )
     if dim is None:
         return Tensor._make(xp.asarray(fn(x._data)))
     d = _dim(dim, x.ndim)
@@ -333,6 +366,8 @@ def prod(x: Tensor, dim=None, keepdim: bool = False, *, dtype=None, axis=None) -
     dim = _alias(dim, axis)
     if dtype is not None:
         x = x.to(dtype)
+    elif x._data.dtype.kind in "biu":
+        x = x.to(dtypes.int64)  # as sum: bool and integer products are int64 (NumPy: uint64)
     if dim is not None and not isinstance(dim, int):
         raise TypeError(f"prod(): dim must be an int or None, got {dim!r}")
     return _reduce(PROD, x, dim, keepdim, None, None)
@@ -344,6 +379,8 @@ def cumsum(x: Tensor, dim: int | None = None, *, dtype=None, axis=None) -> Tenso
         raise TypeError('cumsum() missing 1 required positional arguments: "dim"')
     if dtype is not None:
         x = x.to(dtype)
+    elif x._data.dtype.kind in "biu":
+        x = x.to(dtypes.int64)  # as sum (NumPy: uint64 for unsigned types)
     axis = _dim(dim, x.ndim)  # checked on 0-d tensors too (dim must be 0 or -1)
     if x.ndim == 0:
         return x.clone()
@@ -357,6 +394,13 @@ def norm(x: Tensor, p=2, dim=None, keepdim: bool = False) -> Tensor:
     from minigrad.ops.elementwise import pow as _pow
 
     x = _float_input(x, "norm")
+    if p in (math.inf, -math.inf) and x.numel() == 0:
+        axes = _axes(x, dim, None)
+        if axes is None or 0 in [x.shape[d] for d in axes]:  # no identity for max/min
+            raise RuntimeError(
+                f"linalg.vector_norm cannot compute the {p} norm on an empty tensor because the "
+                f"operation does not have an identity (shape {list(x.shape)}, dim {dim})"
+            )
     if p == "fro" or p == 2:
         return _reduce(NORM2, x, dim, keepdim, None, None)
     if p == math.inf:
@@ -364,12 +408,15 @@ def norm(x: Tensor, p=2, dim=None, keepdim: bool = False) -> Tensor:
     if p == -math.inf:
         return amin(_abs(x), dim if dim is not None else (), keepdim)
     if p == 0:
-        return sum(cast(x != 0, x.dtype), dim, keepdim)
+        return sum(where(x != 0, 1.0, x * 0), dim, keepdim)  # a count, tracked (gradient 0)
     if p == 1:
         return sum(_abs(x), dim, keepdim)
     if not isinstance(p, (int, float)):
         raise ValueError(f"norm(): unsupported p={p!r}")
-    return _pow(sum(_pow(_abs(x), p), dim, keepdim), 1.0 / p)
+    total = sum(_pow(_abs(x), p), dim, keepdim)
+    # the root's slope is infinite at 0: masked so that an all-zero slice gets gradient 0 (torch)
+    zero = total == 0
+    return where(zero, 0.0, _pow(where(zero, 1.0, total), 1.0 / p))
 
 
 def softmax(x: Tensor, dim: int = -1, dtype=None, *, axis=None) -> Tensor:
@@ -409,9 +456,11 @@ def count_nonzero(x: Tensor, dim=None, *, axis=None) -> Tensor:
 
 def all(x: Tensor, dim=None, keepdim: bool = False, *, axis=None) -> Tensor:
     xp = x._backend_xp()
-    return Tensor._make(xp.all(x._data, axis=_axes(x, dim, axis), keepdims=keepdim))
+    out = xp.all(x._data, axis=_axes(x, dim, axis), keepdims=keepdim)
+    return Tensor._make(out.astype(xp.uint8) if x.dtype == dtypes.uint8 else out)  # torch: uint8
 
 
 def any(x: Tensor, dim=None, keepdim: bool = False, *, axis=None) -> Tensor:
     xp = x._backend_xp()
-    return Tensor._make(xp.any(x._data, axis=_axes(x, dim, axis), keepdims=keepdim))
+    out = xp.any(x._data, axis=_axes(x, dim, axis), keepdims=keepdim)
+    return Tensor._make(out.astype(xp.uint8) if x.dtype == dtypes.uint8 else out)  # torch: uint8

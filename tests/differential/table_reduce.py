@@ -1,5 +1,6 @@
 """Differential entries: reductions, scans and softmax (minigrad.ops.reduce)."""
 
+import numpy as np
 from hypothesis import strategies as st
 
 from tests.differential.opinfo import (
@@ -53,12 +54,18 @@ def _var_sample(draw, dtype):
     kwargs = {}
     if draw(st.booleans()):
         kwargs["dim"] = draw(st.one_of(dims(nd), dim_tuples(nd)))
+        if kwargs["dim"] == () and nd:
+            # torch 2.13 bug: var/std's backward takes dim=() as no reduction (its forward
+            # reduces everything), so its gradient divides by N - correction with N = 1; all
+            # dims spelt out are the same reduction
+            kwargs["dim"] = tuple(range(nd))
     which = draw(st.integers(0, 2))
     if which == 1:
         kwargs["correction"] = draw(st.sampled_from([0, 1, 2]))
     elif which == 2:
         kwargs["unbiased"] = draw(st.booleans())
-    kwargs["keepdim"] = draw(st.booleans())
+    if "dim" in kwargs or "unbiased" not in kwargs:  # torch has no (unbiased, keepdim) overload
+        kwargs["keepdim"] = draw(st.booleans())
     return Sample(x, **kwargs)
 
 
@@ -89,7 +96,13 @@ for _name in ["argmax", "argmin"]:
 def _logsumexp_sample(draw, dtype):
     x = draw(tensors(dtype))
     nd = x.array.ndim
-    return Sample(x, draw(st.one_of(dims(nd), dim_tuples(nd))), keepdim=draw(st.booleans()))
+    dim = draw(st.one_of(dims(nd), dim_tuples(nd)))
+    if dim == () and nd and np.isinf(x.array).any():
+        # torch 2.13 bug: dim=() with an infinite input fails inside its own inf handling
+        # ("output with shape [] doesn't match the broadcast shape"); all dims spelt out mean
+        # the same reduction
+        dim = tuple(range(nd))
+    return Sample(x, dim, keepdim=draw(st.booleans()))
 
 
 function_and_method("logsumexp", _logsumexp_sample, FLOATS + ("int64",))
@@ -97,6 +110,11 @@ function_and_method("logsumexp", _logsumexp_sample, FLOATS + ("int64",))
 
 def _prod_sample(draw, dtype):
     x = draw(tensors(dtype, low=-3, high=3))
+    if dtype in FLOATS:
+        # not followed: torch's prod gradient divides the product by each input (NaN for an
+        # infinite one, inf / inf); minigrad multiplies the others (d/dx prod([inf]) = 1).
+        # Zeros, -0 and NaN stay in the draws.
+        x.array[np.isinf(x.array)] = 2.5
     if draw(st.booleans()):
         return Sample(x)
     return Sample(x, draw(dims(x.array.ndim)), keepdim=draw(st.booleans()))

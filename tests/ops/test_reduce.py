@@ -347,3 +347,81 @@ def test_log_softmax_large_logits_are_finite():
     out = x.log_softmax(-1).numpy()
     np.testing.assert_allclose(out, [[0.0, -1000.0, -2000.0]])
     assert np.isfinite(x.softmax(-1).numpy()).all()
+
+
+# --- found by the differential suite (tests/differential) ---------------------------------------
+
+
+def _both(fn, array):
+    import torch
+
+    out = []
+    for lib in (torch, mg):
+        try:
+            out.append(fn(lib, lib.tensor(array)))
+        except Exception as e:  # noqa: BLE001 - the exception type is compared
+            out.append(type(e))
+    return out
+
+
+@pytest.mark.parametrize(
+    "fn",
+    [
+        lambda lib, x: lib.amax(x, 1),
+        lambda lib, x: lib.amin(x),
+        lambda lib, x: lib.max(x, 1),
+        lambda lib, x: lib.argmax(x),
+        lambda lib, x: lib.argmin(x, 1),
+        lambda lib, x: x.norm(float("inf"), 1),
+    ],
+)
+def test_max_like_reductions_refuse_empty_dims_as_torch(fn):
+    want, got = _both(fn, np.zeros((3, 0, 4), np.float32))
+    assert isinstance(want, type) and got is want
+
+
+def test_softmax_and_logsumexp_over_an_empty_dim():
+    import torch
+
+    x = np.zeros((3, 0, 4), np.float32)
+    for name in ("softmax", "log_softmax"):
+        assert getattr(mg, name)(mg.tensor(x), 1).shape == (3, 0, 4)
+    lse = mg.logsumexp(mg.tensor(x), 1)
+    np.testing.assert_array_equal(lse.numpy(), torch.logsumexp(torch.tensor(x), 1).numpy())
+
+
+def test_log_softmax_of_a_row_with_inf_is_nan_as_torch():
+    import torch
+
+    x = np.array([[np.inf, 1.0, -np.inf], [-np.inf, -np.inf, -np.inf]])
+    np.testing.assert_array_equal(
+        mg.log_softmax(mg.tensor(x), 1).numpy(), torch.log_softmax(torch.tensor(x), 1).numpy()
+    )
+
+
+def test_integer_dtypes_of_all_any_prod_cumsum_as_torch():
+    import torch
+
+    x = np.array([0, 3, 200], np.uint8)
+    for fn in (
+        lambda lib, t: lib.all(t),
+        lambda lib, t: lib.any(t),
+        lambda lib, t: lib.prod(t),
+        lambda lib, t: lib.cumsum(t, 0),
+    ):
+        want, got = _both(fn, x)
+        assert str(got.dtype).split(".")[-1] == str(want.dtype).split(".")[-1]
+        assert got.tolist() == want.tolist()
+
+
+def test_p_norm_gradient_at_zero_and_the_zero_norm_is_tracked():
+    for p, expected in [(3, [0.0, 0.0]), (0, [0.0, 0.0])]:
+        x = mg.zeros(2, requires_grad=True)
+        x.norm(p).backward()
+        assert x.grad.tolist() == expected
+
+
+def test_prod_of_an_empty_tensor_has_an_empty_gradient():
+    x = mg.zeros(4, 0, requires_grad=True)
+    x.prod().backward()
+    assert x.grad.shape == (4, 0)

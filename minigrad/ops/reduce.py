@@ -15,7 +15,7 @@ import numpy as _np
 from minigrad import dtypes
 from minigrad.autograd import apply, defop
 from minigrad.backend import _BACKENDS
-from minigrad.ops.elementwise import _float_input, cast, where
+from minigrad.ops.elementwise import _float_input, where
 from minigrad.tensor import Tensor, _dim
 
 _ndarray = _np.ndarray

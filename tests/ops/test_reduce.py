@@ -400,7 +400,6 @@ def test_log_softmax_of_a_row_with_inf_is_nan_as_torch():
 
 
 def test_integer_dtypes_of_all_any_prod_cumsum_as_torch():
-    import torch
 
     x = np.array([0, 3, 200], np.uint8)
     for fn in (

@@ -34,7 +34,7 @@ MUL = defop("mul", lambda xp, a, b: a * b,
 DIV = defop("div", lambda xp, a, b: a / b,
             a=lambda g, b: g / b,                       # d(a/b)/da = 1/b
             b=lambda g, a, b: -g * a / (b * b))         # d(a/b)/db = -a/b^2
-POW = defop("pow", lambda xp, a, b: a ** b,
+POW = defop("pow", lambda xp, a, b: _integer_pow(xp, a, b) if a.dtype.kind == "i" else a ** b,
             a=lambda xp, g, a, b: _pow_grad_base(xp, g, a, b),  # d(a^b)/da = b a^(b-1)
             b=lambda xp, g, a, b, out:                  # d(a^b)/db = a^b ln a  (0 at 0^(b>=0))
                 g * xp.where((a == 0) & (b >= 0), 0, out * xp.log(a)))
@@ -159,6 +159,16 @@ def _gelu_grad(xp, g, x, approximate):
 # --- operand handling: PyTorch's type promotion -----------------------------------------------
 
 
+def _integer_pow(xp, a, b):
+    """Signed integer powers as torch: a negative exponent truncates 1/a^|b| (1 for a = 1, +-1
+    for a = -1, else 0; NumPy raises ValueError)."""
+    negative = b < 0
+    powers = a ** xp.where(negative, 0, b)
+    odd = (b % 2) != 0
+    inverse = xp.where(a == 1, 1, xp.where(a == -1, xp.where(odd, -1, 1), 0)).astype(a.dtype)
+    return xp.where(negative, inverse, powers)
+
+
 _NO_PARAMS: dict = {}  # shared by the hot calls of ops without params (never mutated)
 
 
@@ -235,7 +245,14 @@ def _float_operands(*operands) -> list[Tensor]:
     """Promote, then make integer results the default float (true division, pow with floats)."""
     ops = promote(*operands)
     if ops[0]._data.dtype.kind not in "fc":
-        ops = [cast(t, dtypes.get_default_dtype()) for t in ops]
+        # Python numbers straight to the float dtype: through the integer dtype a uint8
+        # tensor's -3 / x would divide 253
+        like = next(o for o in operands if isinstance(o, Tensor))
+        float_dtype = dtypes.get_default_dtype()
+        ops = [
+            cast(t, float_dtype) if isinstance(o, Tensor) else as_tensor_like(o, like, float_dtype)
+            for o, t in zip(operands, ops)
+        ]
     return ops
 
 
@@ -466,20 +483,38 @@ def clamp(x: Tensor, min=None, max=None) -> Tensor:
     if min is None and max is None:
         raise RuntimeError("torch.clamp: At least one of 'min' or 'max' must not be None")
     if isinstance(min, Tensor) or isinstance(max, Tensor):
-        out = x
-        if min is not None:
-            out = maximum(out, min)
-        if max is not None:
-            out = minimum(out, max)
-        return out
-    lo = -math.inf if min is None else min
-    hi = math.inf if max is None else max
-    if x._data.dtype.kind in "iu" and (isinstance(lo, float) or isinstance(hi, float)):
+        return _clamp_by_tensors(x, min, max)
+    if x._data.dtype.kind in "iu" and (isinstance(min, float) or isinstance(max, float)):
         x = cast(x, dtypes.get_default_dtype())
+    if x._data.dtype.kind in "iu":  # integer bounds keep the dtype (torch's wrap for uint8)
+        info = np.iinfo(x._data.dtype)
+        lo = info.min if min is None else dtypes.fill_scalar(min, x._data.dtype)
+        hi = info.max if max is None else dtypes.fill_scalar(max, x._data.dtype)
+    else:
+        lo = -math.inf if min is None else min
+        hi = math.inf if max is None else max
     return apply(CLAMP, (x,), {"lo": lo, "hi": hi})
 
 
 clip = clamp
+
+
+def _clamp_by_tensors(x: Tensor, min, max) -> Tensor:
+    """min(max(x, min), max) with torch's gradients: x where min <= x <= max, min where
+    x < min < max, max where x > max or max < min; a NaN bound gives NaN."""
+    given = [b for b in (min, max) if b is not None]
+    x, *bounds = promote(x, *given)
+    lo = bounds.pop(0) if min is not None else None
+    hi = bounds.pop(0) if max is not None else None
+    out = x
+    if lo is not None:
+        below = (x < lo) | (lo != lo)
+        out = where(below, lo if hi is None else where(lo < hi, lo, lo.detach()), out)
+    if hi is not None:
+        out = where((x > hi) | (hi != hi), hi, out)
+        if lo is not None:
+            out = where((hi < lo) & (x == x), hi, out)  # NaN stays NaN, as torch
+    return out
 
 
 def maximum(a, b) -> Tensor:

@@ -214,3 +214,35 @@ def test_integer_division_by_zero_raises_as_torch(case):
 def test_float_division_by_zero_stays_ieee():
     for fn in (lambda m: m.tensor([5.0, -1.0]) // 0, lambda m: m.tensor([5.0, 0.0]) % 0):
         np.testing.assert_array_equal(fn(mg).numpy(), fn(torch).numpy())
+
+
+# --- found by the differential suite (tests/differential) ---------------------------------------
+DIFFERENTIAL_CASES = [
+    lambda m: (
+        m.tensor([-2, 10, 1, -1, 0], dtype=m.int8) ** m.tensor([-4, -1, -1, -3, -1], dtype=m.int8)
+    ),
+    lambda m: 2 ** m.tensor([-2, 10, 1, -1]),
+    lambda m: -3 / m.tensor([9, 1, 5], dtype=m.uint8),
+    lambda m: m.clamp(m.tensor([3, -9], dtype=m.int16), None, -4),
+    lambda m: m.clamp(m.tensor([3, 1], dtype=m.uint8), 2),
+    lambda m: m.clamp(m.tensor([3, 1], dtype=m.uint8), -3),
+    lambda m: m.clamp(m.tensor([3, 1], dtype=m.int32), 0.5),
+    lambda m: m.clamp(m.tensor([float("nan"), 2.0]), m.tensor([1.0, 3.0]), m.tensor(0.5)),
+    lambda m: m.clamp(m.tensor([1.0, 5.0]), min=m.tensor([float("nan"), 0.0])),
+]
+
+
+@pytest.mark.parametrize("case", range(len(DIFFERENTIAL_CASES)))
+def test_integer_pow_scalar_division_and_clamp_dtypes_match_torch(case):
+    _same(DIFFERENTIAL_CASES[case](mg), DIFFERENTIAL_CASES[case](torch))
+
+
+def test_clamp_by_tensors_gradients_as_torch():
+    grads = []
+    for lib in (torch, mg):
+        x = lib.tensor([0.0, -1.0, 2.0, 0.5, 0.0], requires_grad=True)
+        lo = lib.tensor([0.0, 0.0, 0.0, 1.0, 1.0], requires_grad=True)
+        hi = lib.tensor([0.0, 1.0, 1.0, 0.0, 1.0], requires_grad=True)
+        lib.clamp(x, lo, hi).backward(lib.tensor([1.0, 2.0, 3.0, 4.0, 5.0]))
+        grads.append([t.grad.tolist() for t in (x, lo, hi)])
+    assert grads[0] == grads[1]

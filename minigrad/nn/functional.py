@@ -393,7 +393,7 @@ def _nll_forward(xp, x, w, *, index, reduction, denom):
 
 def _nll_grad(xp, g, w, x_shape, index, reduction, denom):
     # d(-x[index] w)/dx: -w at the picked positions, 0 elsewhere (divided by denom for mean)
-    gx = -g * w if reduction != "mean" else g * w * (-1.0 / denom)
+    gx = -g * w if reduction != "mean" else -g * w / denom  # denom 0 (empty batch): NaN
     if isinstance(gx, Tensor):
         return xp.unindex(gx, x_shape, index)
     out = xp.zeros(x_shape, dtype=gx.dtype)
@@ -428,7 +428,7 @@ def _ce_forward(xp, x, w, *, index, reduction, denom, axis):
 
 def _ce_grad(xp, g, x, w, p, x_shape, index, reduction, denom, axis):
     # d/dx [lse(x) - x_t] w = (softmax(x) - onehot(t)) w   (divided by denom for mean)
-    gw = g * w if reduction != "mean" else g * w * (1.0 / denom)
+    gw = g * w if reduction != "mean" else g * w / denom  # denom 0 (empty batch): NaN
     if isinstance(x, Tensor):  # double backward: a differentiable softmax of x
         return _red.softmax(x, axis) * xp.expand_dims(gw, axis) - xp.unindex(gw, x_shape, index)
     out = p * xp.expand_dims(gw, axis)

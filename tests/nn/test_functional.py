@@ -164,3 +164,19 @@ def test_one_hot_normalize_softmax_implicit_dim():
     np.testing.assert_allclose(v.numpy(), [[0.6, 0.8], [0, 0]])
     x = mg.randn(2, 3)
     np.testing.assert_allclose(F.softmax(x).numpy().sum(1), 1, rtol=1e-6)  # dim 1 for 2-D
+
+
+@pytest.mark.parametrize("name", ["cross_entropy", "nll_loss"])
+@pytest.mark.parametrize("reduction", ["mean", "sum", "none"])
+def test_losses_of_an_empty_batch_as_torch(name, reduction):
+    import torch
+
+    results = []
+    for lib in (torch, mg):
+        x = lib.zeros(0, 3, requires_grad=True)
+        loss = getattr(lib.nn.functional, name)(
+            x, lib.zeros(0, dtype=lib.int64), reduction=reduction
+        )
+        loss.sum().backward()
+        results.append((loss.detach().numpy().tolist(), tuple(x.grad.shape)))
+    assert str(results[0]) == str(results[1])

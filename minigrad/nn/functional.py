@@ -383,6 +383,12 @@ def binary_cross_entropy_with_logits(
 # a param so double backward can reuse it; `w` is the per-target weight (0 where ignored).
 
 
+def _inverse(denom: float) -> float:
+    """1 / the mean's weight sum; 0 when nothing counts (an empty batch, every target ignored:
+    torch's gradient is then 0, its loss NaN)."""
+    return 1.0 / denom if denom else 0.0
+
+
 def _nll_forward(xp, x, w, *, index, reduction, denom):
     picked = -x[index] * w
     if reduction == "none":
@@ -393,7 +399,7 @@ def _nll_forward(xp, x, w, *, index, reduction, denom):
 
 def _nll_grad(xp, g, w, x_shape, index, reduction, denom):
     # d(-x[index] w)/dx: -w at the picked positions, 0 elsewhere (divided by denom for mean)
-    gx = -g * w if reduction != "mean" else -g * w / denom  # denom 0 (empty batch): NaN
+    gx = -g * w if reduction != "mean" else -g * w * _inverse(denom)
     if isinstance(gx, Tensor):
         return xp.unindex(gx, x_shape, index)
     out = xp.zeros(x_shape, dtype=gx.dtype)
@@ -428,7 +434,7 @@ def _ce_forward(xp, x, w, *, index, reduction, denom, axis):
 
 def _ce_grad(xp, g, x, w, p, x_shape, index, reduction, denom, axis):
     # d/dx [lse(x) - x_t] w = (softmax(x) - onehot(t)) w   (divided by denom for mean)
-    gw = g * w if reduction != "mean" else g * w / denom  # denom 0 (empty batch): NaN
+    gw = g * w if reduction != "mean" else g * w * _inverse(denom)
     if isinstance(x, Tensor):  # double backward: a differentiable softmax of x
         return _red.softmax(x, axis) * xp.expand_dims(gw, axis) - xp.unindex(gw, x_shape, index)
     out = p * xp.expand_dims(gw, axis)

@@ -180,3 +180,15 @@ def test_losses_of_an_empty_batch_as_torch(name, reduction):
         loss.sum().backward()
         results.append((loss.detach().numpy().tolist(), tuple(x.grad.shape)))
     assert str(results[0]) == str(results[1])
+
+
+def test_nll_loss_with_every_target_ignored_as_torch():
+    import torch
+
+    results = []
+    for lib in (torch, mg):
+        x = lib.tensor([[1.0, 2.0], [3.0, 4.0]], requires_grad=True)
+        loss = lib.nn.functional.nll_loss(x, lib.tensor([0, 0]), ignore_index=0)
+        loss.backward()
+        results.append((str(loss.item()), x.grad.tolist()))
+    assert results[0] == results[1]

@@ -1108,6 +1108,12 @@ class Tensor:
 
     @property
     def mT(self) -> Tensor:
+        if self.ndim == 0:  # torch: the identity on 0-d tensors (deprecated there)
+            return shape_ops.view(self, ())
+        if self.ndim == 1:
+            raise RuntimeError(
+                "tensor.mT is only supported on matrices or batches of matrices. Got 1-D tensor."
+            )
         return shape_ops.transpose(self, -2, -1)
 
 

@@ -133,7 +133,14 @@ def unflatten(x: Tensor, dim: int, sizes) -> Tensor:
     return reshape(x, x.shape[:d] + tuple(sizes) + x.shape[d + 1 :])
 
 
+def _require_args(args: tuple, name: str, parameter: str) -> None:
+    """torch's TypeError for `x.permute()` and the like (a required variadic argument)."""
+    if not args:
+        raise TypeError(f'{name}() missing 1 required positional arguments: "{parameter}"')
+
+
 def permute(x: Tensor, *dims) -> Tensor:
+    _require_args(dims, "permute", "dims")
     dims = _shape_arg(dims)
     if len(dims) != x.ndim:
         raise RuntimeError(
@@ -180,6 +187,7 @@ moveaxis = movedim
 
 def expand(x: Tensor, *shape) -> Tensor:
     """Broadcast to `shape` without copying; -1 keeps a dimension's size (PyTorch's expand)."""
+    _require_args(shape, "expand", "size")
     shape = _shape_arg(shape)
     if len(shape) < x.ndim:
         raise RuntimeError(
@@ -396,6 +404,7 @@ def triu(x: Tensor, diagonal: int = 0) -> Tensor:
 
 def repeat(x: Tensor, *sizes) -> Tensor:
     """Tile `x` (PyTorch's repeat): expand along new interleaved axes, then merge them."""
+    _require_args(sizes, "repeat", "repeats")
     sizes = _shape_arg(sizes)
     if len(sizes) < x.ndim:
         raise RuntimeError(

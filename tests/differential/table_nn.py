@@ -276,6 +276,10 @@ def _pool_sample(draw, dtype, kind):
     kwargs = dict(stride=draw(st.sampled_from([None, 1, 2])), padding=draw(st.integers(0, 1)))
     if kind == "max":
         kwargs["dilation"] = draw(st.integers(1, 2))
+        if kwargs["dilation"] > 1:
+            # torch 2.13's max_pool2d backward corrupts its heap (munmap_chunk abort) when a
+            # dilated window over a padded size-1 dim holds only padding
+            kwargs["padding"] = 0
     return Sample(x, k, **kwargs)
 
 

@@ -106,7 +106,7 @@ def _perm(draw, shape):
 
 
 test_permute = check_op(
-    lambda x, dims: x.permute(*dims),
+    lambda x, dims: x.permute(dims),  # one tuple: () for a 0-d tensor (none: TypeError)
     ANY,
     params=_perm,
     gradgrad=True,
@@ -155,7 +155,7 @@ def _expand_ref(x, size):
 
 
 test_expand = check_op(
-    lambda x, size: x.expand(*size),
+    lambda x, size: x.expand(size),  # one tuple (torch takes () for a 0-d tensor)
     ANY,
     params=_expand_target,
     gradgrad=True,
@@ -433,3 +433,14 @@ def test_clone_owns_its_memory():
     y = x.clone()
     y.add_(1.0)
     assert x.tolist() == [1.0, 2.0]
+
+
+def test_permute_expand_repeat_need_their_sizes_and_mT_as_torch():
+    x = mg.tensor(2.0)
+    for call in (lambda: x.permute(), lambda: x.expand(), lambda: x.repeat()):
+        with pytest.raises(TypeError, match="missing 1 required positional"):
+            call()
+    assert x.permute(()).shape == x.expand(()).shape == x.repeat(()).shape == ()
+    assert x.mT.item() == 2.0  # the identity on 0-d tensors
+    with pytest.raises(RuntimeError, match="1-D"):
+        _ = mg.zeros(3).mT

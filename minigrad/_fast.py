@@ -19,11 +19,12 @@ import os
 
 import numpy as np
 
-from minigrad import autograd
+from minigrad import _gc, autograd
 from minigrad.autograd import Node, Op
 from minigrad.backend import _BACKENDS, to_host
 
 _plain_record = autograd._record
+_until_gc_sample = _gc.SAMPLE
 _new = object.__new__
 
 
@@ -118,6 +119,11 @@ def record(op: Op, inputs, arrays, params, out, residuals, mask: int) -> Node:
         _same_node(node, _plain_record(op, inputs, arrays, params, out, residuals, mask))
     if autograd._anomaly_contexts and autograd.mode.anomaly:
         node.where = autograd._forward_site()
+    global _until_gc_sample  # autograd._count_for_gc, inlined
+    _until_gc_sample -= 1
+    if _until_gc_sample <= 0:
+        _until_gc_sample = _gc.SAMPLE
+        _gc.sample(node)
     for observer in autograd.record_observers:
         observer(node)
     return node

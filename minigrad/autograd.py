@@ -36,6 +36,7 @@ from weakref import ref as _weakref
 
 import numpy as np
 
+from minigrad import _gc
 from minigrad.backend import _BACKENDS, MULTI_DEVICE_TYPES
 from minigrad.backend import writeable as _writeable
 
@@ -560,9 +561,23 @@ def _record(op: Op, inputs, arrays, params, out, residuals, mask: int) -> Node:
     node = Node(op, next, params, saved, shapes, tuple(versions))
     if _anomaly_contexts and mode.anomaly:
         node.where = _forward_site()
+    _count_for_gc(node)
     for observer in record_observers:
         observer(node)
     return node
+
+
+# Every SAMPLE-th recorded node goes to minigrad._gc, which spaces out the cyclic garbage
+# collector's full collections while a large graph is alive (why: see that module).
+_until_gc_sample = _gc.SAMPLE
+
+
+def _count_for_gc(node) -> None:
+    global _until_gc_sample
+    _until_gc_sample -= 1
+    if _until_gc_sample <= 0:  # a race between threads only moves the next sample
+        _until_gc_sample = _gc.SAMPLE
+        _gc.sample(node)
 
 
 def _edge(t):
@@ -1130,6 +1145,7 @@ class Function:
         node.ctx = ctx
         if _anomaly_contexts and mode.anomaly:
             node.where = _forward_site()
+        _count_for_gc(node)
         out.grad_fn = node
         return out
 

@@ -183,6 +183,9 @@ class Op:
     constants under double backward. `formulas[input]` is the math, where given as text.
     """
 
+    # minigrad._fast's generated version of `apply` for this op, when installed (None: none).
+    fast_apply: Callable | None = None
+
     def __init__(
         self,
         name: str,
@@ -496,6 +499,12 @@ def _modified_error(node, name: str, now: int, expected: int) -> RuntimeError:
 
 def apply(op: Op, inputs: Sequence, params: dict) -> Any:
     """Run `op` on Tensors; record a Node when grad mode is on and some input needs a gradient."""
+    if op.fast_apply is not None:  # the steps of _apply, generated for this op (minigrad/_fast.py)
+        return op.fast_apply(inputs, params)
+    return _apply(op, inputs, params)
+
+
+def _apply(op: Op, inputs: Sequence, params: dict) -> Any:
     arrays = []
     mask = 0  # bit k set: input k requires grad
     array_type = type(inputs[0]._data)

@@ -58,6 +58,8 @@ def sample(node) -> None:
 
 
 def _sample_freed(reference) -> None:
+    if _samples is None:  # interpreter shutdown: this module's globals are already cleared
+        return
     _samples.discard(reference)
     if _paced_threshold is not None:
         _update()

@@ -17,12 +17,14 @@ from minigrad import autograd, dtypes
 from minigrad.backend import _BACKENDS, Device, backend_for_device, backend_of, to_device
 from minigrad.backend import writeable as _writeable
 
-# A row-major copy; PyTorch names its backward CloneBackward0 too.
+# A row-major copy (`Tensor.contiguous`). Its own name, apart from ops.shape's "clone" (an
+# exact copy in any layout), but PyTorch names the backward of both CloneBackward0.
 _CONTIGUOUS = autograd.defop(
-    "clone",
+    "contiguous",
     lambda xp, x: xp.ascontiguousarray(x),
     x=lambda g: g,  # d(copy)/dx = 1
 )
+_CONTIGUOUS.backward_name = "CloneBackward0"
 
 
 class Tensor:

@@ -234,8 +234,14 @@ OPS = [
     ),  # fmt: skip
     ("rope", lambda x: F.apply_rope(x, 3) + F.apply_rope(x, interleaved=True), [(2, 5, 4)], None),
     (
-        "neg sign clone casts",
-        lambda a: -a + mg.sign(a) * a.clone() + a.double().float() + a.cpu().to(a.device),
+        "neg sign clone contiguous casts",
+        lambda a: (
+            -a
+            + mg.sign(a) * a.clone()
+            + a.double().float()
+            + a.cpu().to(a.device)
+            + a.t().contiguous().t()
+        ),
         [(3, 4)],
         None,
     ),  # fmt: skip

@@ -17,8 +17,8 @@ GETITEM = defop("select", lambda xp, x, *, index: x[index], view=True,
                 x=lambda xp, g, x_shape, index: xp.unindex(g, x_shape, index))   # scatter back
 INDEX = defop("index", lambda xp, x, *, index: x[index],
               x=lambda xp, g, x_shape, index: xp.unindex(g, x_shape, index))     # scatter-add back
-UNINDEX = defop("unindex", lambda xp, g, *, shape, index: xp.unindex(g, shape, index),
-                g=lambda g, index: g[index])                                   # adjoint of indexing
+UNINDEX = defop("unindex", lambda xp, values, *, shape, index: xp.unindex(values, shape, index),
+                values=lambda g, index: g[index])                              # adjoint of indexing
 # fmt: on
 
 
@@ -77,9 +77,9 @@ def getitem(x: Tensor, index) -> Tensor:
     return apply(INDEX, (x,), {"index": index})
 
 
-def unindex(g: Tensor, shape: tuple, index: tuple) -> Tensor:
-    """Zeros of `shape` with `g` added at `index` (differentiable; used by double backward)."""
-    return apply(UNINDEX, (g,), {"shape": tuple(shape), "index": index})
+def unindex(values: Tensor, shape: tuple, index: tuple) -> Tensor:
+    """Zeros of `shape` with `values` added at `index` (differentiable; used by double backward)."""
+    return apply(UNINDEX, (values,), {"shape": tuple(shape), "index": index})
 
 
 def index_put(x: Tensor, index, value) -> Tensor:

@@ -24,6 +24,7 @@ COVERED = {
     "tril",
     "triu",
     "clone",
+    "contiguous",  # Tensor.contiguous's op (minigrad/tensor.py): test_contiguous
     "to_copy",
 }
 

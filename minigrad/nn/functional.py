@@ -10,6 +10,7 @@ backward scatters into a zero tensor). `cross_entropy` is the fused `log_softmax
 
 from __future__ import annotations
 
+import builtins
 import math
 
 import numpy as np
@@ -27,13 +28,14 @@ from minigrad.ops.elementwise import (
 )
 from minigrad.ops.indexing import one_hot
 from minigrad.ops.linalg import linear as _linear
-from minigrad.ops.shape import pad
+from minigrad.ops.shape import broadcast_tensors, pad
 from minigrad.tensor import Tensor
 
 __all__ = [
     "relu", "relu_", "gelu", "silu", "tanh", "sigmoid", "softplus", "leaky_relu", "softmax",
     "log_softmax", "pad", "linear", "dropout", "layer_norm", "rms_norm", "embedding", "one_hot",
-    "normalize", "mse_loss", "l1_loss", "huber_loss", "smooth_l1_loss", "binary_cross_entropy",
+    "normalize", "cosine_similarity", "pairwise_distance", "mse_loss", "l1_loss", "huber_loss",
+    "smooth_l1_loss", "binary_cross_entropy",
     "binary_cross_entropy_with_logits", "cross_entropy", "nll_loss", "kl_div",
 ]  # fmt: skip
 
@@ -264,9 +266,59 @@ def embedding(input: Tensor, weight: Tensor, padding_idx: int | None = None) -> 
 
 
 def normalize(input: Tensor, p: float = 2.0, dim: int = 1, eps: float = 1e-12) -> Tensor:
-    """x / max(||x||_p, eps) along `dim`."""
+    """x / max(||x||_p, eps) along `dim` (floating-point input, as PyTorch's vector_norm)."""
+    _float_norm_input(input)
     norm = _red.norm(input, p, dim, keepdim=True)
     return _ew.div(input, _ew.clamp(norm, min=eps))
+
+
+def _float_norm_input(input: Tensor) -> None:
+    if input._data.dtype.kind not in "fc":
+        raise RuntimeError(
+            f"linalg.vector_norm: Expected a floating point or complex tensor as input. Got "
+            f"{dtypes.torch_name(input.dtype)}"
+        )
+
+
+def _broadcast_pair(x1: Tensor, x2: Tensor) -> tuple:
+    try:
+        return broadcast_tensors(x1, x2)
+    except ValueError as e:
+        raise _ew._broadcast_error(e, x1, x2) from None
+
+
+def cosine_similarity(x1: Tensor, x2: Tensor, dim: int = 1, eps: float = 1e-8) -> Tensor:
+    """<x1, x2> / (||x1|| ||x2||) along `dim` (inputs broadcast), as PyTorch computes it: each
+    input divided by its norm first (the result stays in [-1, 1]), each norm at least `eps`.
+
+    As in PyTorch the eps floor is not differentiated: where a norm is below eps the gradient
+    is that of x / ||x|| taken at the floored value.
+    """
+    x1, x2 = promote(x1, x2)
+    if x1._data.dtype.kind != "f":
+        raise RuntimeError(
+            f"expected common dtype to be floating point, yet common dtype is "
+            f"{dtypes.torch_name(x1.dtype)}"
+        )
+    x1, x2 = _broadcast_pair(x1, x2)
+
+    def floored_norm(x: Tensor) -> Tensor:
+        norm = _red.norm(x, 2, dim, keepdim=True)
+        level = norm.detach()
+        # the floor's value (eps exactly: (n - n) + eps) with the norm's own gradient
+        return _ew.where(level >= eps, norm, (norm - level) + eps)
+
+    return _red.sum((x1 / floored_norm(x1)) * (x2 / floored_norm(x2)), dim)
+
+
+def pairwise_distance(
+    x1: Tensor, x2: Tensor, p: float = 2.0, eps: float = 1e-6, keepdim: bool = False
+) -> Tensor:
+    """||x1 - x2 + eps||_p over the last dim (inputs broadcast), as PyTorch: eps is added to
+    the difference, so equal inputs give a small positive distance and a finite gradient."""
+    x1, x2 = _broadcast_pair(*promote(x1, x2))
+    ndim = builtins.max(x1.ndim, x2.ndim)
+    return _red.norm(x1 - x2 + eps, p, -1 if ndim else None, keepdim)
 
 
 # --- losses --------------------------------------------------------------------------------------

@@ -137,3 +137,14 @@ def torch_name(dtype) -> str:
     """PyTorch's scalar-type name of `dtype` ('Float' for float32), for error messages."""
     name = np.dtype(dtype).name
     return _TORCH_NAMES.get(name, name)
+
+
+def int_argument(value, function: str, name: str, position: int) -> builtins.int:
+    """`value` as an int, or PyTorch's TypeError for a float/other where an int is required
+    (e.g. "diagonal(): argument 'offset' (position 2) must be int, not float")."""
+    if isinstance(value, builtins.bool) or not hasattr(value, "__index__"):
+        raise TypeError(
+            f"{function}(): argument '{name}' (position {position}) must be int, not "
+            f"{type(value).__name__}"
+        )
+    return value.__index__()

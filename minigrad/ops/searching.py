@@ -146,7 +146,7 @@ def histc(input: Tensor, bins: int = 100, min=0, max=0) -> Tensor:
         raise NotImplementedError(
             f"\"histogram_cpu\" not implemented for '{dtypes.torch_name(input.dtype)}'"
         )
-    bins = int(bins)
+    bins = dtypes.int_argument(bins, "histc", "bins", 2)
     if bins <= 0:
         raise RuntimeError(f"torch.histogram(): bins must be > 0, but got {bins} for dimension 0")
     lo, hi = float(min), float(max)
@@ -204,26 +204,22 @@ def _unique(input: Tensor, consecutive: bool, return_inverse: bool, return_count
     if dim is None:
         rows = input._data.reshape(-1, 1)
     else:
+        if input.ndim == 0:
+            raise IndexError(f"Dimension specified as {dim} but tensor has no dimensions")
         d = _dim(dim, input.ndim)
-        if input.ndim:
-            moved = xp.moveaxis(input._data, d, 0)
-            if moved.size == 0 and moved.shape[0] != 0:
-                raise RuntimeError(
-                    "There are 0 sized dimensions, and they aren't selected, so unique cannot be "
-                    "applied"
-                )
-            rows = moved.reshape(moved.shape[0], math.prod(moved.shape[1:]))
-        else:
-            rows = input._data.reshape(1, 1)
+        moved = xp.moveaxis(input._data, d, 0)
+        if moved.size == 0 and moved.shape[0] != 0:
+            raise RuntimeError(
+                "There are 0 sized dimensions, and they aren't selected, so unique cannot be "
+                "applied"
+            )
+        rows = moved.reshape(moved.shape[0], math.prod(moved.shape[1:]))
     first, order, ordered = _uniques(xp, rows, consecutive)
     kept = ordered[first]
     if dim is None:
         values = kept.reshape(-1)
-    elif input.ndim:
-        slice_shape = xp.moveaxis(input._data, d, 0).shape[1:]
-        values = xp.moveaxis(kept.reshape((kept.shape[0],) + slice_shape), 0, d)
     else:
-        values = kept.reshape(1)
+        values = xp.moveaxis(kept.reshape((kept.shape[0],) + moved.shape[1:]), 0, d)
     out = [Tensor._make(xp.ascontiguousarray(values))]
     if return_inverse:
         group = xp.cumsum(first) - 1
@@ -233,7 +229,7 @@ def _unique(input: Tensor, consecutive: bool, return_inverse: bool, return_count
             inverse = xp.empty_like(group)
             inverse[order] = group
         inverse = inverse.astype(dtypes.int64)
-        shape = input.shape if dim is None else (rows.shape[0],) if input.ndim else ()
+        shape = input.shape if dim is None else (rows.shape[0],)
         out.append(Tensor._make(inverse.reshape(shape)))
     if return_counts:
         starts = xp.flatnonzero(first)

@@ -552,8 +552,8 @@ def to_device(x: Tensor, device: Device) -> Tensor:
 def diagonal(input: Tensor, offset: int = 0, dim1: int = 0, dim2: int = 1) -> Tensor:
     """The diagonal `offset` of the (dim1, dim2) planes, as a view (writes reach `input`): those
     two dims are removed and the diagonal becomes the last dim (PyTorch's diagonal)."""
+    offset = dtypes.int_argument(offset, "diagonal", "offset", 2)
     d1, d2 = _diagonal_dims(input.ndim, dim1, dim2)
-    offset = int(offset)
     index, axes = _diagonal_index(input._backend_xp(), input.shape, offset, d1, d2)
     params = {"offset": offset, "dim1": d1, "dim2": d2, "index": index, "axes": axes}
     return apply(DIAGONAL, (input,), params)
@@ -565,9 +565,9 @@ _diagonal_of = diagonal  # for diag(), whose `diagonal` parameter (PyTorch's nam
 def diag_embed(input: Tensor, offset: int = 0, dim1: int = -2, dim2: int = -1) -> Tensor:
     """Zeros with `input`'s last dim written on diagonal `offset` of new dims dim1, dim2 (the
     inverse of `diagonal`; other dims keep their order)."""
+    offset = dtypes.int_argument(offset, "diag_embed", "offset", 2)
     ndim = input.ndim + 1
     d1, d2 = _diagonal_dims(ndim, dim1, dim2)
-    offset = int(offset)
     n = input.shape[-1] + abs(offset)
     rest = iter(input.shape[:-1])
     shape = tuple(n if d in (d1, d2) else next(rest) for d in range(ndim))
@@ -578,6 +578,7 @@ def diag_embed(input: Tensor, offset: int = 0, dim1: int = -2, dim2: int = -1) -
 def diag(input: Tensor, diagonal: int = 0) -> Tensor:
     """A 1-D input: the square matrix with it on diagonal `diagonal`; a 2-D input: a copy of
     that diagonal (PyTorch's diag)."""
+    diagonal = dtypes.int_argument(diagonal, "diag", "diagonal", 2)
     if input.ndim == 1:
         return diag_embed(input, diagonal, 0, 1)
     if input.ndim == 2:
@@ -608,7 +609,7 @@ def rot90(input: Tensor, k: int = 1, dims=(0, 1)) -> Tensor:
         raise RuntimeError(
             f"expected rotation dims to be different, but got dim0 = {dims[0]} and dim1 = {dims[1]}"
         )
-    k = int(k) % 4
+    k = dtypes.int_argument(k, "rot90", "k", 2) % 4
     if k == 1:
         return transpose(flip(input, d1), d0, d1)
     if k == 2:
@@ -674,6 +675,9 @@ def meshgrid(*tensors, indexing: str | None = None) -> tuple:
 def unfold(input: Tensor, dimension: int, size: int, step: int) -> Tensor:
     """Tensor.unfold: every window of `size` elements, `step` apart, along `dimension`, as a
     view (dimension becomes the window count; a new last dim of `size` runs along each)."""
+    dimension = dtypes.int_argument(dimension, "unfold", "dimension", 1)
+    size = dtypes.int_argument(size, "unfold", "size", 2)
+    step = dtypes.int_argument(step, "unfold", "step", 3)
     if input.ndim == 0:
         _dim(dimension, 1)
         if size > 1:
@@ -682,7 +686,6 @@ def unfold(input: Tensor, dimension: int, size: int, step: int) -> Tensor:
             raise RuntimeError(f"step is {step} but must be > 0")
         return reshape(input, (1,)) if size == 1 else reshape(input, (1,))[:0]
     d = _dim(dimension, input.ndim)
-    size, step = int(size), int(step)
     if size > input.shape[d]:
         raise RuntimeError(
             f"maximum size for tensor at dimension {d} is {input.shape[d]} but size is {size}"

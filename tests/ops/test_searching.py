@@ -76,6 +76,9 @@ SEARCH_CASES = [
     lambda m: m.searchsorted(m.tensor([5.0, 1, 3]), m.tensor([2.0]), sorter=m.tensor([1, 2, 5])),
     lambda m: m.searchsorted(m.tensor([5.0, 1, 3]), m.tensor([2.0]), sorter=m.tensor([1.0, 2, 0])),
     lambda m: m.searchsorted(m.tensor([True, False]), m.tensor([True])),
+    lambda m: m.searchsorted(m.tensor([1.0, 2.0], dtype=m.float16), m.tensor([1.5])),
+    lambda m: m.searchsorted(m.tensor([1, 2], dtype=m.uint8), m.tensor([1, 300])),
+    lambda m: m.bucketize(m.tensor([1, 300]), m.tensor([1, 2], dtype=m.uint8)),
     lambda m: m.bucketize(m.tensor(VALUES), m.tensor(SEQ)),
     lambda m: m.bucketize(m.tensor(VALUES), m.tensor(SEQ), right=True, out_int32=True),
     lambda m: m.bucketize(3, m.tensor(SEQ)),
@@ -116,6 +119,9 @@ HIST_CASES = [
     lambda m: m.histc(m.tensor([1.0, NAN]), bins=4),
     lambda m: m.histc(m.tensor([1.0, float("inf")]), bins=4),
     lambda m: m.histc(m.tensor([1.0, 2]), bins=4, min=NAN, max=1),
+    lambda m: m.histc(m.tensor(1.0)),
+    lambda m: m.histc(m.tensor([1.0, 2.0]), bins=3, min=1, max=1),
+    lambda m: m.histc(m.tensor([1.0, 2.0]), bins=3.5),
 ]
 
 
@@ -158,6 +164,9 @@ def _unique_cases():
                 lambda m, f=flags, d=dim: m.unique_consecutive(m.tensor(MATRIX), dim=d, **f),
             ]
         cases += [
+            lambda m, f=flags: m.unique(m.tensor(2), dim=0, **f),
+            lambda m, f=flags: m.unique_consecutive(m.tensor(2), dim=-1, **f),
+            lambda m, f=flags: m.unique(m.tensor([[1, 2], [1, 2]]), dim=None, **f),
             lambda m, f=flags: m.unique(m.zeros(0, 3), dim=0, **f),
             lambda m, f=flags: m.unique(m.zeros(0, 3), dim=1, **f),
         ]

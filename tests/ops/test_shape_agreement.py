@@ -183,6 +183,25 @@ LONG_TAIL_CASES = [
     lambda m: m.repeat_interleave(m.tensor([[1, 2], [3, 4]]), m.tensor([1.0, 2]), dim=1),
     lambda m: m.repeat_interleave(m.tensor([[1, 2], [3, 4]]), m.tensor([1, 2, 3]), dim=1),
     lambda m: m.repeat_interleave(m.tensor([1, 2]), m.tensor([[1, 2]])),
+    lambda m: m.repeat_interleave(m.tensor(3), 2, dim=0),
+    lambda m: m.repeat_interleave(m.tensor(3.0), m.tensor([2]), dim=0),
+    lambda m: m.repeat_interleave(m.zeros(0, 2), 2, dim=0),
+    lambda m: m.repeat_interleave(m.zeros(2, 0), m.tensor([1, 2]), dim=0),
+    lambda m: m.repeat_interleave(m.tensor([[1, 2], [3, 4]]), 2, dim=2),
+    # other dtypes, empty and 0-d inputs, and non-int arguments (TypeError, as torch's parser)
+    lambda m: m.diag_embed(m.tensor([[True, False]])),
+    lambda m: m.diag(m.tensor([True, False])),
+    lambda m: m.diagonal(m.tensor([[True, False], [False, True]])),
+    lambda m: m.tensor([[1, 2], [3, 4]], dtype=m.int16).unfold(0, 1, 1),
+    lambda m: m.ones(2, 3, dtype=m.float16).diag_embed(),
+    lambda m: m.trace(m.ones(3, 3, dtype=m.uint8)),
+    lambda m: m.trace(m.ones(3, 3, dtype=m.int8)),
+    lambda m: m.rot90(m.zeros(0, 3)),
+    lambda m: m.meshgrid(m.tensor(1.0), m.tensor(2.0), indexing="xy"),
+    lambda m: m.diagonal(m.ones(2, 3), 1.5),
+    lambda m: m.diag(m.ones(3), 1.0),
+    lambda m: m.ones(3).unfold(0, 2.0, 1),
+    lambda m: m.rot90(m.ones(2, 3), 1.5),
 ]
 
 

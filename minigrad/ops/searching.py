@@ -103,7 +103,10 @@ def searchsorted(
     batch = math.prod(seq.shape[:-1])
     rows = boundaries.reshape(batch, seq.shape[-1])
     asked = queries.reshape((batch, values.shape[-1]) if seq.ndim > 1 else (1, values.numel()))
-    found = _binary_search(xp, rows, asked, right)
+    if boundaries.dtype.kind == "f" and bool(xp.isnan(boundaries).any()):
+        found = _binary_search(xp, rows, asked, right)  # NaN boundaries: torch's comparisons
+    else:
+        found = _library_search(xp, rows, asked, right)
     out_dtype = dtypes.int32 if out_int32 else dtypes.int64
     return Tensor._make(found.reshape(values.shape).astype(out_dtype))
 
@@ -126,6 +129,21 @@ def _binary_search(xp, rows, asked, right: bool):
         lo = xp.where(active & go_right, mid + 1, lo)
         hi = xp.where(active & ~go_right, mid, hi)
     return lo
+
+
+_ROWS_PER_CALL_LIMIT = 64  # above this many rows, one vectorised search beats a call per row
+
+
+def _library_search(xp, rows, asked, right: bool):
+    """`_binary_search`'s result through the library's own searchsorted (one call per row),
+    for boundaries without NaN, where its NaN-last order and torch's comparisons agree."""
+    if rows.shape[0] > _ROWS_PER_CALL_LIMIT:
+        return _binary_search(xp, rows, asked, right)
+    side = "right" if right else "left"
+    found = xp.empty(asked.shape, dtype=dtypes.int64)
+    for r in range(asked.shape[0]):  # one row serves all when the sequence is 1-D
+        found[r] = xp.searchsorted(rows[0 if rows.shape[0] == 1 else r], asked[r], side=side)
+    return found
 
 
 def bucketize(input, boundaries: Tensor, *, out_int32: bool = False, right: bool = False) -> Tensor:

@@ -102,6 +102,22 @@ def test_searchsorted_matches_torch_on_random_batches():
             _agree(lambda m: m.searchsorted(m.tensor(seq), m.tensor(values), right=right))
 
 
+def test_library_search_and_binary_search_agree():
+    # the speed path (NumPy's searchsorted per row) beside the vectorised binary search that
+    # serves NaN boundaries and many rows: the same indices wherever both apply
+    from minigrad.ops.searching import _binary_search, _library_search
+
+    rng = np.random.default_rng(4)
+    for rows_n, n, q in [(1, 9, 20), (5, 1, 7), (3, 0, 4), (7, 33, 50), (1, 1000, 300)]:
+        rows = np.sort(rng.integers(-4, 4, (rows_n, n)).astype(np.float64), axis=-1)
+        asked = rng.integers(-5, 5, (rows_n, q)).astype(np.float64)
+        asked[0, : q // 4] = np.nan  # NaN values: both put them after every boundary
+        for right in (False, True):
+            np.testing.assert_array_equal(
+                _library_search(np, rows, asked, right), _binary_search(np, rows, asked, right)
+            )
+
+
 HIST_CASES = [
     lambda m: m.histc(m.tensor([1.0, 2, 1, 4]), bins=4),
     lambda m: m.histc(m.tensor([1.0, 2, 1, 4]), bins=4, min=0, max=3),

@@ -10,14 +10,17 @@ backward scatters into a zero tensor). `cross_entropy` is the fused `log_softmax
 
 from __future__ import annotations
 
-import builtins
 import math
 
 import numpy as np
 
 from minigrad import dtypes
 from minigrad.autograd import apply, defop
-from minigrad.nn.loss_functions import _reduce  # one reduction rule for every loss
+from minigrad.nn.loss_functions import (  # noqa: F401
+    _broadcast_pair,
+    _reduce,  # one reduction rule for every loss
+    pairwise_distance,
+)
 from minigrad.ops import elementwise as _ew
 from minigrad.ops import reduce as _red
 from minigrad.ops.elementwise import (
@@ -28,7 +31,7 @@ from minigrad.ops.elementwise import (
 )
 from minigrad.ops.indexing import one_hot
 from minigrad.ops.linalg import linear as _linear
-from minigrad.ops.shape import broadcast_tensors, pad
+from minigrad.ops.shape import pad
 from minigrad.tensor import Tensor
 
 __all__ = [
@@ -280,13 +283,6 @@ def _float_norm_input(input: Tensor) -> None:
         )
 
 
-def _broadcast_pair(x1: Tensor, x2: Tensor) -> tuple:
-    try:
-        return broadcast_tensors(x1, x2)
-    except ValueError as e:
-        raise _ew._broadcast_error(e, x1, x2) from None
-
-
 def cosine_similarity(x1: Tensor, x2: Tensor, dim: int = 1, eps: float = 1e-8) -> Tensor:
     """<x1, x2> / (||x1|| ||x2||) along `dim` (inputs broadcast), as PyTorch computes it: each
     input divided by its norm first (the result stays in [-1, 1]), each norm at least `eps`.
@@ -309,16 +305,6 @@ def cosine_similarity(x1: Tensor, x2: Tensor, dim: int = 1, eps: float = 1e-8) -
         return _ew.where(level >= eps, norm, (norm - level) + eps)
 
     return _red.sum((x1 / floored_norm(x1)) * (x2 / floored_norm(x2)), dim)
-
-
-def pairwise_distance(
-    x1: Tensor, x2: Tensor, p: float = 2.0, eps: float = 1e-6, keepdim: bool = False
-) -> Tensor:
-    """||x1 - x2 + eps||_p over the last dim (inputs broadcast), as PyTorch: eps is added to
-    the difference, so equal inputs give a small positive distance and a finite gradient."""
-    x1, x2 = _broadcast_pair(*promote(x1, x2))
-    ndim = builtins.max(x1.ndim, x2.ndim)
-    return _red.norm(x1 - x2 + eps, p, -1 if ndim else None, keepdim)
 
 
 # --- losses --------------------------------------------------------------------------------------

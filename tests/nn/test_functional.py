@@ -264,3 +264,16 @@ def test_distance_values_and_gradients_match_torch(name):
         results.append([out.detach().numpy(), a.grad.numpy(), b.grad.numpy()])
     for ours, theirs in zip(results[1], results[0]):
         np.testing.assert_allclose(ours, theirs, rtol=1e-12, atol=1e-15)
+
+
+def test_distance_modules_match_torch():
+    torch = pytest.importorskip("torch")
+    data = [np.random.default_rng(5).standard_normal((3, 4)) for _ in range(2)]
+    for ours, theirs in [
+        (mg.nn.CosineSimilarity(0, 0.5), torch.nn.CosineSimilarity(0, 0.5)),
+        (mg.nn.PairwiseDistance(3.0, 1e-3, True), torch.nn.PairwiseDistance(3.0, 1e-3, True)),
+        (mg.nn.PairwiseDistance(), torch.nn.PairwiseDistance()),
+    ]:
+        got = ours(*(mg.tensor(d) for d in data)).numpy()
+        np.testing.assert_allclose(got, theirs(*(torch.tensor(d) for d in data)).numpy())
+        assert repr(ours) == repr(theirs)

@@ -11,11 +11,12 @@ from __future__ import annotations
 from types import SimpleNamespace
 
 from minigrad import autograd
-from minigrad.ops import elementwise, indexing, linalg, reduce, shape
+from minigrad.ops import elementwise, indexing, linalg, reduce, scattering, shape
 from minigrad.ops.elementwise import *  # noqa: F403
 from minigrad.ops.indexing import gather, getitem, index_select, masked_select, one_hot, take  # noqa: F401
 from minigrad.ops.linalg import bmm, dot, einsum, inner, linear, matmul, mm, mv, outer  # noqa: F401
 from minigrad.ops.reduce import *  # noqa: F403
+from minigrad.ops.scattering import *  # noqa: F403
 from minigrad.ops.shape import *  # noqa: F403
 from minigrad.tensor import Tensor
 
@@ -212,6 +213,23 @@ _METHODS = dict(
     __xor__=elementwise.logical_xor,
     __invert__=elementwise.bitwise_not,
     __getitem__=indexing.getitem,
+    # scatter family (minigrad/ops/scattering.py)
+    scatter=scattering.scatter,
+    scatter_=scattering.scatter_,
+    scatter_add=scattering.scatter_add,
+    scatter_add_=scattering.scatter_add_,
+    scatter_reduce=scattering.scatter_reduce,
+    scatter_reduce_=scattering.scatter_reduce_,
+    index_add=scattering.index_add,
+    index_add_=scattering.index_add_,
+    index_copy=scattering.index_copy,
+    index_copy_=scattering.index_copy_,
+    index_fill=scattering.index_fill,
+    index_fill_=scattering.index_fill_,
+    masked_scatter=scattering.masked_scatter,
+    masked_scatter_=scattering.masked_scatter_,
+    index_put=scattering.index_put,
+    index_put_=scattering.index_put_,
 )
 for _name, _fn in _METHODS.items():
     setattr(Tensor, _name, _fn)

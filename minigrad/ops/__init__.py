@@ -11,13 +11,14 @@ from __future__ import annotations
 from types import SimpleNamespace
 
 from minigrad import autograd
-from minigrad.ops import elementwise, indexing, linalg, reduce, scattering, shape
+from minigrad.ops import elementwise, indexing, linalg, reduce, scattering, shape, sorting
 from minigrad.ops.elementwise import *  # noqa: F403
 from minigrad.ops.indexing import gather, getitem, index_select, masked_select, one_hot, take  # noqa: F401
 from minigrad.ops.linalg import bmm, dot, einsum, inner, linear, matmul, mm, mv, outer  # noqa: F401
 from minigrad.ops.reduce import *  # noqa: F403
 from minigrad.ops.scattering import *  # noqa: F403
 from minigrad.ops.shape import *  # noqa: F403
+from minigrad.ops.sorting import *  # noqa: F403
 from minigrad.tensor import Tensor
 
 graph_namespace = SimpleNamespace(
@@ -230,6 +231,15 @@ _METHODS = dict(
     masked_scatter_=scattering.masked_scatter_,
     index_put=scattering.index_put,
     index_put_=scattering.index_put_,
+    # order statistics (minigrad/ops/sorting.py)
+    sort=sorting.sort,
+    argsort=sorting.argsort,
+    msort=sorting.msort,
+    topk=sorting.topk,
+    kthvalue=sorting.kthvalue,
+    median=sorting.median,
+    nanmedian=sorting.nanmedian,
+    mode=sorting.mode,
 )
 for _name, _fn in _METHODS.items():
     setattr(Tensor, _name, _fn)

@@ -24,7 +24,7 @@ sys.path.insert(0, HERE)
 
 import common  # noqa: E402
 
-WORKLOADS = ("tiny_ops", "mlp_step", "scalar_graph", "attention_step", "cnn_step")
+WORKLOADS = ("tiny_ops", "mlp_step", "scalar_graph", "attention_step", "cnn_step", "scatter_step")
 
 
 def load(name: str) -> common.Workload | None:

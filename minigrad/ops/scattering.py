@@ -35,8 +35,7 @@ SCATTER = defop("scatter",
                 src=lambda xp, g, src_shape, where_, sub:                      # read back: gather
                     xp.unindex(g[where_], src_shape, sub))
 SCATTER_ADD = defop("scatter_add",
-                    lambda xp, x, src, *, where_, sub, hit:
-                        x + xp.unindex(src[sub], x.shape, where_),
+                    lambda xp, x, src, *, where_, sub, hit: _scatter_add(xp, x, src[sub], where_),
                     x=lambda g: g,                                             # d(x + ...)/dx = 1
                     src=lambda xp, g, src_shape, where_, sub:                  # gather
                         xp.unindex(g[where_], src_shape, sub))
@@ -67,6 +66,30 @@ SCATTER_PROD = defop("scatter_prod",
 def _scatter(xp, x, src, where_, sub):
     out = x.copy()
     out[where_] = src[sub]
+    return out
+
+
+def _scatter_add(xp, x, values, where_):
+    if type(x) is np.ndarray and values.size:
+        return _scatter_add_flat(x, values, where_)
+    return _scatter_add_plain(xp, x, values, where_)
+
+
+def _scatter_add_plain(xp, x, values, where_):
+    """x with `values` added at the advanced index `where_` (the plain version)."""
+    if type(x) is np.ndarray:
+        out = x.copy()
+        np.add.at(out, where_, values)
+        return out
+    return x + xp.unindex(values, x.shape, where_)
+
+
+def _scatter_add_flat(x, values, where_):
+    """As `_index_add_flat`: one flat 1-D index, NumPy's fast `add.at` case (bit-identical)."""
+    out = np.array(x, copy=True, order="C")
+    grids = np.broadcast_arrays(*where_)
+    flat = np.ravel_multi_index([g.astype(np.intp) for g in grids], x.shape)
+    np.add.at(out.reshape(-1), flat.reshape(-1), np.ascontiguousarray(values).reshape(-1))
     return out
 
 

@@ -367,3 +367,15 @@ def test_index_add_flat_path_equals_plain_bitwise(dtype, shape, axis):
     plain = sc._index_add_plain(np, x, source, axis, index)
     assert fast.dtype == plain.dtype
     np.testing.assert_array_equal(fast, plain)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.int64])
+def test_scatter_add_flat_path_equals_plain_bitwise(dtype):
+    rng = np.random.default_rng(5)
+    x = (rng.standard_normal((5, 6, 3)) * 10).astype(dtype)
+    index = rng.integers(0, 6, (4, 5, 3))
+    values = (rng.standard_normal((4, 5, 3)) * 10).astype(dtype)
+    where_ = (np.arange(4)[:, None, None], index, np.arange(3)[None, None, :])
+    fast = sc._scatter_add_flat(x, values, where_)
+    plain = sc._scatter_add_plain(np, x, values, where_)
+    np.testing.assert_array_equal(fast, plain)

@@ -18,7 +18,7 @@ GUARD_TESTS ?= tests/ops tests/nn tests/optim tests/test_devices.py tests/test_a
 	tests/test_anomaly.py tests/test_memory.py tests/test_trace.py tests/test_viz.py \
 	tests/test_serialization.py tests/data tests/models
 
-.PHONY: venv demo test test-plain test-guard test-cuda-standin lint format bench clean dot
+.PHONY: venv demo test test-plain test-guard test-cuda-standin test-fast-check lint format bench clean dot sysdeps
 
 venv: $(STAMP)
 
@@ -33,28 +33,41 @@ $(STAMP): pyproject.toml
 	$(PIP) install $(PIP_Q) -e '.[$(EXTRAS)]' '$(TORCH)'
 	@touch $@
 
-# Graphviz's `dot` binary (the python `graphviz` package only wraps it).
-# Best effort: installed via apt when missing and we are root; never fatal.
-dot:
-	@if ! command -v dot >/dev/null 2>&1; then \
+# System programs the tests use: graphviz's `dot` (drawings) and Chromium with its driver (the
+# browser test of the backprop step-through page). Installed with apt when missing and we are
+# root, in one apt run; never fatal here: the tests say what is missing (in CI the browser test
+# fails instead of skipping). `make dot` installs graphviz alone (all the demo needs).
+define apt_install
+	@missing=""; for pair in $(1); do \
+		command -v "$${pair##*:}" >/dev/null 2>&1 || missing="$$missing $${pair%%:*}"; \
+	done; \
+	if [ -n "$$missing" ]; then \
 		if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
-			echo ">> installing graphviz (dot) via apt-get"; \
+			echo ">> installing$$missing via apt-get"; \
 			{ apt-get update -qq && DEBIAN_FRONTEND=noninteractive \
-				apt-get install -y -qq --no-install-recommends graphviz; } >/dev/null 2>&1 \
-				|| echo "warning: could not install graphviz; rendering tests may skip" >&2; \
+				apt-get install -y -qq --no-install-recommends $$missing; } >/dev/null 2>&1 \
+				|| echo "warning: could not install$$missing; tests that need them skip" >&2; \
 		else \
-			echo "note: graphviz 'dot' not found; rendering tests may skip" >&2; \
+			echo "note:$$missing not installed (as root: apt-get install$$missing);" \
+				"tests that need them skip" >&2; \
 		fi; \
 	fi
+endef
 
-demo: venv
+dot:
+	$(call apt_install,graphviz:dot)
+
+sysdeps:
+	$(call apt_install,graphviz:dot chromium:chromium chromium-driver:chromedriver)
+
+demo: venv dot
 	$(VPY) examples/demo.py
 
 # The plain (NumPy) suite, the guard run, then the CUDA tests through minigrad's real CuPy
 # backend code over a stand-in CuPy (tests/_fake_cupy.py); stops at the first that fails.
 test: test-plain test-guard test-cuda-standin
 
-test-plain: venv dot
+test-plain: venv sysdeps
 	$(VPY) -m pytest $(PYTEST_ARGS)
 
 test-guard: venv
@@ -77,3 +90,8 @@ bench: venv
 clean:
 	rm -rf $(VENV) build dist *.egg-info .pytest_cache .ruff_cache .hypothesis
 	find . -name __pycache__ -type d -prune -exec rm -rf {} +
+
+# The op and nn suites with every node recorded and every rule called both ways (minigrad/_fast.py
+# against autograd.py's plain path): any difference fails.
+test-fast-check: $(STAMP)
+	MINIGRAD_CHECK_FAST=1 $(VPY) -m pytest $(PYTEST_ARGS) tests/ops tests/nn

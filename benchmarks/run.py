@@ -24,7 +24,18 @@ sys.path.insert(0, HERE)
 
 import common  # noqa: E402
 
-WORKLOADS = ("tiny_ops", "mlp_step", "scalar_graph", "attention_step", "cnn_step", "scatter_step")
+WORKLOADS = (
+    "tiny_ops",
+    "mlp_step",
+    "scalar_graph",
+    "attention_step",
+    "hand_attention_step",
+    "cnn_step",
+    "long_chain_forward",
+    "long_chain",
+    "lstm_step",
+    "scatter_step",
+)
 
 
 def load(name: str) -> common.Workload | None:

@@ -4,10 +4,12 @@ Trains the MLP of examples/mlp_classification.py (2-64-64-3, ReLU, Adam, cross-e
 spiral arms for a short run with a progress bar, then
 
 - writes out/demo_spirals.png: the learned decision regions and the loss curve;
-- runs one more forward/backward while recording which module made each op and tracing the
-  backward pass, and draws that graph with `minigrad.viz`: one box per layer, each tensor's
-  value and gradient, op nodes numbered in backward order (out/demo_graph.png, plus the DOT
-  text as out/demo_graph.dot; only the DOT text when Graphviz's `dot` is not installed).
+- runs one more forward/backward with `minigrad.viz.backprop` and draws that graph: one box per
+  layer listing its parameters and their gradient norms, each tensor's value and gradient, op
+  nodes numbered in backward order (out/demo_graph.svg and .png, the DOT text as .dot; only the
+  DOT text when Graphviz's `dot` is not installed);
+- writes out/demo_backprop.html: backward on four points, one op at a time (open it in a
+  browser, press the right arrow).
 
     python examples/demo.py [--epochs 300] [--quiet] [--out out]
 """
@@ -27,31 +29,34 @@ import minigrad.nn.functional as F
 from minigrad import optim, viz
 
 
-def _trace():
-    """`minigrad.autograd.trace` (records the backward pass so the drawing can number it)."""
-    trace = getattr(minigrad.autograd, "trace", None)
-    if trace is None:  # TODO(lead): autograd.py lost its `trace` re-export in 1b71af4
-        from minigrad._trace import trace
-    return trace
-
-
 def draw_graph(model, x, y, out: str) -> dict[str, str]:
-    """One recorded forward/backward of `model` drawn as out/demo_graph.{dot,png}."""
+    """One recorded forward/backward of `model`, drawn by `viz.backprop`: one box per layer with
+    its parameters' gradient norms, every tensor's value and gradient, ops numbered in backward
+    order (out/demo_graph.{svg,png,dot}); and the step-through page of backward on four points
+    (out/demo_backprop.html). Without graphviz's `dot` only the DOT text is written."""
+    params = dict(model.named_parameters())
     with viz.record_modules():
         loss = F.cross_entropy(model(x), y)
-    with _trace()() as tr:
-        loss.backward()
-    kwargs = dict(
-        params=dict(model.named_parameters()), collapse_modules=True, trace=tr, rankdir="TB"
-    )
+    drawing = viz.backprop(loss, params=params, collapse_modules=True, rankdir="TB")
     os.makedirs(out, exist_ok=True)
     paths = {"dot": os.path.join(out, "demo_graph.dot")}
     with open(paths["dot"], "w") as f:
-        f.write(viz.to_dot(loss, **kwargs))
-    if shutil.which("dot"):
-        stem = os.path.join(out, "demo_graph")
-        rendered = viz.draw(loss, **kwargs).render(stem, format="png", cleanup=True)
-        paths["png"] = str(rendered)
+        f.write(drawing.source)
+    if not shutil.which("dot"):
+        print(
+            "note: graphviz's `dot` program is not installed, so only the DOT text was written "
+            "(Debian/Ubuntu: sudo apt install graphviz; macOS: brew install graphviz; or run "
+            "`make demo` as root, which installs it)",
+            file=sys.stderr,
+        )
+        return paths
+    stem = os.path.join(out, "demo_graph")
+    for fmt in ("svg", "png"):
+        paths[fmt] = str(drawing.render(stem, format=fmt, cleanup=False))
+    os.replace(stem, paths["dot"])  # render() saved the DOT text under the bare stem
+    model.zero_grad()
+    few = F.cross_entropy(model(x[:4]), y[:4])
+    paths["html"] = viz.to_html(few, os.path.join(out, "demo_backprop.html"), params=params)
     return paths
 
 

@@ -49,6 +49,7 @@ class Step:
     in_shapes: tuple  # shapes of the op's inputs (where the gradients go)
     grad_out_norm: float | None
     grad_in_norms: tuple = ()  # one per input; None where no gradient flows
+    grads_in: tuple = ()  # keep_values: per input, the gradient sent (host array, input's shape)
     seconds: float = 0.0
     _t0: float = field(default=0.0, repr=False)
 
@@ -88,6 +89,11 @@ class Trace:
             return
         step.seconds = time.perf_counter() - step._t0
         step.grad_in_norms = tuple(_norm(gi) for gi in input_grads)
+        if self.keep_values:
+            step.grads_in = tuple(
+                None if gi is None or source is None else _summed_to(to_host(gi), shape)
+                for gi, source, shape in zip(input_grads, node.next, node.shapes)
+            )
 
     def _leaf(self, leaf, g) -> None:
         self.steps.append(
@@ -165,6 +171,18 @@ class Trace:
 
     def __repr__(self) -> str:
         return f"<Trace: {len(self.steps)} backward steps>"
+
+
+def _summed_to(a, shape) -> np.ndarray:
+    """A rule's result summed down to its input's shape, as the engine does before passing it on."""
+    shape = tuple(shape)
+    if a.shape == shape:
+        return a
+    lead = a.ndim - len(shape)
+    axes = tuple(range(lead)) + tuple(
+        lead + k for k, n in enumerate(shape) if n == 1 and a.shape[lead + k] != 1
+    )
+    return a.sum(axis=axes, keepdims=False).reshape(shape)
 
 
 def _shape(shape) -> str:

@@ -1,164 +1,290 @@
 """Reverse-mode automatic differentiation: recording the graph and running backward (read first).
 
-The whole algorithm:
+The whole algorithm, in the order of this file:
 
-1. An `Op` is a primitive: a forward function and one gradient rule per input, written side by
-   side like PyTorch's derivatives.yaml (see `minigrad/ops/`). A rule's parameter names say what
-   it reads (`g` the output gradient, `out`, an input by name, `x_shape`, a param), so recording
-   saves exactly those values and nothing else.
-2. `apply(op, inputs, params)` runs the forward on raw arrays and, when grad mode is on and some
+1. Grad mode: whether ops are recorded at all (`no_grad`, `enable_grad`, `inference_mode`).
+2. An `Op` is a primitive: a forward function and its gradient rules, written side by side like
+   PyTorch's derivatives.yaml (see `minigrad/ops/`). Usually one rule per input; a fused op may
+   give one `backward` rule returning the gradients of all its inputs. A rule's parameter names
+   say what it reads (`g` the output gradient, `out`, an input by name, `x_shape`, a param), so
+   recording saves exactly those values and nothing else. `defop` checks those names at once.
+3. `apply(op, inputs, params)` runs the forward on raw arrays and, when grad mode is on and some
    input requires grad, records a `Node`: the op, the saved values, and per input where its
    gradient goes next (the input's own Node, the leaf Tensor itself, or None). Nodes point only
    to their inputs, never to their output tensor, so the graph has no reference cycles and is
    freed by reference counting the moment the last tensor using it goes away.
-3. `backward` counts, for every node reachable from the roots, how many consumers feed it a
+4. `run_backward` counts, for every node reachable from the roots, how many consumers feed it a
    gradient; a node runs once all of them have (Kahn's algorithm, no recursion). Each rule's
    result is summed down to its input's shape (unbroadcasting, done once here and never in a
-   rule), accumulated per node, and finally added into the leaves' `.grad`.
-4. Rules are written against a namespace `xp`. Normally that is NumPy/CuPy and the rules see raw
-   arrays; under `create_graph=True` it is minigrad itself and the rules see Tensors, so the
-   backward pass is recorded like any forward pass and can be differentiated again.
+   rule), accumulated per node, and finally added into the leaves' `.grad`, after their hooks.
+5. `grad` returns gradients instead of storing them; `Function` lets a user write an op by hand.
+
+Rules are written against a namespace `xp`. Normally that is NumPy/CuPy and the rules see raw
+arrays; under `create_graph=True` it is `graph_namespace`, the same function names implemented by
+minigrad ops, and the rules see Tensors: the backward pass is recorded like any forward pass and
+can be differentiated again.
 """
 
 from __future__ import annotations
 
 import contextlib
+import functools
 import threading
 from collections.abc import Callable, Sequence
 from typing import Any
 from weakref import ref as _weakref
 
+import numpy as np
+
 from minigrad.backend import _BACKENDS, MULTI_DEVICE_TYPES
 from minigrad.backend import writeable as _writeable
 
-Tensor: Any = None  # minigrad.tensor sets this (tensor.py imports this module, not the reverse)
-_make: Any = None  # and this: Tensor._make, the no-checks constructor
-graph_namespace: Any = None  # minigrad.ops sets this: the xp rules see under create_graph=True
+# The one import cycle of the core: a Tensor's methods run ops, and ops return Tensors.
+# minigrad.tensor imports this module and then fills these two names in.
+Tensor: Any = None
+graph_namespace: Any = None  # minigrad.ops: the `xp` that rules see under create_graph=True
 
 
-# --- grad mode --------------------------------------------------------------------------------
+# --- 1. grad mode -----------------------------------------------------------------------------
 
 
 class _Mode(threading.local):
+    """Per-thread state: each thread has its own grad mode, as in PyTorch."""
+
     grad_enabled = True
+    inference = False
     anomaly = False
     tracer = None
 
+    def __init__(self):
+        self.stack: list = []  # what each open grad-mode context will restore, innermost last
+
 
 mode = _Mode()
+_thread_mode = mode  # the same object, for classes whose `mode` argument (PyTorch's name) hides it
 
 
 def is_grad_enabled() -> bool:
     return mode.grad_enabled
 
 
-class set_grad_enabled(contextlib.ContextDecorator):
-    """Turn graph recording on or off: a context manager, a decorator, or a plain call."""
+def is_inference_mode_enabled() -> bool:
+    return mode.inference
 
-    def __init__(self, enabled: bool = True):
-        self.enabled = bool(enabled)
-        self._previous: list[bool] = []
-        self._previous_now = mode.grad_enabled
-        mode.grad_enabled = self.enabled  # a plain call takes effect at once, as in PyTorch
+
+class _GradModeContext:
+    """Base of the grad-mode switches: a context manager and a decorator.
+
+    What a context restores lives on the thread's own stack (`mode.stack`), never on the
+    instance, so one decorated function called from two threads cannot swap their modes.
+    As in PyTorch, `@no_grad` works with and without parentheses.
+    """
+
+    grad_enabled: bool | None = None  # what entering sets (None: leave as it is)
+    inference: bool | None = None
+
+    def __new__(cls, *args, **kwargs):
+        if len(args) == 1 and not kwargs and callable(args[0]) and not isinstance(args[0], bool):
+            return cls()(args[0])  # used as a decorator without parentheses
+        return super().__new__(cls)
 
     def __enter__(self):
-        self._previous.append(self._previous_now)
-        mode.grad_enabled = self.enabled
+        mode.stack.append((mode.grad_enabled, mode.inference))
+        if self.grad_enabled is not None:
+            mode.grad_enabled = self.grad_enabled
+        if self.inference is not None:
+            mode.inference = self.inference
         return self
 
-    def __exit__(self, *exc):
-        mode.grad_enabled = self._previous.pop()
+    def __exit__(self, *exc) -> bool:
+        mode.grad_enabled, mode.inference = mode.stack.pop()
         return False
 
-    def __call__(self, fn):
-        mode.grad_enabled = self._previous_now  # used as a decorator: undo the eager switch
+    def __call__(self, fn: Callable) -> Callable:
+        @functools.wraps(fn)
+        def run_in_mode(*args, **kwargs):
+            with self:
+                return fn(*args, **kwargs)
+
+        return run_in_mode
+
+
+class no_grad(_GradModeContext):
+    """Disable graph recording (inference, optimizer updates). Context manager or decorator."""
+
+    grad_enabled = False
+
+
+class enable_grad(_GradModeContext):
+    """Re-enable graph recording inside `no_grad`. Context manager or decorator."""
+
+    grad_enabled = True
+
+
+class set_grad_enabled(_GradModeContext):
+    """Turn graph recording on or off: a context manager, a decorator, or a plain call (which,
+    as in PyTorch, takes effect at once)."""
+
+    def __new__(cls, mode: bool = True):
+        return object.__new__(cls)
+
+    def __init__(self, mode: bool = True):
+        self.grad_enabled = bool(mode)
+        self._before_call = _thread_mode.grad_enabled
+        _thread_mode.grad_enabled = self.grad_enabled
+
+    def __enter__(self):
+        entered = super().__enter__()
+        if self._before_call is not None:  # undo the plain call's switch on exit, not before
+            mode.stack[-1] = (self._before_call, mode.stack[-1][1])
+            self._before_call = None
+        return entered
+
+    def __call__(self, fn: Callable) -> Callable:
+        if self._before_call is not None:  # a decorator: the switch belongs to each call only
+            mode.grad_enabled = self._before_call
+            self._before_call = None
         return super().__call__(fn)
 
 
-class no_grad(set_grad_enabled):
-    """Disable graph recording (inference, optimizer updates). Context manager or decorator."""
+class inference_mode(_GradModeContext):
+    """`no_grad` that also marks the tensors it creates as inference tensors (`is_inference()`),
+    which can never join a graph later. `inference_mode(False)` turns it off inside."""
 
-    def __init__(self):
-        self.enabled = False
-        self._previous = []
-
-    def __enter__(self):
-        self._previous.append(mode.grad_enabled)
-        mode.grad_enabled = False
-        return self
-
-    def __call__(self, fn):
-        return contextlib.ContextDecorator.__call__(self, fn)
-
-
-class enable_grad(no_grad):
-    """Re-enable graph recording inside `no_grad`. Context manager or decorator."""
+    def __init__(self, mode: bool = True):
+        self.inference = bool(mode)
+        self.grad_enabled = not mode
 
     def __enter__(self):
-        self._previous.append(mode.grad_enabled)
-        mode.grad_enabled = True
-        return self
+        global _inference_used
+        _inference_used = True
+        return super().__enter__()
 
 
-# --- ops and nodes ----------------------------------------------------------------------------
+# Set once inference mode was ever entered: until then, recording skips the inference check.
+_inference_used = False
+
+
+# --- 2. ops and their rules -------------------------------------------------------------------
+
+# The names a rule may read besides the op's inputs, params and residuals.
+OUTPUT_GRAD, NAMESPACE, INPUT_INDEX, OUTPUT, NEEDS = "g", "xp", "i", "out", "needs_input_grad"
+_METADATA_SUFFIXES = ("_shape", "_dtype", "_device")
 
 
 class Op:
-    """A differentiable primitive: `forward(xp, *inputs, **params)` and one rule per input.
+    """A differentiable primitive: `forward(xp, *inputs, **params)` and its gradient rules.
 
-    `rules[i]` is None for an input without a gradient (an index, a mask). `arg_names[i]` lists
-    what rule i reads; `saves` is their union over inputs, `out` and residuals: what a Node keeps.
-    `residuals` names extra arrays the forward returns after its output (indices, masks): they are
-    saved for the rules and treated as constants under double backward.
+    `rules[k]` is input k's rule (None: no gradient, e.g. an index or a mask), or `backward` is
+    one rule returning every input's gradient. `reads[k]` (`backward_reads`) lists the names a
+    rule takes, checked here against what the engine can supply. `residuals` names extra arrays
+    the forward returns after its output (indices, masks): saved for the rules and treated as
+    constants under double backward. `formulas[input]` is the math, where given as text.
     """
 
-    __slots__ = (
-        "name",
-        "forward",
-        "input_names",
-        "variadic",
-        "rules",
-        "arg_names",
-        "saves",
-        "residuals",
-        "view",
-        "formulas",
-        "backward_name",
-        "params",
-        "_plans",
-        "_compiled",
-    )
-
-    def __init__(self, name, forward, rules, *, residuals=(), view=False, formulas=None):
-        # forward(xp, *inputs, *, params): positional names are inputs, keyword-only are params
-        code = forward.__code__
-        names = code.co_varnames[1 : code.co_argcount]
-        self.variadic = bool(code.co_flags & 0x04)  # forward(xp, *xs, *, params)
-        if self.variadic:
-            names = (code.co_varnames[code.co_argcount + code.co_kwonlyargcount],)
-        unknown = set(rules) - set(names)
-        if unknown:
-            raise TypeError(
-                f"op {name!r}: rules for unknown inputs {sorted(unknown)}; inputs: {names}"
-            )
+    def __init__(
+        self,
+        name: str,
+        forward: Callable,
+        rules: dict,
+        *,
+        residuals: Sequence[str] = (),
+        view: bool = False,
+        backward: Callable | None = None,
+        formula: str | dict | None = None,
+        double_backward: bool = True,
+    ):
+        signature = forward.__code__
+        positional = signature.co_varnames[1 : signature.co_argcount]
+        keyword_only = signature.co_varnames[
+            signature.co_argcount : signature.co_argcount + signature.co_kwonlyargcount
+        ]
+        # forward(xp, *xs, *, params): one input name standing for any number of tensors
+        has_star_args = signature.co_flags & _CO_VARARGS
+        if has_star_args:
+            positional = (signature.co_varnames[len(positional) + 1 + len(keyword_only)],)
         self.name = name
         self.forward = forward
-        self.input_names = tuple(names)
-        self.rules = tuple(rules.get(n) for n in names)
-        self.arg_names = tuple(
-            () if r is None else r.__code__.co_varnames[: r.__code__.co_argcount]
-            for r in self.rules
-        )
-        plain = {"xp", "g", "i"}
-        self.saves = tuple(sorted({a for args in self.arg_names for a in args} - plain))
+        self.input_names = tuple(positional)
+        self.variadic = bool(has_star_args)
+        self.params = frozenset(keyword_only)
         self.residuals = tuple(residuals)
         self.view = view
-        self.formulas = formulas or {}
+        self.double_backward = double_backward
         self.backward_name = "".join(p.capitalize() for p in name.split("_")) + "Backward0"
-        kwonly = code.co_varnames[code.co_argcount : code.co_argcount + code.co_kwonlyargcount]
-        self.params = frozenset(kwonly)
-        self._plans: dict = {}  # which inputs need grad (bit mask) -> what to save, see plan()
-        self._compiled: dict = {}  # the same mask -> (saver, grads function), see compile()
+        unknown = set(rules) - set(self.input_names)
+        if unknown:
+            raise TypeError(
+                f"op {name!r}: rules for unknown inputs {sorted(unknown)}; its inputs are "
+                f"{list(self.input_names)}"
+            )
+        if backward is not None and rules:
+            raise TypeError(
+                f"op {name!r}: give either one rule per input or one `backward` rule, not both"
+            )
+        self.rules = tuple(rules.get(n) for n in self.input_names)
+        self.backward = backward
+        self.reads = tuple(self._check_rule(r, n) for r, n in zip(self.rules, self.input_names))
+        self.backward_reads = self._check_rule(backward, "backward")
+        self.metadata = frozenset(  # what rules read that is no array: kept by Node.release
+            name
+            for name in (*self.backward_reads, *(n for names in self.reads for n in names))
+            if self._source_of(name, multi=True)[0] in ("shape", "dtype", "device", "shapes")
+        )
+        self.differentiable = tuple(
+            n for n, r in zip(self.input_names, self.rules) if r is not None or backward
+        )
+        if isinstance(formula, str):
+            if len(self.differentiable) != 1:
+                raise TypeError(
+                    f"op {name!r}: formula= as one string fits an op with one differentiable "
+                    f"input; give a dict {{input: formula}} for {list(self.differentiable)}"
+                )
+            formula = {self.differentiable[0]: formula}
+        self.formulas = dict(formula or {})
+        self._plans: dict = {}  # inputs needing grad (bit mask) -> what to save, see plan()
+
+    def _check_rule(self, rule: Callable | None, what: str) -> tuple:
+        """The names `rule` reads, after checking that the engine can supply each one."""
+        if rule is None:
+            return ()
+        code = getattr(rule, "__code__", None)
+        if code is None or code.co_flags & (_CO_VARARGS | _CO_VARKEYWORDS):
+            raise TypeError(
+                f"op {self.name!r}: the rule for {what!r} must be a function with named "
+                f"parameters (they say what it reads)"
+            )
+        names = code.co_varnames[: code.co_argcount + code.co_kwonlyargcount]
+        for name in names:
+            if self._source_of(name, multi=what == "backward") is None:
+                raise TypeError(
+                    f"op {self.name!r}: the rule for {what!r} reads {name!r}, which the engine "
+                    f"cannot supply. A rule may read: g (output gradient), xp, out, i (input "
+                    f"index, variadic ops), an input {list(self.input_names)} or its _shape/"
+                    f"_dtype/_device, a param {sorted(self.params)}, a residual "
+                    f"{list(self.residuals)}" + (", needs_input_grad" if what == "backward" else "")
+                )
+        return names
+
+    def _source_of(self, name: str, multi: bool = False):
+        """(kind, index) of what the engine passes for a rule parameter `name`, or None."""
+        inputs = self.input_names
+        if name in (OUTPUT_GRAD, NAMESPACE, INPUT_INDEX) or (multi and name == NEEDS):
+            return ("engine", 0)
+        if name == OUTPUT:
+            return ("out", 0)
+        if name in inputs:
+            return ("inputs" if self.variadic else "input", inputs.index(name))
+        for suffix in _METADATA_SUFFIXES:
+            if name.endswith(suffix) and name[: -len(suffix)] in inputs:
+                return (suffix[1:], inputs.index(name[: -len(suffix)]))
+        if self.variadic and name == inputs[0] + "_shapes":
+            return ("shapes", 0)
+        if name in self.residuals:
+            return ("residual", self.residuals.index(name))
+        if name in self.params:
+            return ("param", 0)
+        return None
 
     def plan(self, mask: int) -> tuple:
         """What a Node saves when the inputs in bit `mask` need a gradient: ((name, kind, k)).
@@ -166,152 +292,75 @@ class Op:
         Only the rules that will run decide, as in PyTorch: `x * c` with a constant `c` keeps
         `c` only, so modifying `x` in place afterwards is allowed and `x` can be freed.
         """
+        if self.variadic or self.backward is not None:
+            mask = -1  # every rule runs (or each input's does): the mask does not matter
         plan = self._plans.get(mask)
-        if plan is not None:
-            return plan
-        if self.variadic:
-            reads = {a for args in self.arg_names for a in args}
-        else:
-            reads = {a for k, args in enumerate(self.arg_names) if mask >> k & 1 for a in args}
-        names = self.input_names
-        plan = []
-        for name in sorted(reads - {"xp", "g", "i"}):
-            if name == "out":
-                plan.append((name, _OUT, 0))
-            elif name in names:
-                plan.append((name, _VARIADIC if self.variadic else _INPUT, names.index(name)))
-            elif name.endswith("_shape") and name[:-6] in names:
-                plan.append((name, _SHAPE, names.index(name[:-6])))
-            elif name.endswith("_dtype") and name[:-6] in names:
-                plan.append((name, _DTYPE, names.index(name[:-6])))
-            elif name.endswith("_device") and name[:-7] in names:
-                plan.append((name, _DEVICE, names.index(name[:-7])))
-            elif name.endswith("_shapes"):
-                plan.append((name, _SHAPES, 0))
-            elif name in self.residuals:
-                plan.append((name, _RESIDUAL, self.residuals.index(name)))
-            elif name not in self.params:
-                raise TypeError(
-                    f"op {self.name!r}: a rule reads {name!r}, which the op does not provide"
-                )
-        plan = tuple(plan)
-        self._plans[mask] = plan
+        if plan is None:
+            if self.backward is not None:
+                reads = set(self.backward_reads)
+            elif self.variadic:
+                reads = set(self.reads[0])
+            else:
+                reads = {a for k, names in enumerate(self.reads) if mask >> k & 1 for a in names}
+            plan = []
+            for name in sorted(reads):
+                kind, k = self._source_of(name, multi=True)
+                if kind not in ("engine", "param"):
+                    plan.append((name, kind, k))
+            plan = self._plans[mask] = tuple(plan)
         return plan
 
-    def compile(self, mask: int) -> Callable:
-        """`record(inputs, arrays, params, result, residuals, out) -> Node` for the inputs in
-        bit `mask` (which need a gradient): generated once per op and mask.
+    def formula(self, input_name: str) -> str:
+        """The math of `input_name`'s gradient: the `formula=` text, else the comment on the
+        rule's line in the `defop(...)` call (see minigrad/_rule_source.py); "" if none."""
+        if input_name in self.formulas:
+            return self.formulas[input_name]
+        from minigrad._rule_source import rule_comment  # reads source files: only when asked
 
-        `record` builds the Node with `next`, `shapes` and what it saves (per `plan(mask)`)
-        written out as literal expressions; its `grads(g, xp, saved, params)` calls each
-        needed rule with its arguments read straight from `saved`/`params` (no environment
-        dict per node) and returns one gradient (or None) per input. Variadic ops get a generic
-        `record` and no `grads` (`Node.input_grads` then runs their rules). Both functions are
-        the hot path of every recorded op.
-        """
-        entry = self._compiled.get(mask)
-        if entry is not None:
-            return entry
-        if self.variadic and mask != -1:  # what is saved does not depend on the mask here
-            entry = self._compiled[mask] = self.compile(-1)
-            return entry
-        plan = self.plan(mask)
-        fixed = not self.variadic and mask >= 0
-        values, versions = [], []
-        for name, kind, k in plan:
-            if kind == _INPUT:
-                values.append(f"{name!r}: arrays[{k}]")
-                versions.append(f"({name!r}, inputs[{k}]._vc, inputs[{k}]._vc[0])")
-            elif kind == _OUT:
-                values.append(f"{name!r}: result")
-                versions.append(f"({name!r}, out._vc, out._vc[0])")
-            elif kind == _SHAPE:
-                values.append(f"{name!r}: arrays[{k}].shape")
-            elif kind == _DTYPE:
-                values.append(f"{name!r}: arrays[{k}].dtype")
-            elif kind == _VARIADIC:
-                values.append(f"{name!r}: tuple(arrays)")
-                versions.append(f"*[({name!r}, t._vc, t._vc[0]) for t in inputs]")
-            elif kind == _DEVICE:
-                values.append(f"{name!r}: _BACKENDS[type(arrays[{k}])].device_of(arrays[{k}])")
-            elif kind == _SHAPES:
-                values.append(f"{name!r}: tuple([a.shape for a in arrays])")
-            else:
-                values.append(f"{name!r}: residuals[{k}]")
-        env: dict = {"_BACKENDS": _BACKENDS, "_NOTHING": _NOTHING, "_new": _new, "_Node": Node}
-        env["_op"] = self
-        source = "grads = None\n"
-        if fixed:
-            saved_names = {name for name, _, _ in plan}
-            calls = []
-            for k, (rule, args) in enumerate(zip(self.rules, self.arg_names)):
-                if rule is None or not mask >> k & 1:
-                    calls.append("None")
-                    continue
-                env[f"rule{k}"] = rule
-                read = {"g": "g", "xp": "xp", "i": str(k)}
-                actual = [
-                    read.get(a) or (f"s[{a!r}]" if a in saved_names else f"p[{a!r}]") for a in args
-                ]
-                calls.append(f"rule{k}({', '.join(actual)})")
-            source += f"def grads(g, xp, s, p):\n    return ({_items(calls)})\n"
-            n = len(self.input_names)
-            # an input in the mask requires grad: its edge is its grad_fn, or itself (a leaf)
-            next = [
-                f"inputs[{k}].grad_fn or inputs[{k}]" if mask >> k & 1 else "None" for k in range(n)
-            ]
-            next = f"({_items(next)})"
-            shapes = f"({_items([f'arrays[{k}].shape' for k in range(n)])})"
-        else:
-            next = (
-                "tuple([t.grad_fn if t.grad_fn is not None else (t if t.requires_grad else None)"
-                " for t in inputs])"
-            )
-            shapes = "tuple([a.shape for a in arrays])"
-        saved = f"{{{', '.join(values)}}}" if plan else "_NOTHING"
-        source += f"""
-def record(inputs, arrays, params, result, residuals, out):
-    node = _new(_Node)
-    node.op = _op
-    node.next = {next}
-    node.params = params
-    node.saved = {saved}
-    node.shapes = {shapes}
-    node.versions = ({_items(versions)})
-    node.grads = grads
-    node.hooks = None
-    node.retained = None
-    node.where = None
-    return node
-"""
-        exec(compile(source, f"<minigrad op {self.name} mask {mask}>", "exec"), env)
-        entry = self._compiled[mask] = env["record"]
-        return entry
+        return rule_comment(self, input_name)
 
     def __repr__(self) -> str:
         return f"<Op {self.name}>"
 
 
-_OUT, _INPUT, _VARIADIC, _SHAPE, _DTYPE, _DEVICE, _SHAPES, _RESIDUAL = range(8)
-_new = object.__new__
+_CO_VARARGS, _CO_VARKEYWORDS = 0x04, 0x08  # code-object flags of `*args`, `**kwargs`
 
 
-def _items(expressions: list) -> str:
-    """Source text of a tuple's items: `a, b, ` (a trailing comma keeps 1-tuples tuples)."""
-    return "".join(e + ", " for e in expressions)
+def defop(
+    name: str,
+    forward: Callable,
+    *,
+    residuals: Sequence[str] = (),
+    view: bool = False,
+    backward: Callable | None = None,
+    formula: str | dict | None = None,
+    double_backward: bool = True,
+    **rules: Callable,
+) -> Op:
+    """Define a primitive. One rule per input (the whole definition of multiplication)::
 
+        mul = defop("mul", lambda xp, a, b: a * b,
+                    a=lambda g, b: g * b,   # d(a*b)/da = b
+                    b=lambda g, a: g * a)   # d(a*b)/db = a
 
-def defop(name: str, forward: Callable, *, residuals=(), view=False, formulas=None, **rules) -> Op:
-    """Define a primitive. Example (the whole definition of multiplication)::
-
-    mul = defop("mul", lambda xp, a, b: a * b,
-                a=lambda g, b: g * b,   # d(a*b)/da = b
-                b=lambda g, a: g * a)   # d(a*b)/db = a
+    or, for a fused op whose inputs' gradients share work, one `backward` rule that returns a
+    tuple with every input's gradient (None where not needed; `needs_input_grad` says which
+    are) and `formula={input: text}`. `double_backward=False` marks an op whose rules only run
+    on arrays (listed in docs/double-backward.md): create_graph through it raises.
     """
-    return Op(name, forward, rules, residuals=residuals, view=view, formulas=formulas)
+    return Op(
+        name,
+        forward,
+        rules,
+        residuals=residuals,
+        view=view,
+        backward=backward,
+        formula=formula,
+        double_backward=double_backward,
+    )
 
 
-_NOTHING: dict = {}
+# --- 3. nodes and recording -------------------------------------------------------------------
 
 
 class Node:
@@ -327,19 +376,17 @@ class Node:
         "hooks",
         "retained",
         "where",
-        "grads",
         "__weakref__",
     )
     _is_node = True  # an edge to another node, not to a leaf Tensor (see Tensor._is_node)
 
-    def __init__(self, op, next, params, saved, shapes, versions, grads=None):
+    def __init__(self, op, next, params, saved, shapes, versions):
         self.op = op
         self.next = next  # per input: Node, leaf Tensor, or None (no gradient needed)
         self.params = params
-        self.saved = saved
-        self.shapes = shapes
-        self.versions = versions  # [(name, version counter, value at save time)]
-        self.grads = grads  # Op.compile's rule caller for this node's mask (None: general path)
+        self.saved = saved  # name -> saved value; None once released by backward
+        self.shapes = shapes  # per input: its shape, to sum its gradient down to
+        self.versions = versions  # ((name, version counter, value at save time), ...)
         self.hooks = None  # tensor hooks of the output (a non-leaf's register_hook)
         self.retained = None  # weakref to the output tensor that called retain_grad()
         self.where = None  # forward's stack frame summary, under detect_anomaly()
@@ -355,9 +402,8 @@ class Node:
     def __repr__(self) -> str:
         return f"<{self.name()}>"
 
-    # -- backward --
-
     def check_saved(self) -> None:
+        """Raise PyTorch's errors when what the rules read was freed or modified in place."""
         if self.saved is None:
             raise RuntimeError(
                 f"Trying to backward through the graph a second time (or directly access saved "
@@ -370,29 +416,49 @@ class Node:
             if counter[0] != expected:
                 raise _modified_error(self, name, counter[0], expected)
 
-    def env(self, g, create_graph: bool) -> dict:
-        """The values a rule may read, as arrays (or as Tensors when recording backward)."""
-        env = dict(self.params)
-        if not create_graph:
-            env.update(self.saved)
-            backend = _BACKENDS.get(type(g))
-            if backend is None:  # NumPy turns 0-d arithmetic (g / b) into a scalar: re-wrap it
-                import numpy
+    def input_grads(self, g, create_graph: bool) -> list:
+        """Apply the op's rules to the output gradient `g`: one gradient (or None) per input."""
+        if self.saved is None or self.versions:
+            self.check_saved()
+        op = self.op
+        if create_graph and not op.double_backward:
+            raise RuntimeError(
+                f"{self.name()} is not differentiable twice (no double backward): {op.name}'s "
+                f"backward works on arrays only (see docs/double-backward.md), so "
+                f"create_graph=True cannot pass it"
+            )
+        values = self._rule_values(g, create_graph)
+        if op.backward is not None:  # one rule for all inputs
+            values[NEEDS] = tuple(source is not None for source in self.next)
+            grads = op.backward(*[values[name] for name in op.backward_reads])
+            if len(grads) != len(self.next):
+                raise RuntimeError(
+                    f"the backward rule of {op.name!r} returned {len(grads)} gradients for "
+                    f"{len(self.next)} inputs"
+                )
+            return [None if source is None else gi for source, gi in zip(self.next, grads)]
+        grads = []
+        for i, source in enumerate(self.next):
+            k = 0 if op.variadic else i
+            rule = op.rules[k]
+            if source is None or rule is None:
+                grads.append(None)
+            else:
+                values[INPUT_INDEX] = i
+                grads.append(rule(*[values[name] for name in op.reads[k]]))
+        return grads
 
-                g = numpy.asarray(g)
-                backend = _BACKENDS[type(g)]
-            env["xp"] = backend.xp
-        else:
-            for name, value in self.saved.items():
-                env[name] = self._saved_tensor(name, value)
-            env["xp"] = graph_namespace
-        env["g"] = g
-        return env
+    def _rule_values(self, g, create_graph: bool) -> dict:
+        """Everything a rule may read, by name: arrays, or Tensors when recording backward."""
+        if not create_graph:
+            return {**self.params, **self.saved, NAMESPACE: _BACKENDS[type(g)].xp, OUTPUT_GRAD: g}
+        values = {name: self._saved_tensor(name, value) for name, value in self.saved.items()}
+        return {**self.params, **values, NAMESPACE: graph_namespace, OUTPUT_GRAD: g}
 
     def _saved_tensor(self, name: str, value):
-        """Rebuild a saved array as a Tensor that carries its place in the graph."""
+        """A saved array as a Tensor that carries its place in the graph (for double backward)."""
         op = self.op
-        if name == "out":
+        if name == OUTPUT:
             return Tensor._make(value, True, self)
         if name in op.input_names:
             if op.variadic:
@@ -404,42 +470,17 @@ class Node:
         source = self.next[i]
         if source is None:
             return Tensor._make(value)
-        if isinstance(source, Node):
+        if source._is_node:
             return Tensor._make(value, True, source)
         return source  # a leaf: the very tensor, so second-order grads reach its .grad
 
-    def input_grads(self, g, create_graph: bool) -> list:
-        """Apply each needed rule to the output gradient `g`; None where no grad flows."""
-        saved = self.saved
-        if saved is None or self.versions:
-            self.check_saved()
-        op = self.op
-        if create_graph:
-            env = self.env(g, True)
-        else:  # the common case, inlined: it runs once per node of every backward
-            backend = _BACKENDS.get(type(g))
-            if backend is None:  # NumPy turns 0-d arithmetic (g / b) into a scalar: re-wrap it
-                env = self.env(g, False)
-            else:
-                env = {**self.params, **saved, "xp": backend.xp, "g": g}
-        rules = op.rules
-        arg_names = op.arg_names
-        variadic = op.variadic
-        grads = []
-        i = 0
-        for source in self.next:
-            k = 0 if variadic else i
-            rule = rules[k]
-            if source is None or rule is None:
-                grads.append(None)
-            else:
-                env["i"] = i
-                grads.append(rule(*[env[a] for a in arg_names[k]]))
-            i += 1
-        return grads
-
     def release(self) -> None:
-        if self.saved:
+        """Free the saved arrays after backward ran this node (kept under retain_graph).
+
+        A node that saved only metadata (shapes, dtypes) keeps it: as in PyTorch, running
+        backward through `sum` twice is allowed, through `mul` it is not."""
+        saved = self.saved
+        if saved and not saved.keys() <= self.op.metadata:
             self.saved = None
 
 
@@ -452,126 +493,97 @@ def _modified_error(node, name: str, now: int, expected: int) -> RuntimeError:
     )
 
 
-class FunctionNode(Node):
-    """A Node for a user-defined `Function`: its backward returns all input grads at once."""
-
-    __slots__ = ("function", "ctx")
-
-    def input_grads(self, g, create_graph: bool) -> list:
-        ctx = self.ctx
-        if ctx.released:
-            self.saved = None
-            self.check_saved()
-        for name, counter, expected in self.versions:
-            if counter[0] != expected:
-                raise _modified_error(self, f"saved tensor {name}", counter[0], expected)
-        grad = g if create_graph else Tensor._make(g)
-        with set_grad_enabled(create_graph):
-            result = self.function.backward(ctx, grad)
-        if not isinstance(result, tuple):
-            result = (result,)
-        if len(result) != len(self.next):
-            raise RuntimeError(
-                f"function {self.function.__name__}.backward returned {len(result)} gradients, "
-                f"but forward took {len(self.next)} tensor inputs"
-            )
-        grads = []
-        for r, source in zip(result, self.next):
-            if r is None or source is None:
-                grads.append(None)
-            else:
-                grads.append(r if create_graph else r._data)
-        return grads
-
-    def release(self) -> None:
-        self.ctx.released = True
-
-    def name(self) -> str:
-        return f"{self.function.__name__}Backward"
-
-
 def apply(op: Op, inputs: Sequence, params: dict) -> Any:
-    """Run `op` on Tensors and record it when some input needs a gradient."""
-    # The hot path of every op: one pass over the inputs, no generators, the output Tensor
-    # built inline (Tensor._make without the call), and the Node's contents made by functions
-    # generated per op and mask (Op.compile).
-    n = len(inputs)
-    if n == 1:
-        t = inputs[0]
-        first = t._data
-        array_type = type(first)
-        arrays = (first,)
-        mask = 1 if t.requires_grad else 0
-    elif n == 2:
-        t, u = inputs
-        first = t._data
-        second = u._data
-        array_type = type(first)
-        if type(second) is not array_type:
+    """Run `op` on Tensors; record a Node when grad mode is on and some input needs a gradient."""
+    arrays = []
+    mask = 0  # bit k set: input k requires grad
+    array_type = type(inputs[0]._data)
+    for k, t in enumerate(inputs):
+        if type(t._data) is not array_type:
             raise RuntimeError(
                 f"Expected all tensors to be on the same device, but found at least two "
-                f"devices, {t.device} and {u.device}! (in {op.name})"
+                f"devices, {inputs[0].device} and {t.device}! (in {op.name})"
             )
-        arrays = (first, second)
-        mask = (1 if t.requires_grad else 0) | (2 if u.requires_grad else 0)
-    else:
-        first = inputs[0]._data
-        array_type = type(first)
-        mask = 0
-        arrays = []
-        for k, t in enumerate(inputs):
-            a = t._data
-            if type(a) is not array_type:
-                raise RuntimeError(
-                    f"Expected all tensors to be on the same device, but found at least two "
-                    f"devices, {inputs[0].device} and {t.device}! (in {op.name})"
-                )
-            if t.requires_grad:
-                mask |= 1 << k
-            arrays.append(a)
-    if n > 1 and array_type in MULTI_DEVICE_TYPES:
-        _BACKENDS[array_type].check_devices(arrays, op.name)
-    if params:
-        result = op.forward(_BACKENDS[array_type].xp, *arrays, **params)
-    elif n == 2:  # a call without *args/**kwargs building is ~0.2 us cheaper
-        result = op.forward(_BACKENDS[array_type].xp, first, second)
-    else:
-        result = op.forward(_BACKENDS[array_type].xp, *arrays)
+        arrays.append(t._data)
+        if t.requires_grad:
+            mask |= 1 << k
+    backend = _BACKENDS[array_type]
+    if len(arrays) > 1 and array_type in MULTI_DEVICE_TYPES:
+        backend.check_devices(arrays, op.name)
+    result = op.forward(backend.xp, *arrays, **params)
     residuals = ()
     if op.residuals:
         result, *residuals = result
-    if type(result) not in _BACKENDS:  # NumPy returns scalars from full reductions
-        result = _BACKENDS[array_type].xp.asarray(result)
-    needs_grad = mask != 0 and mode.grad_enabled
-    out = _new(Tensor)  # Tensor._make, inlined
-    out._data = result
-    out.requires_grad = needs_grad
-    out.grad = None
-    out._vc = [0]
-    out._hooks = None
-    out.name = None
+    record = mask != 0 and mode.grad_enabled
+    out = Tensor._make(result, record)
     if op.view:
         base = inputs[0]
         out._vc = base._vc  # a view shares its base's version counter, as in PyTorch
         root = getattr(base, "_base", None)
         out._base = base if root is None else root
-    if needs_grad:
-        record = op._compiled.get(mask)
-        if record is None:
-            record = op.compile(mask if len(inputs) <= 64 else -1)
-        out.grad_fn = node = record(inputs, arrays, params, result, residuals, out)
-        if _anomaly_contexts and mode.anomaly:
-            node.where = _forward_site()
-        if record_observers:
-            for observer in record_observers:
-                observer(node)
-    else:
-        out.grad_fn = None
+    if record:
+        out.grad_fn = _record(op, inputs, arrays, params, out, residuals, mask)
     return out
 
 
+def _record(op: Op, inputs, arrays, params, out, residuals, mask: int) -> Node:
+    """The Node of one op application: what its rules will read, and where gradients go."""
+    saved = {}
+    versions = []  # saved tensors' version counters: an in-place change later is an error
+    for name, kind, k in op.plan(mask):
+        if kind == "input":
+            saved[name] = arrays[k]
+            versions.append((name, inputs[k]._vc, inputs[k]._vc[0]))
+        elif kind == "inputs":
+            saved[name] = tuple(arrays)
+            versions.extend((name, t._vc, t._vc[0]) for t in inputs)
+        elif kind == "out":
+            saved[name] = out._data
+            versions.append((name, out._vc, out._vc[0]))
+        elif kind == "shape":
+            saved[name] = arrays[k].shape
+        elif kind == "dtype":
+            saved[name] = arrays[k].dtype
+        elif kind == "device":
+            saved[name] = _BACKENDS[type(arrays[k])].device_of(arrays[k])
+        elif kind == "shapes":
+            saved[name] = tuple(a.shape for a in arrays)
+        else:  # a residual of the forward
+            saved[name] = residuals[k]
+    if _inference_used:
+        _refuse_inference_tensors(inputs, op)
+    # where each input's gradient goes: its own Node, the leaf itself, or nowhere (see _edge)
+    next = tuple(
+        [t.grad_fn if t.grad_fn is not None else (t if t.requires_grad else None) for t in inputs]
+    )
+    shapes = tuple([a.shape for a in arrays])
+    node = Node(op, next, params, saved, shapes, tuple(versions))
+    if _anomaly_contexts and mode.anomaly:
+        node.where = _forward_site()
+    for observer in record_observers:
+        observer(node)
+    return node
+
+
+def _edge(t):
+    """Where input `t`'s gradient goes: its own Node, the leaf itself, or nowhere."""
+    if t.grad_fn is not None:
+        return t.grad_fn
+    return t if t.requires_grad else None
+
+
+def _refuse_inference_tensors(inputs, op: Op) -> None:
+    if any(getattr(t, "_inference", False) for t in inputs):
+        raise RuntimeError(
+            f"Inference tensors cannot be saved for backward (in {op.name}). Please do not use "
+            f"Tensors created in inference mode in computation tracked by autograd. To work "
+            f"around this, you can make a clone to get a normal tensor and use it in autograd, "
+            f"or use `minigrad.no_grad()` instead of `minigrad.inference_mode()`."
+        )
+
+
 # Callables `observer(node)` run after each Node is recorded (viz.record_modules uses this to
-# tell which module call created which node). Empty, it costs one list truth test per op.
+# tell which module call created which node).
 record_observers: list = []
 
 
@@ -580,14 +592,14 @@ def _forward_site() -> str:
 
     frames = [
         f
-        for f in traceback.extract_stack()[:-2]
+        for f in traceback.extract_stack()[:-3]
         if "/minigrad/" not in f.filename.replace("\\", "/")
     ]
-    frame = frames[-1] if frames else traceback.extract_stack()[-3]
+    frame = frames[-1] if frames else traceback.extract_stack()[-4]
     return f'File "{frame.filename}", line {frame.lineno}, in {frame.name}\n    {frame.line}'
 
 
-# --- backward ---------------------------------------------------------------------------------
+# --- 4. backward ------------------------------------------------------------------------------
 
 
 def sum_to(xp, grad, shape: tuple):
@@ -603,18 +615,9 @@ def sum_to(xp, grad, shape: tuple):
     return xp.reshape(grad, shape) if grad.shape != shape else grad
 
 
-def _run_hooks(hooks, grad, create_graph: bool):
-    for hook in hooks:
-        wrapped = grad if create_graph else Tensor._make(grad)
-        result = hook(wrapped)
-        if result is not None:
-            if not isinstance(result, Tensor) or result.shape != wrapped.shape:
-                raise RuntimeError(
-                    f"hook {getattr(hook, '__name__', hook)!r} returned {result!r}; a tensor hook "
-                    f"must return None or a Tensor of the gradient's shape {tuple(wrapped.shape)}"
-                )
-            grad = result if create_graph else result._data
-    return grad
+def _as_array(g):
+    """NumPy turns 0-d arithmetic (`g / b`) into a scalar: make it an array again."""
+    return g if type(g) in _BACKENDS else np.asarray(g)
 
 
 def _add(a, b):
@@ -632,33 +635,30 @@ def run_backward(
 ) -> list | None:
     """The engine behind `Tensor.backward` (inputs=None: accumulate into leaves' .grad) and
     `autograd.grad` (return the gradients of `inputs` and leave .grad alone)."""
-    # 1. Count each node's consumers: a node runs once all of them have sent their gradient.
-    # state[node] = [consumers still to send, gradient summed so far]: one dict entry per node
-    # (list items are cheaper to update than a second dict).
-    state: dict = {}
-    leaf_grads: dict = {}
+    # 4a. Count each node's consumers: a node runs once all of them have sent their gradient.
+    pending: dict = {}  # node -> consumers that have not sent their gradient yet
+    grads: dict = {}  # node -> gradient of its output, summed so far
+    leaf_grads: dict = {}  # leaf Tensor -> gradient summed so far
     stack = []
     for root, g in zip(roots, root_grads):
         node = root.grad_fn
         if node is None:
             leaf_grads[root] = _add(leaf_grads.get(root), g)
-            continue
-        entry = state.get(node)
-        if entry is None:
-            state[node] = [0, g]
-            stack.append(node)
+        elif node in pending:
+            grads[node] = _add(grads[node], g)
         else:
-            entry[1] = _add(entry[1], g)
+            pending[node] = 0
+            grads[node] = g
+            stack.append(node)
     while stack:
         for source in stack.pop().next:
             if source is None or not source._is_node:  # a leaf (Parameter too)
                 continue
-            entry = state.get(source)
-            if entry is None:
-                state[source] = [1, None]
-                stack.append(source)
+            if source in pending:
+                pending[source] += 1
             else:
-                entry[0] += 1
+                pending[source] = 1
+                stack.append(source)
 
     # Arrays the engine does not own (the caller's gradient, and anything passed through
     # unchanged by add/expand/...): a leaf's .grad must never share memory with them.
@@ -667,100 +667,63 @@ def run_backward(
         _borrow(borrowed, g)
     capture = None
     if inputs is not None:
-        capture = {(t.grad_fn if t.grad_fn is not None else t): None for t in inputs}
-
+        capture = {_graph_key(t): None for t in inputs}
     tracer = mode.tracer
     anomaly = mode.anomaly
-    ready = [n for n, entry in state.items() if entry[0] == 0]
+    ready = [node for node, count in pending.items() if count == 0]
     previous_mode = mode.grad_enabled
-    mode.grad_enabled = create_graph
+    mode.grad_enabled = create_graph  # under create_graph the backward pass is recorded
     try:
-        # 2. Run the nodes in dependency order. One pass over each node's edges both hands on
-        # its input gradients and releases its consumers' counts (the hot loop of backward).
-        watch = capture is not None or tracer is not None
-        g_type = xp = None
+        # 4b. Run the nodes in dependency order (Kahn's algorithm).
         while ready:
             node = ready.pop()
-            g = state.pop(node)[1]  # every consumer has run: nothing will add to it again
-            if g is None:  # nothing flowed into this node: just release its inputs' counts
-                for source in node.next:
-                    if source is not None and source._is_node:
-                        entry = state[source]
-                        entry[0] -= 1
-                        if entry[0] == 0:
-                            ready.append(source)
-                if not retain_graph:
-                    node.release()
-                continue
-            if node.hooks:
-                g = _run_hooks(node.hooks, g, create_graph)
-            if node.retained is not None:
-                _retain(node.retained(), g, create_graph)
-            if watch:
+            del pending[node]
+            g = grads.pop(node, None)  # every consumer has run: nothing will add to it again
+            input_grads = [None] * len(node.next)
+            if g is not None:
+                if not create_graph:
+                    g = _as_array(g)
+                if node.hooks:
+                    g = _run_hooks(node.hooks, g, create_graph)
+                if node.retained is not None:
+                    _retain(node.retained(), g, create_graph)
                 if capture is not None and node in capture:
                     capture[node] = g
                 if tracer is not None:
                     tracer._start(node, g)
-            rules = node.grads
-            if rules is not None and not create_graph:  # Node.input_grads, inlined
-                saved = node.saved
-                if saved is None:
-                    node.check_saved()  # raises: freed by an earlier backward
-                for _, counter, expected in node.versions:
-                    if counter[0] != expected:
-                        node.check_saved()  # raises: modified in place since saved
-                if type(g) is not g_type:  # the namespace of the previous node's g, usually
-                    backend = _BACKENDS.get(type(g))
-                    if backend is None:  # NumPy turns 0-d arithmetic (g / b) into a scalar
-                        g = _asarray(g)
-                        backend = _BACKENDS[type(g)]
-                    g_type = type(g)
-                    xp = backend.xp
-                input_grads = rules(g, xp, saved, node.params)
-            else:
                 input_grads = node.input_grads(g, create_graph)
-            if anomaly:
-                _check_finite(node, input_grads)
-            lent = False
+                if anomaly:
+                    _check_finite(node, input_grads)
+            # 4c. Hand each input gradient on, summed to the input's shape; release consumers.
+            passed_through = False
             for source, gi, shape in zip(node.next, input_grads, node.shapes):
                 if source is None:
                     continue
                 if gi is not None:
-                    if gi is g and not lent:  # passed through unchanged: shared upstream
-                        lent = True
-                        if create_graph or g.base is not None or g.nbytes > 65536:
-                            _borrow(borrowed, g)
-                        else:
-                            borrowed[id(g)] = g  # _borrow's common case, inlined
+                    if gi is g and not passed_through:  # the rule passed g on unchanged
+                        passed_through = True
+                        _borrow(borrowed, g, create_graph)
                     if gi.shape != shape:
-                        gi = sum_to(
-                            graph_namespace if create_graph else _BACKENDS[type(gi)].xp, gi, shape
-                        )
-                    if not source._is_node:  # a leaf (Parameter too)
-                        previous = leaf_grads.get(source)
-                        leaf_grads[source] = gi if previous is None else previous + gi
+                        xp = graph_namespace if create_graph else _BACKENDS[type(gi)].xp
+                        gi = sum_to(xp, gi, shape)
+                    if not source._is_node:
+                        leaf_grads[source] = _add(leaf_grads.get(source), gi)
                         continue
-                    entry = state[source]
-                    previous = entry[1]
-                    entry[1] = gi if previous is None else previous + gi
+                    grads[source] = _add(grads.get(source), gi)
                 elif not source._is_node:
                     continue
-                else:
-                    entry = state[source]
-                entry[0] -= 1
-                if entry[0] == 0:
+                pending[source] -= 1
+                if pending[source] == 0:
                     ready.append(source)
-            if tracer is not None:
+            if tracer is not None and g is not None:
                 tracer._end(node, input_grads)
             if not retain_graph:
-                if type(node) is Node:
-                    if node.saved:
-                        node.saved = None
-                else:
-                    node.release()
+                node.release()
 
-        # 3. Leaves: run their hooks on the summed gradient, then accumulate or capture.
+        # 4d. Leaves: run their hooks on the summed gradient, then accumulate or capture.
         for leaf, g in leaf_grads.items():
+            if not create_graph:
+                g = _as_array(g)
             if leaf._hooks:
                 g = _run_hooks(leaf._hooks, g, create_graph)
             if tracer is not None:
@@ -777,7 +740,7 @@ def run_backward(
         return None
     results = []
     for k, t in enumerate(inputs):
-        g = capture[t.grad_fn if t.grad_fn is not None else t]
+        g = capture[_graph_key(t)]
         if g is None:
             if not allow_unused:
                 raise RuntimeError(
@@ -791,29 +754,44 @@ def run_backward(
     return results
 
 
-def _asarray(g):
-    import numpy
+def _graph_key(t):
+    """The place of tensor `t` in the graph, where its gradient is captured."""
+    return t.grad_fn if t.grad_fn is not None else t
 
-    return numpy.asarray(g)
+
+def _run_hooks(hooks, grad, create_graph: bool):
+    for hook in hooks:
+        wrapped = grad if create_graph else Tensor._make(grad)
+        result = hook(wrapped)
+        if result is not None:
+            if not isinstance(result, Tensor) or result.shape != wrapped.shape:
+                raise RuntimeError(
+                    f"hook {getattr(hook, '__name__', hook)!r} returned {result!r}; a tensor hook "
+                    f"must return None or a Tensor of the gradient's shape {tuple(wrapped.shape)}"
+                )
+            grad = result if create_graph else result._data
+    return grad
 
 
-def _borrow(borrowed: dict, g) -> None:
+_SMALL = 65536  # bytes: a borrowed array up to this size is held until backward ends
+
+
+def _borrow(borrowed: dict, g, create_graph: bool = False) -> None:
     """Remember `g` and the array it views (NumPy/CuPy `.base`) as not the engine's to keep.
 
-    By identity rather than by id(): once a borrowed array is freed, a fresh result can get its
-    id and would be copied for nothing (it happened to a 512x784 weight gradient every mlp
-    step). Small arrays are simply held until backward ends; large ones by weak reference, so
-    holding them never raises peak memory.
+    By identity rather than by id(): once a borrowed array is freed, a fresh result could get
+    its id and would be copied for nothing. Small arrays are simply held until backward ends;
+    large ones by weak reference, so holding them never raises peak memory.
     """
+    if create_graph:  # Tensors are never written in place by the engine
+        return
     for a in (g, getattr(g, "base", None)):
         if a is None:
             continue
         held = a
-        if getattr(a, "nbytes", 0) > 65536:  # (the same limit is inlined in run_backward)
-            try:
+        if getattr(a, "nbytes", 0) > _SMALL:
+            with contextlib.suppress(TypeError):  # an array type without weak references
                 held = _weakref(a)
-            except TypeError:  # an array type without weak references: hold it
-                pass
         borrowed[id(a)] = held
 
 
@@ -836,18 +814,32 @@ def _owned(g, borrowed: dict):
     return g
 
 
-def _accumulate(leaf, g, create_graph: bool, borrowed=_NOTHING) -> None:
-    if create_graph:
-        leaf.grad = g if leaf.grad is None else leaf.grad + g
-    elif leaf.grad is None:
-        leaf.grad = Tensor._make(_owned(g, borrowed))
-    else:
-        data = leaf.grad._data
-        if _writeable(data) and data.shape == g.shape and data.dtype == g.dtype:
-            data += g  # in place, as PyTorch: no new buffer per accumulation
-            leaf.grad._vc[0] += 1
+# Several threads may run backward on their own graphs into one shared parameter: adding into
+# a leaf's .grad is a read-modify-write, so it holds this lock (one per process: it is short).
+_accumulate_lock = threading.Lock()
+
+
+def _accumulate(leaf, g, create_graph: bool, borrowed: dict | None = None) -> None:
+    """Add `g` into `leaf.grad` (in place, as PyTorch, when the buffer allows), then run the
+    leaf's post-accumulate-grad hooks."""
+    with _accumulate_lock:
+        if create_graph:
+            leaf.grad = g if leaf.grad is None else leaf.grad + g
+        elif leaf.grad is None:
+            leaf.grad = Tensor._make(_owned(g, borrowed or {}))
         else:
-            leaf.grad._data = data + g
+            data = leaf.grad._data
+            if _writeable(data) and data.shape == g.shape and data.dtype == g.dtype:
+                data += g
+                leaf.grad._vc[0] += 1
+            else:
+                leaf.grad._data = data + g
+    for hook in getattr(leaf, "_post_accumulate_hooks", None) or ():
+        if hook(leaf) is not None:  # as torch: these hooks observe, they cannot replace .grad
+            raise TypeError(
+                f"post accumulate grad hooks cannot return anything, but hook {hook!r} returned "
+                f"a value"
+            )
 
 
 def _retain(tensor, g, create_graph: bool) -> None:
@@ -866,18 +858,22 @@ def _check_finite(node, input_grads) -> None:
     for k, gi in enumerate(input_grads):
         if gi is None:
             continue
-        data = gi._data if isinstance(gi, Tensor) else gi
+        data = gi._data if isinstance(gi, Tensor) else _as_array(gi)
         xp = _BACKENDS[type(data)].xp
         if not bool(xp.all(xp.isfinite(data))):
+            op = node.op
+            if op is None:  # a custom Function: its inputs have no names
+                which = f"input {k}"
+            else:
+                which = f"input '{op.input_names[0 if op.variadic else k]}'"
             where = f"\nThe op was created in forward at:\n  {node.where}" if node.where else ""
             raise RuntimeError(
                 f"Function '{node.name()}' returned nan or inf values in its {k}th output "
-                f"(the gradient of input '{node.op.input_names[0 if node.op.variadic else k]}')."
-                f"{where}"
+                f"(the gradient of {which}).{where}"
             )
 
 
-# --- public API: grad, anomaly mode, Function -------------------------------------------------
+# --- 5. public API: backward, grad, anomaly mode, Function ------------------------------------
 
 
 def _as_list(x) -> list:
@@ -939,21 +935,21 @@ def backward(
     roots = _root_grads(outputs, _as_list(grad_tensors), create_graph)
     if retain_graph is None:
         retain_graph = create_graph
-    if inputs is not None:
-        wanted = _as_list(inputs)
-        grads = run_backward(
-            outputs,
-            roots,
-            retain_graph=retain_graph,
-            create_graph=create_graph,
-            inputs=wanted,
-            allow_unused=True,
-        )
-        for t, g in zip(wanted, grads):
-            if g is not None:
-                _accumulate(t, g if create_graph else g._data, create_graph)
+    if inputs is None:
+        run_backward(outputs, roots, retain_graph=retain_graph, create_graph=create_graph)
         return
-    run_backward(outputs, roots, retain_graph=retain_graph, create_graph=create_graph)
+    wanted = _as_list(inputs)
+    grads = run_backward(
+        outputs,
+        roots,
+        retain_graph=retain_graph,
+        create_graph=create_graph,
+        inputs=wanted,
+        allow_unused=True,
+    )
+    for t, g in zip(wanted, grads):
+        if g is not None:
+            _accumulate(t, g if create_graph else g._data, create_graph)
 
 
 def grad(
@@ -997,26 +993,25 @@ class detect_anomaly(contextlib.ContextDecorator):
 
     def __init__(self, check_nan: bool = True):
         self.check_nan = check_nan
-        self._previous: list[bool] = []
 
     def __enter__(self):
         global _anomaly_contexts
         with _anomaly_lock:
             _anomaly_contexts += 1
-        self._previous.append(mode.anomaly)
+        mode.stack.append(mode.anomaly)
         mode.anomaly = self.check_nan
         return self
 
     def __exit__(self, *exc):
         global _anomaly_contexts
-        mode.anomaly = self._previous.pop()
+        mode.anomaly = mode.stack.pop()
         with _anomaly_lock:
             _anomaly_contexts -= 1
         return False
 
 
-# Open detect_anomaly contexts in any thread: while 0, apply skips the (thread-local, so
-# slower) mode.anomaly lookup on every op.
+# Open detect_anomaly contexts in any thread: while 0, recording skips the thread-local
+# mode.anomaly lookup.
 _anomaly_contexts = 0
 _anomaly_lock = threading.Lock()
 
@@ -1040,6 +1035,44 @@ class FunctionCtx:
                 "tensors were freed by the first .backward(). Specify retain_graph=True."
             )
         return self._saved
+
+
+class FunctionNode(Node):
+    """A Node for a user-defined `Function`: its backward returns all input grads at once."""
+
+    __slots__ = ("function", "ctx")
+
+    def input_grads(self, g, create_graph: bool) -> list:
+        ctx = self.ctx
+        if ctx.released:
+            self.saved = None
+            self.check_saved()
+        for name, counter, expected in self.versions:
+            if counter[0] != expected:
+                raise _modified_error(self, f"saved tensor {name}", counter[0], expected)
+        grad = g if create_graph else Tensor._make(g)
+        with set_grad_enabled(create_graph):
+            result = self.function.backward(ctx, grad)
+        if not isinstance(result, tuple):
+            result = (result,)
+        if len(result) != len(self.next):
+            raise RuntimeError(
+                f"function {self.function.__name__}.backward returned {len(result)} gradients, "
+                f"but forward took {len(self.next)} tensor inputs"
+            )
+        grads = []
+        for r, source in zip(result, self.next):
+            if r is None or source is None:
+                grads.append(None)
+            else:
+                grads.append(r if create_graph else r._data)
+        return grads
+
+    def release(self) -> None:
+        self.ctx.released = True
+
+    def name(self) -> str:
+        return f"{self.function.__name__}Backward"
 
 
 class Function:
@@ -1085,21 +1118,18 @@ class Function:
         if not (mode.grad_enabled and any(ctx.needs_input_grad)):
             return out
         out = Tensor._make(out._data, True)
-        node = FunctionNode.__new__(FunctionNode)
-        Node.__init__(
-            node,
+        node = FunctionNode(
             None,
-            tuple(
-                t.grad_fn if t.grad_fn is not None else (t if t.requires_grad else None)
-                for t in tensors
-            ),
-            _NOTHING,
-            {},
-            tuple(t.shape for t in tensors),
-            tuple((str(k), t._vc, t._vc[0]) for k, t in enumerate(ctx._saved)),
+            next=tuple(_edge(t) for t in tensors),
+            params={},
+            saved={},
+            shapes=tuple(t.shape for t in tensors),
+            versions=tuple((str(k), t._vc, t._vc[0]) for k, t in enumerate(ctx._saved)),
         )
         node.function = cls
         node.ctx = ctx
+        if _anomaly_contexts and mode.anomaly:
+            node.where = _forward_site()
         out.grad_fn = node
         return out
 

@@ -256,12 +256,33 @@ if os.environ.get("MINIGRAD_MALLOC_TUNING", "1") != "0":
     keep_freed_host_memory()
 
 
-_np_rng = np.random.default_rng(0)
+# Like PyTorch, an unseeded process starts from fresh entropy (so two runs differ); every backend
+# loaded later starts from the same seed until `manual_seed` picks another.
+_initial_seed = int.from_bytes(os.urandom(8), "little")
+_np_rng = np.random.default_rng(_initial_seed)
 
 
 def _np_seed(seed: int) -> None:
-    global _np_rng
-    _np_rng = np.random.default_rng(seed)
+    # in place, so everything holding the generator (mg.default_generator) follows the new seed
+    _np_rng.bit_generator.state = np.random.PCG64(seed).state
+
+
+def initial_seed() -> int:
+    """The seed the backends last started from (entropy at import, else `manual_seed`'s)."""
+    return _initial_seed if _pending_seed is None else _pending_seed
+
+
+def new_generator(device: Device, seed: int):
+    """A fresh generator for `device`, with the API `xp.rng()` gives there (`mg.Generator`)."""
+    device = _concrete(device)
+    if device.type == "cpu":
+        return np.random.default_rng(seed)
+    backend = backend_for_device(device)
+    if device.type == "guard":
+        from minigrad.guard import GuardGenerator
+
+        return GuardGenerator(seed, device.index)
+    return backend.make_generator(seed, device)
 
 
 def numpy_rng() -> np.random.Generator:
@@ -439,6 +460,11 @@ def _load_cupy() -> Backend | None:
                 bound = namespaces[device] = _OnCudaDevice(xp, cupy, device.index)
             return bound
 
+        def make_generator(s: int, device: Device):  # an mg.Generator's own stream on a GPU
+            with cupy.cuda.Device(device.index):
+                generator = _CupyGenerator(cupy.random.default_rng(s), cupy)
+            return _OnCudaDevice(generator, cupy, device.index)
+
         backend = Backend(
             "cupy",
             xp,
@@ -453,6 +479,7 @@ def _load_cupy() -> Backend | None:
             synchronize=synchronize,
             multi_device=True,
         )
+        backend.make_generator = make_generator
         return register_backend(backend)
 
 
@@ -511,7 +538,7 @@ def manual_seed(seed: int) -> None:
         backend.manual_seed(seed)
 
 
-_pending_seed: int | None = None
+_pending_seed: int | None = _initial_seed
 
 
 def cuda_is_available() -> bool:

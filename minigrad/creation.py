@@ -14,6 +14,7 @@ from minigrad.backend import (
     get_default_device,
     to_device,
 )
+from minigrad.random import draws
 from minigrad.tensor import Tensor
 
 
@@ -59,7 +60,7 @@ def _infer_dtype(array: np.ndarray, data) -> np.dtype:
     return array.dtype
 
 
-def tensor(data, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
+def tensor(data, *, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
     """A new tensor holding a copy of `data` (nested lists, scalars, arrays or Tensors)."""
     if isinstance(data, Tensor):
         array = data._data
@@ -83,7 +84,7 @@ def tensor(data, dtype=None, device=None, requires_grad: bool = False) -> Tensor
     return _finish(xp.array(array, dtype=dt, copy=True), requires_grad)
 
 
-def as_tensor(data, dtype=None, device=None) -> Tensor:
+def as_tensor(data, *, dtype=None, device=None) -> Tensor:
     if (
         isinstance(data, Tensor)
         and (dtype is None or data.dtype == dtypes.as_dtype(dtype))
@@ -123,7 +124,7 @@ def empty(*size, dtype=None, device=None, requires_grad: bool = False) -> Tensor
     return _filled("empty", size, dtype, device, requires_grad)
 
 
-def full(size, fill_value, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
+def full(size, fill_value, *, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
     if dtype is None:
         dtype = dtypes.result_type([], [], [fill_value])
     return _filled("full", (size,), dtype, device, requires_grad, fill_value)
@@ -133,7 +134,8 @@ def _like(x: Tensor, dtype, device):
     return (x.dtype if dtype is None else dtype), (x.device if device is None else device)
 
 
-def zeros_like(x: Tensor, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
+def zeros_like(input: Tensor, *, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
+    x = input
     return zeros(
         x.shape,
         dtype=_like(x, dtype, device)[0],
@@ -142,7 +144,8 @@ def zeros_like(x: Tensor, dtype=None, device=None, requires_grad: bool = False) 
     )
 
 
-def ones_like(x: Tensor, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
+def ones_like(input: Tensor, *, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
+    x = input
     return ones(
         x.shape,
         dtype=_like(x, dtype, device)[0],
@@ -151,7 +154,8 @@ def ones_like(x: Tensor, dtype=None, device=None, requires_grad: bool = False) -
     )
 
 
-def empty_like(x: Tensor, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
+def empty_like(input: Tensor, *, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
+    x = input
     return empty(
         x.shape,
         dtype=_like(x, dtype, device)[0],
@@ -161,8 +165,9 @@ def empty_like(x: Tensor, dtype=None, device=None, requires_grad: bool = False) 
 
 
 def full_like(
-    x: Tensor, fill_value, dtype=None, device=None, requires_grad: bool = False
+    input: Tensor, fill_value, *, dtype=None, device=None, requires_grad: bool = False
 ) -> Tensor:
+    x = input
     dt, dev = _like(x, dtype, device)
     return full(x.shape, fill_value, dtype=dt, device=dev, requires_grad=requires_grad)
 
@@ -195,10 +200,8 @@ def eye(
 
 
 # --- random ------------------------------------------------------------------------------------
-
-
-def _rng(device: Device):
-    return backend_for_device(device).xp.rng()
+# Every sampler draws from `generator` (an mg.Generator on the output's device) or, when None, from
+# that device's default stream (mg.default_generator on the CPU). See minigrad/random.py.
 
 
 def _float_dtype(dtype):
@@ -208,76 +211,269 @@ def _float_dtype(dtype):
     return dt
 
 
-def rand(*size, dtype=None, device=None, requires_grad: bool = False, generator=None) -> Tensor:
+def _sample_dtype(dt):
+    return dt if dt != dtypes.float16 else dtypes.float32  # NumPy draws no float16 directly
+
+
+def rand(*size, generator=None, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
     """Uniform samples in [0, 1)."""
     dev, dt = _device(device), _float_dtype(dtype)
-    rng = generator or _rng(dev)
-    sample_dt = dt if dt != dtypes.float16 else dtypes.float32
-    return _finish(rng.random(_shape(size), dtype=sample_dt).astype(dt, copy=False), requires_grad)
-
-
-def randn(*size, dtype=None, device=None, requires_grad: bool = False, generator=None) -> Tensor:
-    """Standard normal samples."""
-    dev, dt = _device(device), _float_dtype(dtype)
-    rng = generator or _rng(dev)
-    sample_dt = dt if dt != dtypes.float16 else dtypes.float32
+    rng = draws(generator, dev)
     return _finish(
-        rng.standard_normal(_shape(size), dtype=sample_dt).astype(dt, copy=False), requires_grad
+        rng.random(_shape(size), dtype=_sample_dtype(dt)).astype(dt, copy=False), requires_grad
     )
 
 
-def randint(low, high=None, size=None, *, dtype=None, device=None, generator=None) -> Tensor:
+def randn(*size, generator=None, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
+    """Standard normal samples."""
+    dev, dt = _device(device), _float_dtype(dtype)
+    rng = draws(generator, dev)
+    return _finish(
+        rng.standard_normal(_shape(size), dtype=_sample_dtype(dt)).astype(dt, copy=False),
+        requires_grad,
+    )
+
+
+def randint(
+    low, high=None, size=None, *, generator=None, dtype=None, device=None,
+    requires_grad: bool = False,
+) -> Tensor:  # fmt: skip
     """Integers in [low, high) (PyTorch: `randint(high, size)` or `randint(low, high, size)`)."""
     if size is None:
         low, high, size = 0, low, high
     if size is None:
         raise TypeError("randint() missing required argument 'size'")
+    if high is None:
+        raise TypeError("randint() missing required argument 'high'")
+    if int(low) >= int(high):
+        raise RuntimeError(
+            f"random_ expects 'from' to be less than 'to', but got from={low} >= to={high}"
+        )
     dev = _device(device)
-    rng = generator or _rng(dev)
+    rng = draws(generator, dev)
     dt = dtypes.as_dtype(dtype) if dtype is not None else dtypes.int64
-    return _finish(rng.integers(low, high, size=tuple(size)).astype(dt, copy=False), False)
+    if requires_grad and dt.kind != "f":
+        raise RuntimeError("Only Tensors of floating point dtype can require gradients")
+    draw = rng.integers(int(low), int(high), size=_shape((size,)), dtype=np.int64)
+    return _finish(draw.astype(dt, copy=False), requires_grad)
 
 
-def randperm(n: int, *, dtype=None, device=None, generator=None) -> Tensor:
+def randperm(
+    n: int, *, generator=None, dtype=None, device=None, requires_grad: bool = False
+) -> Tensor:
+    if n < 0:
+        raise RuntimeError(f"n must be non-negative, got {n}")
     dev = _device(device)
-    rng = generator or _rng(dev)
+    rng = draws(generator, dev)
     dt = dtypes.as_dtype(dtype) if dtype is not None else dtypes.int64
-    return _finish(rng.permutation(n).astype(dt, copy=False), False)
+    return _finish(rng.permutation(int(n)).astype(dt, copy=False), requires_grad)
 
 
-def rand_like(x: Tensor, dtype=None, device=None) -> Tensor:
-    dt, dev = _like(x, dtype, device)
-    return rand(x.shape, dtype=dt, device=dev)
+def rand_like(
+    input: Tensor, *, generator=None, dtype=None, device=None, requires_grad: bool = False
+) -> Tensor:
+    dt, dev = _like(input, dtype, device)
+    return rand(input.shape, generator=generator, dtype=dt, device=dev, requires_grad=requires_grad)
 
 
-def randn_like(x: Tensor, dtype=None, device=None) -> Tensor:
-    dt, dev = _like(x, dtype, device)
-    return randn(x.shape, dtype=dt, device=dev)
+def randn_like(
+    input: Tensor, *, generator=None, dtype=None, device=None, requires_grad: bool = False
+) -> Tensor:
+    dt, dev = _like(input, dtype, device)
+    return randn(
+        input.shape, generator=generator, dtype=dt, device=dev, requires_grad=requires_grad
+    )
 
 
-def randint_like(x: Tensor, low, high=None, dtype=None, device=None) -> Tensor:
-    dt, dev = _like(x, dtype, device)
-    return randint(low, high, x.shape, dtype=dt, device=dev)
+def randint_like(
+    input: Tensor, low=0, high=None, *, generator=None, dtype=None, device=None,
+    requires_grad: bool = False,
+) -> Tensor:  # fmt: skip
+    dt, dev = _like(input, dtype, device)
+    if high is None:
+        low, high = 0, low
+    return randint(
+        low, high, input.shape, generator=generator, dtype=dt, device=dev,
+        requires_grad=requires_grad,
+    )  # fmt: skip
 
 
 def multinomial(
-    probs: Tensor, num_samples: int, replacement: bool = False, *, generator=None
+    input: Tensor, num_samples: int, replacement: bool = False, *, generator=None
 ) -> Tensor:
-    """Draw category indices from each row of (unnormalised) probabilities."""
-    p = probs.detach()._host().astype(np.float64)
+    """Draw category indices from each row of (unnormalised) probabilities.
+
+    With replacement each draw inverts the row's CDF at a uniform; without, the categories race
+    with exponential clocks scaled by 1/p and the first `num_samples` to finish win (the same law
+    as drawing one at a time and removing the winner).
+    """
+    p = input.detach()._host().astype(np.float64)
     if p.ndim not in (1, 2):
         raise RuntimeError(f"prob_dist must be 1 or 2 dim, got {p.ndim}")
-    rows = p.reshape(-1, p.shape[-1])
+    n_categories = p.shape[-1]
+    if not isinstance(num_samples, (int, np.integer)) or num_samples <= 0:
+        raise RuntimeError(f"cannot sample n_sample <= 0 samples (got {num_samples})")
+    if not replacement and num_samples > n_categories:
+        raise RuntimeError(
+            f"cannot sample n_sample > prob_dist.size(-1) samples without replacement "
+            f"({num_samples} > {n_categories})"
+        )
+    rows = p.reshape(-1, n_categories)
     if (rows < 0).any() or not np.isfinite(rows).all() or (rows.sum(-1) <= 0).any():
         raise RuntimeError(
             "invalid multinomial distribution (sum of probabilities <= 0, or negative/inf/nan)"
         )
-    rng = generator or _rng(Device("cpu"))
-    out = np.stack(
-        [
-            rng.choice(rows.shape[1], size=num_samples, replace=replacement, p=r / r.sum())
-            for r in rows
-        ]
-    )
+    if not replacement and ((rows > 0).sum(-1) < num_samples).any():
+        raise RuntimeError(
+            "invalid multinomial distribution (with replacement=False, not enough non-negative "
+            "category to sample)"
+        )
+    rng = draws(generator, input.device)
+    u = backend_of_host(rng.random((rows.shape[0], num_samples if replacement else n_categories)))
+    if replacement:
+        cdf = np.cumsum(rows, axis=-1)
+        cdf /= cdf[:, -1:]
+        out = np.stack([np.searchsorted(c, row_u, side="right") for c, row_u in zip(cdf, u)])
+        out = np.minimum(out, n_categories - 1)
+    else:
+        with np.errstate(divide="ignore"):
+            clocks = -np.log1p(-u) / rows  # Exp(1) / p: p == 0 never finishes
+        out = np.argsort(clocks, axis=-1, kind="stable")[:, :num_samples]
     out = out.reshape(p.shape[:-1] + (num_samples,)).astype(np.int64)
-    return Tensor._make(to_device(out, probs.device))
+    return Tensor._make(to_device(out, input.device))
+
+
+def backend_of_host(array) -> np.ndarray:
+    return backend_of(array).to_host(array)
+
+
+def normal(mean, std=1.0, size=None, *, generator=None, dtype=None, device=None) -> Tensor:
+    """Samples of N(mean, std): tensors broadcast (differentiable in both, as mean + std * eps),
+    or floats with `size`."""
+    if isinstance(mean, Tensor) or isinstance(std, Tensor):
+        if size is not None:
+            raise RuntimeError("normal: size is only accepted when mean and std are numbers")
+        like = mean if isinstance(mean, Tensor) else std
+        shape = np.broadcast_shapes(
+            tuple(getattr(mean, "shape", ())), tuple(getattr(std, "shape", ()))
+        )
+        if isinstance(std, Tensor) and (std.detach()._host() < 0).any():
+            raise RuntimeError("normal expects all elements of std >= 0.0")
+        eps = randn(shape, generator=generator, dtype=like.dtype, device=like.device)
+        return mean + std * eps
+    if size is None:
+        raise TypeError("normal() with float mean and std needs size")
+    if std < 0:
+        raise RuntimeError(f"normal expects std >= 0.0, but found std {std}")
+    out = randn(size, generator=generator, dtype=dtype, device=device)
+    out._data = out._data * std + mean if std != 1 or mean != 0 else out._data
+    out._data = out._data.astype(out.dtype, copy=False)
+    return out
+
+
+def bernoulli(input: Tensor, p=None, *, generator=None) -> Tensor:
+    """0/1 samples with probabilities `input` (or `p`), in input's dtype."""
+    probs = input._data if p is None else p
+    rng = draws(generator, input.device)
+    u = rng.random(input.shape, dtype=_sample_dtype(input.dtype) if input.dtype.kind == "f"
+                   else np.float64)  # fmt: skip
+    return Tensor._make((u < probs).astype(input.dtype))
+
+
+# --- in-place samplers (Tensor.normal_, uniform_, ...) -------------------------------------------
+
+
+def _fill(tensor: Tensor, array) -> Tensor:
+    tensor._check_inplace(False)
+    tensor._data[...] = array
+    tensor._vc[0] += 1
+    return tensor
+
+
+def _float_tensor(tensor: Tensor, what: str):
+    if tensor.dtype.kind != "f":
+        raise RuntimeError(f"{what} expects a floating point tensor, got {tensor.dtype}")
+    return _sample_dtype(tensor.dtype)
+
+
+def normal_(self: Tensor, mean: float = 0.0, std: float = 1.0, *, generator=None) -> Tensor:
+    dt = _float_tensor(self, "normal_")
+    if std < 0:
+        raise RuntimeError(f"normal expects std >= 0.0, but found std {std}")
+    z = draws(generator, self.device).standard_normal(self.shape, dtype=dt)
+    return _fill(self, z * std + mean)
+
+
+def uniform_(self: Tensor, *args, generator=None, **kwargs) -> Tensor:
+    """`uniform_(from=0, to=1, *, generator=None)`: `from` is a Python keyword, so the bounds
+    are read from `*args` / `**kwargs` by hand."""
+    low, high = _from_to(args, kwargs, "uniform_", 0.0, 1.0)
+    dt = _float_tensor(self, "uniform_")
+    if low > high:
+        raise RuntimeError(f"uniform_ expects to return a [from, to) range, but found from={low} "
+                           f"> to={high}")  # fmt: skip
+    u = draws(generator, self.device).random(self.shape, dtype=dt)
+    return _fill(self, u * (high - low) + low)
+
+
+def _from_to(args, kwargs, name, default_from, default_to):
+    if len(args) > 2:
+        raise TypeError(f"{name}() takes at most 2 positional arguments ({len(args)} given)")
+    unknown = set(kwargs) - {"from", "to"}
+    if unknown:
+        raise TypeError(f"{name}() got an unexpected keyword argument {sorted(unknown)[0]!r}")
+    values = dict(zip(("from", "to"), args))
+    for key in kwargs:
+        if key in values:
+            raise TypeError(f"{name}() got multiple values for argument {key!r}")
+        values[key] = kwargs[key]
+    return values.get("from", default_from), values.get("to", default_to)
+
+
+def random_(self: Tensor, *args, generator=None, **kwargs) -> Tensor:
+    """`random_(from=0, to=None, *, generator=None)`: integers in [from, to); `random_(to)` is
+    [0, to); with no bounds, [0, 2**mantissa] for floats (as PyTorch) or the dtype's range."""
+    if len(args) == 1 and not kwargs:
+        low, high = 0, args[0]
+    else:
+        low, high = _from_to(args, kwargs, "random_", 0, None)
+    dt = self.dtype
+    if high is None:
+        if dt.kind == "f":
+            high = 2 ** (np.finfo(dt).nmant + 1) + 1
+        elif dt.kind == "b":
+            high = 2
+        else:
+            high = int(np.iinfo(dt).max) + 1
+    if low >= high:
+        raise RuntimeError(
+            f"random_ expects 'from' to be less than 'to', but got from={low} >= to={high}"
+        )
+    draw = draws(generator, self.device).integers(int(low), int(high), size=self.shape,
+                                                  dtype=np.int64)  # fmt: skip
+    return _fill(self, draw.astype(dt))
+
+
+def bernoulli_(self: Tensor, p=0.5, *, generator=None) -> Tensor:
+    probs = p._data if isinstance(p, Tensor) else p
+    u = draws(generator, self.device).random(self.shape, dtype=np.float64)
+    return _fill(self, (u < probs).astype(self.dtype))
+
+
+def exponential_(self: Tensor, lambd: float = 1.0, *, generator=None) -> Tensor:
+    dt = _float_tensor(self, "exponential_")
+    if not lambd > 0:
+        raise RuntimeError(f"exponential_ expects lambda > 0.0, but found lambda={lambd}")
+    u = draws(generator, self.device).random(self.shape, dtype=dt)
+    xp = backend_of(u).xp
+    return _fill(self, -xp.log1p(-u) / lambd)
+
+
+def tensor_bernoulli(self: Tensor, p=None, *, generator=None) -> Tensor:
+    return bernoulli(self, p, generator=generator)
+
+
+def tensor_multinomial(
+    self: Tensor, num_samples: int, replacement: bool = False, *, generator=None
+) -> Tensor:
+    return multinomial(self, num_samples, replacement, generator=generator)

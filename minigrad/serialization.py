@@ -9,13 +9,34 @@ floats, bools, None, strings, lists, tuples, nested dicts, tensors) is flattened
 stored under a dotted key (`state.0.exp_avg`), and a JSON description of the structure goes into
 the safetensors metadata under `minigrad.structure`, so that ints stay ints, tuples stay tuples and
 every tensor keeps its dtype.
+
+Whole objects (`mg.save(model, f)`, as PyTorch programs write) are stored the same way: the
+object's class by qualified name and its `__dict__` as data (parameters, buffers, submodules,
+plain attributes). Loading follows torch >= 2.6's rules: with `weights_only=True` (the default)
+only classes the user allowlisted (`add_safe_globals`, `safe_globals`) are rebuilt, anything else
+raises `pickle.UnpicklingError` naming the class and how to allow it. `weights_only=False` also
+rebuilds classes whose module is already imported (no import runs). In both cases rebuilding an
+object is `object.__new__(cls)` plus its saved `__dict__`: no `__init__`, `__setstate__` or
+other code of the class runs, and nothing is unpickled, so a file cannot run code. Objects holding
+functions (hooks, lambdas) cannot be saved: save their state_dict instead.
+
+Writing a path is atomic: the bytes go to a unique temporary file in the same directory
+(`tempfile`, so concurrent saves never share one), are fsynced, renamed over the target, and the
+directory is fsynced; a failed save removes its temporary file.
 """
 
 from __future__ import annotations
 
+import contextlib
 import io
 import json
 import os
+import pickle
+import sys
+import tempfile
+import threading
+import types
+from collections import OrderedDict
 from typing import Any
 
 import numpy as np
@@ -61,11 +82,38 @@ def save(obj: Any, f: str | os.PathLike | io.IOBase) -> None:
     if hasattr(f, "write"):
         f.write(data)
         return
-    path = os.fspath(f)
-    tmp = f"{path}.tmp{os.getpid()}"
-    with open(tmp, "wb") as fh:  # write then rename: a crash never leaves a half-written file
-        fh.write(data)
-    os.replace(tmp, path)
+    _write_atomically(os.fspath(f), data)
+
+
+def _write_atomically(path: str, data: bytes) -> None:
+    """Write to a unique temporary file beside `path`, fsync it, rename it over `path`, fsync the
+    directory: readers see the old file or the new one, never a partial or empty one."""
+    directory = os.path.dirname(os.path.abspath(path))
+    fd, tmp = tempfile.mkstemp(prefix=f".{os.path.basename(path)}.", suffix=".tmp", dir=directory)
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp)
+        raise
+    _fsync_directory(directory)
+
+
+def _fsync_directory(directory: str) -> None:
+    try:
+        fd = os.open(directory, os.O_RDONLY)
+    except OSError:  # platforms that cannot open a directory (Windows)
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
 
 
 def _is_flat_state_dict(obj: Any) -> bool:
@@ -104,6 +152,8 @@ def _encode(obj: Any, path: str, tensors: dict[str, np.ndarray]) -> Any:
     if isinstance(obj, Tensor):
         key = _tensor_key(path, tensors)
         tensors[key] = _host_array(obj)
+        if _is_parameter(obj):
+            return {"parameter": key, "requires_grad": obj.requires_grad}
         node = {"tensor": key}
         if obj.requires_grad:
             node["requires_grad"] = True
@@ -120,7 +170,13 @@ def _encode(obj: Any, path: str, tensors: dict[str, np.ndarray]) -> Any:
     if isinstance(obj, (list, tuple)):
         items = [_encode(v, f"{prefix}{i}", tensors) for i, v in enumerate(obj)]
         return {"tuple" if isinstance(obj, tuple) else "list": items}
-    if isinstance(obj, dict):
+    if isinstance(obj, (set, frozenset)):
+        return {"set": [_encode(v, "", {}) for v in sorted(obj, key=repr)]}
+    if isinstance(obj, np.dtype):
+        return {"dtype": obj.str}
+    if isinstance(obj, Device):
+        return {"device": str(obj)}
+    if type(obj) in (dict, OrderedDict):
         pairs = []
         for k, v in obj.items():
             if not isinstance(k, _SCALARS) and not isinstance(k, tuple):
@@ -129,22 +185,148 @@ def _encode(obj: Any, path: str, tensors: dict[str, np.ndarray]) -> Any:
                     f"got a {type(k).__name__} key at {path or '<root>'!r}"
                 )
             pairs.append([_encode(k, "", {}), _encode(v, f"{prefix}{k}", tensors)])
-        return {"dict": pairs}
+        return {"odict" if type(obj) is OrderedDict else "dict": pairs}
+    if _savable_object(obj):
+        cls = type(obj)
+        return {"object": _qualified_name(cls), "state": _encode(dict(obj.__dict__), path, tensors)}
     raise TypeError(
         f"mg.save cannot store a {type(obj).__name__} (at {path or '<root>'!r}): only tensors, "
-        "NumPy arrays, numbers, strings, None, lists, tuples and dicts (nothing is pickled)"
+        "NumPy arrays, numbers, strings, None, lists, tuples, sets, dicts and objects of classes "
+        "whose __dict__ holds those (nothing is pickled: functions, hooks and lambdas cannot "
+        "be stored; save a state_dict instead)"
+    )
+
+
+def _is_parameter(t: Tensor) -> bool:
+    from minigrad.nn.module import Parameter
+
+    return isinstance(t, Parameter)
+
+
+def _qualified_name(cls: type) -> str:
+    return f"{cls.__module__}.{cls.__qualname__}"
+
+
+def _savable_object(obj: Any) -> bool:
+    """An instance of a class importable by name whose state is its `__dict__`."""
+    cls = type(obj)
+    return (
+        hasattr(obj, "__dict__")
+        and not isinstance(
+            obj,
+            (
+                type,
+                types.FunctionType,
+                types.MethodType,
+                types.ModuleType,
+                types.BuiltinFunctionType,
+                io.IOBase,
+            ),
+        )  # fmt: skip
+        and "<locals>" not in cls.__qualname__
+    )
+
+
+def _is_module(obj: Any) -> bool:
+    from minigrad.nn.module import Module
+
+    return isinstance(obj, Module)
+
+
+# --- the allowlist (torch.serialization's safe globals) ----------------------------------------
+
+_safe_globals: list = []
+_safe_lock = threading.Lock()
+
+
+def add_safe_globals(safe_globals: list) -> None:
+    """Allow `load(weights_only=True)` to rebuild objects of these classes."""
+    with _safe_lock:
+        for g in safe_globals:
+            if isinstance(g, tuple):  # torch's (obj, "module.name") form
+                g = g[0]
+            if g not in _safe_globals:
+                _safe_globals.append(g)
+
+
+def get_safe_globals() -> list:
+    with _safe_lock:
+        return list(_safe_globals)
+
+
+def clear_safe_globals() -> None:
+    with _safe_lock:
+        _safe_globals.clear()
+
+
+class safe_globals:
+    """Allow these classes for the loads inside the block (torch.serialization.safe_globals)."""
+
+    def __init__(self, safe_globals: list):
+        self.safe_globals = safe_globals
+        self._saved: list | None = None
+
+    def __enter__(self):
+        self._saved = get_safe_globals()
+        add_safe_globals(self.safe_globals)
+
+    def __exit__(self, *exc) -> None:
+        with _safe_lock:
+            _safe_globals[:] = self._saved or []
+
+
+def _resolve_class(name: str, weights_only: bool, where: str) -> type:
+    for g in get_safe_globals():
+        if isinstance(g, type) and _qualified_name(g) == name:
+            return g
+    if not weights_only:
+        module_name, _, qualname = name.rpartition(".")
+        while module_name and module_name not in sys.modules:  # nested classes: a.B.C
+            module_name, _, head = module_name.rpartition(".")
+            qualname = f"{head}.{qualname}"
+        obj = sys.modules.get(module_name)
+        for part in qualname.split("."):
+            obj = getattr(obj, part, None)
+        if isinstance(obj, type):
+            return obj
+        raise pickle.UnpicklingError(
+            f"Can't get attribute {name!r} (at {where}): load(weights_only=False) rebuilds "
+            f"classes of modules that are already imported, and no imported module defines it; "
+            f"import the module that defines it first"
+        )
+    short = name.rpartition(".")[2]
+    raise pickle.UnpicklingError(
+        "Weights only load failed. In PyTorch 2.6 (and minigrad), the default value of the "
+        "`weights_only` argument in `load` is True: only allowlisted classes are rebuilt.\n"
+        f"WeightsUnpickler error: Unsupported global: GLOBAL {name} was not an allowed global "
+        f"by default. Please use `mg.serialization.add_safe_globals([{short}])` or the "
+        f"`mg.serialization.safe_globals([{short}])` context manager to allowlist this global "
+        f"if you trust this class/function; or load with weights_only=False (which, in "
+        f"minigrad, still runs no code of the file's)."
     )
 
 
 # --- loading -----------------------------------------------------------------------------------
 
 
-def load(f: str | os.PathLike | io.IOBase, map_location: str | Device | None = None) -> Any:
+def load(
+    f: str | os.PathLike | io.IOBase,
+    map_location: str | Device | None = None,
+    pickle_module: Any = None,
+    *,
+    weights_only: bool | None = None,
+    mmap: bool | None = None,
+    **pickle_load_args: Any,
+) -> Any:
     """Read what `save` wrote (or any safetensors file: a dict of tensors).
 
     `map_location` (`None`, `"cpu"`, `"cuda"`, `"cuda:1"`, or a device) says where the tensors go.
-    Corrupt or inconsistent files raise `ValueError` naming the file and the problem.
+    Corrupt or inconsistent files raise `ValueError` naming the file and the problem. Objects
+    other than tensors and plain data are rebuilt only from allowlisted classes unless
+    `weights_only=False` (see the module docstring); `pickle_module`, `mmap` and extra keyword
+    arguments are accepted for compatibility (nothing is unpickled).
     """
+    weights_only = True if weights_only is None else bool(weights_only)
     st = _safetensors_numpy()
     if hasattr(f, "read"):
         name, data = getattr(f, "name", "<file object>"), f.read()
@@ -186,7 +368,9 @@ def load(f: str | os.PathLike | io.IOBase, map_location: str | Device | None = N
             f"(this minigrad reads version {_FORMAT_VERSION})"
         )
     used: set[str] = set()
-    result = _Decoder(name, arrays, used, to_tensor).decode(described["root"], "<root>")
+    decoder = _Decoder(name, arrays, used, to_tensor)
+    decoder.weights_only = weights_only
+    result = decoder.decode(described["root"], "<root>")
     unused = set(arrays) - used
     if unused:
         raise ValueError(
@@ -273,8 +457,12 @@ class _Decoder:
             raise self.fail(where, f"expected an object with one tag, got {node!r:.80}")
         tag = next(iter(node))
         value = node[tag]
-        extra = set(node) - {tag, "requires_grad"}
-        if extra or ("requires_grad" in node and tag != "tensor"):
+        extra = set(node) - {tag, "requires_grad", "state"}
+        if (
+            extra
+            or ("requires_grad" in node and tag not in ("tensor", "parameter"))
+            or (("state" in node) != (tag == "object"))
+        ):
             raise self.fail(where, f"unexpected fields {sorted(set(node) - {tag})}")
         if tag == "bool":
             if not isinstance(value, bool):
@@ -292,6 +480,41 @@ class _Decoder:
             if not isinstance(requires_grad, bool):
                 raise self.fail(where, "requires_grad must be true or false")
             return self.to_tensor(self.array(value, where), requires_grad)
+        if tag == "parameter":
+            from minigrad.nn.module import Parameter
+
+            requires_grad = node.get("requires_grad", True)
+            if not isinstance(requires_grad, bool):
+                raise self.fail(where, "requires_grad must be true or false")
+            return Parameter(self.to_tensor(self.array(value, where)), requires_grad)
+        if tag == "set":
+            if not isinstance(value, list):
+                raise self.fail(where, "set items must be a JSON array")
+            items = [self.decode(v, f"{where}{{{i}}}") for i, v in enumerate(value)]
+            try:
+                return set(items)
+            except TypeError:
+                raise self.fail(where, "set items must be hashable") from None
+        if tag == "dtype":
+            try:
+                return np.dtype(str(value))
+            except TypeError:
+                raise self.fail(where, f"{value!r:.80} is not a dtype") from None
+        if tag == "device":
+            try:
+                return Device(str(value))
+            except ValueError as e:
+                raise self.fail(where, str(e)) from None
+        if tag == "object":
+            if not isinstance(value, str):
+                raise self.fail(where, "an object's class must be a string")
+            cls = _resolve_class(value, self.weights_only, where)
+            state = self.decode(node["state"], f"{where}.__dict__")
+            if not isinstance(state, dict) or not all(isinstance(k, str) for k in state):
+                raise self.fail(where, "an object's state must be a dict with str keys")
+            obj = object.__new__(cls)
+            obj.__dict__.update(state)  # no __init__ / __setstate__: no code of the class runs
+            return obj
         if tag == "ndarray":
             return np.array(self.array(value, where), copy=True)
         if tag == "numpy_scalar":
@@ -304,7 +527,7 @@ class _Decoder:
                 raise self.fail(where, f"{tag} items must be a JSON array")
             items = [self.decode(v, f"{where}[{i}]") for i, v in enumerate(value)]
             return tuple(items) if tag == "tuple" else items
-        if tag == "dict":
+        if tag in ("dict", "odict"):
             if not isinstance(value, list):
                 raise self.fail(where, "dict items must be a JSON array of [key, value] pairs")
             out = {}
@@ -317,5 +540,5 @@ class _Decoder:
                 except TypeError:
                     raise self.fail(where, f"dict key {key!r:.80} is not hashable") from None
                 out[key] = self.decode(pair[1], f"{where}[{key!r}]")
-            return out
+            return OrderedDict(out) if tag == "odict" else out
         raise self.fail(where, f"unknown tag {tag!r:.80}")

@@ -1,8 +1,8 @@
 """`Tensor`: an array, its gradient, and its place in the graph.
 
 The class holds state and the PyTorch-facing conveniences (repr, conversion, in-place ops,
-`backward`). Every differentiable computation is a function in `minigrad.ops`; the same functions
-become methods and operators here (`x.exp()` is `mg.exp(x)`), attached by `minigrad.ops`.
+`backward`). Every differentiable computation is a function in `minigrad.ops`; the math methods
+and operators at the end of the class call them (`x.exp()` is `mg.exp(x)`).
 """
 
 from __future__ import annotations
@@ -32,8 +32,9 @@ class Tensor:
     prefer `mg.tensor(data, dtype=..., requires_grad=...)`.
     """
 
-    # `_base` is set only on views (see autograd.apply); read it with getattr(t, "_base", None)
-    # so the hot path (`_make`) does not pay for it.
+    # `_base` is set only on views (see autograd.apply), `_inference` only on tensors made in
+    # inference mode, `_post_accumulate_hooks` only on leaves that have some: read them with
+    # getattr(t, name, default), so the hot path (`_make`) does not pay for them.
     __slots__ = (
         "_data",
         "requires_grad",
@@ -43,6 +44,8 @@ class Tensor:
         "_hooks",
         "name",
         "_base",
+        "_inference",
+        "_post_accumulate_hooks",
         "__weakref__",
     )
     __array_priority__ = 1000  # ndarray (op) Tensor defers to Tensor's reflected operator
@@ -75,6 +78,8 @@ class Tensor:
         self._vc = [0]
         self._hooks = None
         self.name = None
+        if autograd._inference_used and autograd.mode.inference:
+            self._inference = True
 
     @staticmethod
     def _make(array, requires_grad: bool = False, grad_fn=None) -> Tensor:
@@ -89,6 +94,8 @@ class Tensor:
         t._vc = [0]
         t._hooks = None
         t.name = None
+        if autograd._inference_used and autograd.mode.inference:
+            t._inference = True
         return t
 
     # --- metadata ---
@@ -234,8 +241,7 @@ class Tensor:
     def __repr__(self) -> str:
         return _repr(self)
 
-    def __hash__(self) -> int:
-        return id(self)
+    __hash__ = object.__hash__  # by identity (defining __eq__ below would unset it)
 
     def __reduce__(self):
         raise TypeError(
@@ -297,6 +303,26 @@ class Tensor:
         hooks.append(hook)
         return _HookHandle(hooks, hook)
 
+    def register_post_accumulate_grad_hook(self, hook: Callable) -> Any:
+        """Call `hook(tensor)` after backward has added into this leaf's `.grad` (PyTorch 2.1's
+        API, used to overlap optimizer steps or gradient all-reduces with backward). Returns a
+        handle whose `remove()` unregisters the hook."""
+        if not self.requires_grad:
+            raise RuntimeError("cannot register a hook on a tensor that doesn't require gradient")
+        if self.grad_fn is not None:
+            raise RuntimeError(
+                "post accumulate grad hooks cannot be registered on non-leaf tensors"
+            )
+        hooks = getattr(self, "_post_accumulate_hooks", None)
+        if hooks is None:
+            hooks = self._post_accumulate_hooks = []
+        hooks.append(hook)
+        return _HookHandle(hooks, hook)
+
+    def is_inference(self) -> bool:
+        """Whether this tensor was created in `inference_mode` (it can never join a graph)."""
+        return getattr(self, "_inference", False)
+
     def backward(self, gradient=None, retain_graph=None, create_graph=False, inputs=None) -> None:
         """Accumulate the gradient of this tensor into `.grad` of the leaves it depends on."""
         autograd.backward(self, gradient, retain_graph, create_graph, inputs)
@@ -304,9 +330,7 @@ class Tensor:
     # --- copies, dtype and device ---
 
     def clone(self) -> Tensor:
-        from minigrad.ops import shape as _shape
-
-        return _shape.clone(self)
+        return shape_ops.clone(self)
 
     def contiguous(self) -> Tensor:
         """This tensor if it is row-major contiguous, else a differentiable copy that is."""
@@ -330,15 +354,11 @@ class Tensor:
                 device = Device("cuda", 0)
             if out.device != device:
                 backend_for_device(device)  # raises clearly when CUDA is missing
-                from minigrad.ops import shape as _shape
-
-                out = _shape.to_device(out, device)
+                out = shape_ops.to_device(out, device)
         if dtype is not None:
             dtype = dtypes.as_dtype(dtype)
             if dtype != out.dtype:
-                from minigrad.ops import elementwise as _ew
-
-                out = _ew.cast(out, dtype)
+                out = elementwise.cast(out, dtype)
         if copy and out is self:
             out = self.clone()
         return out
@@ -455,14 +475,12 @@ class Tensor:
     clip_ = clamp_
 
     def copy_(self, src) -> Tensor:
-        from minigrad.ops import shape as _shape
-
         src = (
             src if isinstance(src, Tensor) else Tensor._make(backend_of(self._data).xp.asarray(src))
         )
         if src.device != self.device:
             src = src.to(self.device)
-        return self._inplace(_shape.expand(src.to(self.dtype), self.shape))
+        return self._inplace(shape_ops.expand(src.to(self.dtype), self.shape))
 
     def zero_(self) -> Tensor:
         return self.fill_(0)
@@ -473,11 +491,9 @@ class Tensor:
         ):
             # Differentiable as in PyTorch: the old values get gradient 0 (and a Tensor value
             # the sum of the gradient).
-            from minigrad.ops import elementwise as _ew
-
-            value = value if isinstance(value, Tensor) else _ew.as_tensor_like(value, self)
+            value = value if isinstance(value, Tensor) else elementwise.as_tensor_like(value, self)
             keep = Tensor._make(self._backend_xp().zeros(self.shape, dtype=bool))
-            return self._inplace(_ew.where(keep, self, value.to(self.dtype)))
+            return self._inplace(elementwise.where(keep, self, value.to(self.dtype)))
         if isinstance(value, Tensor):
             value = value.item()
         self._data[...] = value
@@ -485,9 +501,7 @@ class Tensor:
         return self
 
     def __setitem__(self, index, value) -> None:
-        from minigrad.ops import indexing as _ix
-
-        self._inplace(_ix.index_put(self, index, value))
+        self._inplace(indexing.index_put(self, index, value))
 
     def __iadd__(self, other):
         return self.add_(other)
@@ -501,6 +515,523 @@ class Tensor:
     def __itruediv__(self, other):
         return self.div_(other)
 
+    # --- math: each method is a function of minigrad.ops (the functions own the docs) ---
+
+    # elementwise
+    def add(self, b, *, alpha=1) -> Tensor:
+        return elementwise.add(self, b, alpha=alpha)
+
+    def sub(self, b, *, alpha=1) -> Tensor:
+        return elementwise.sub(self, b, alpha=alpha)
+
+    def subtract(self, b, *, alpha=1) -> Tensor:
+        return elementwise.sub(self, b, alpha=alpha)
+
+    def mul(self, b) -> Tensor:
+        return elementwise.mul(self, b)
+
+    def multiply(self, b) -> Tensor:
+        return elementwise.mul(self, b)
+
+    def div(self, b, *, rounding_mode: str | None = None) -> Tensor:
+        return elementwise.div(self, b, rounding_mode=rounding_mode)
+
+    def divide(self, b, *, rounding_mode: str | None = None) -> Tensor:
+        return elementwise.div(self, b, rounding_mode=rounding_mode)
+
+    def true_divide(self, b, *, rounding_mode: str | None = None) -> Tensor:
+        return elementwise.div(self, b, rounding_mode=rounding_mode)
+
+    def floor_divide(self, b) -> Tensor:
+        return elementwise.floor_divide(self, b)
+
+    def remainder(self, b) -> Tensor:
+        return elementwise.remainder(self, b)
+
+    def pow(self, b) -> Tensor:
+        return elementwise.pow(self, b)
+
+    def neg(self) -> Tensor:
+        return elementwise.neg(self)
+
+    def negative(self) -> Tensor:
+        return elementwise.neg(self)
+
+    def exp(self) -> Tensor:
+        return elementwise.exp(self)
+
+    def log(self) -> Tensor:
+        return elementwise.log(self)
+
+    def log1p(self) -> Tensor:
+        return elementwise.log1p(self)
+
+    def log2(self) -> Tensor:
+        return elementwise.log2(self)
+
+    def log10(self) -> Tensor:
+        return elementwise.log10(self)
+
+    def expm1(self) -> Tensor:
+        return elementwise.expm1(self)
+
+    def sqrt(self) -> Tensor:
+        return elementwise.sqrt(self)
+
+    def rsqrt(self) -> Tensor:
+        return elementwise.rsqrt(self)
+
+    def abs(self) -> Tensor:
+        return elementwise.abs(self)
+
+    def sign(self) -> Tensor:
+        return elementwise.sign(self)
+
+    def sin(self) -> Tensor:
+        return elementwise.sin(self)
+
+    def cos(self) -> Tensor:
+        return elementwise.cos(self)
+
+    def tan(self) -> Tensor:
+        return elementwise.tan(self)
+
+    def tanh(self) -> Tensor:
+        return elementwise.tanh(self)
+
+    def sigmoid(self) -> Tensor:
+        return elementwise.sigmoid(self)
+
+    def relu(self) -> Tensor:
+        return elementwise.relu(self)
+
+    def erf(self) -> Tensor:
+        return elementwise.erf(self)
+
+    def square(self) -> Tensor:
+        return elementwise.square(self)
+
+    def reciprocal(self) -> Tensor:
+        return elementwise.reciprocal(self)
+
+    def clamp(self, min=None, max=None) -> Tensor:
+        return elementwise.clamp(self, min, max)
+
+    def clip(self, min=None, max=None) -> Tensor:
+        return elementwise.clamp(self, min, max)
+
+    def maximum(self, b) -> Tensor:
+        return elementwise.maximum(self, b)
+
+    def minimum(self, b) -> Tensor:
+        return elementwise.minimum(self, b)
+
+    def where(self, condition, other) -> Tensor:
+        return elementwise.where(condition, self, other)
+
+    def masked_fill(self, mask, value) -> Tensor:
+        return elementwise.masked_fill(self, mask, value)
+
+    def eq(self, b) -> Tensor:
+        return elementwise.eq(self, b)
+
+    def ne(self, b) -> Tensor:
+        return elementwise.ne(self, b)
+
+    def lt(self, b) -> Tensor:
+        return elementwise.lt(self, b)
+
+    def le(self, b) -> Tensor:
+        return elementwise.le(self, b)
+
+    def gt(self, b) -> Tensor:
+        return elementwise.gt(self, b)
+
+    def ge(self, b) -> Tensor:
+        return elementwise.ge(self, b)
+
+    def logical_and(self, b) -> Tensor:
+        return elementwise.logical_and(self, b)
+
+    def logical_or(self, b) -> Tensor:
+        return elementwise.logical_or(self, b)
+
+    def logical_not(self) -> Tensor:
+        return elementwise.logical_not(self)
+
+    def floor(self) -> Tensor:
+        return elementwise.floor(self)
+
+    def ceil(self) -> Tensor:
+        return elementwise.ceil(self)
+
+    def round(self) -> Tensor:
+        return elementwise.round(self)
+
+    def trunc(self) -> Tensor:
+        return elementwise.trunc(self)
+
+    def isnan(self) -> Tensor:
+        return elementwise.isnan(self)
+
+    def isinf(self) -> Tensor:
+        return elementwise.isinf(self)
+
+    def isfinite(self) -> Tensor:
+        return elementwise.isfinite(self)
+
+    def equal(self, b: Tensor) -> bool:
+        return elementwise.equal(self, b)
+
+    def allclose(
+        self, b: Tensor, rtol: float = 1e-05, atol: float = 1e-08, equal_nan: bool = False
+    ) -> bool:
+        return elementwise.allclose(self, b, rtol, atol, equal_nan)
+
+    def isclose(
+        self, b: Tensor, rtol: float = 1e-05, atol: float = 1e-08, equal_nan: bool = False
+    ) -> Tensor:
+        return elementwise.isclose(self, b, rtol, atol, equal_nan)
+
+    def astype(self, dtype) -> Tensor:
+        return self.to(dtype)
+
+    # reductions
+    def sum(
+        self, dim=None, keepdim: bool = False, *, dtype=None, axis=None, keepdims=None
+    ) -> Tensor:
+        return reduce.sum(self, dim, keepdim, dtype=dtype, axis=axis, keepdims=keepdims)
+
+    def mean(
+        self, dim=None, keepdim: bool = False, *, dtype=None, axis=None, keepdims=None
+    ) -> Tensor:
+        return reduce.mean(self, dim, keepdim, dtype=dtype, axis=axis, keepdims=keepdims)
+
+    def var(
+        self,
+        dim=None,
+        *,
+        correction=1,
+        keepdim: bool = False,
+        unbiased=None,
+        axis=None,
+        keepdims=None,
+    ) -> Tensor:
+        return reduce.var(
+            self,
+            dim,
+            correction=correction,
+            keepdim=keepdim,
+            unbiased=unbiased,
+            axis=axis,
+            keepdims=keepdims,
+        )
+
+    def std(
+        self,
+        dim=None,
+        *,
+        correction=1,
+        keepdim: bool = False,
+        unbiased=None,
+        axis=None,
+        keepdims=None,
+    ) -> Tensor:
+        return reduce.std(
+            self,
+            dim,
+            correction=correction,
+            keepdim=keepdim,
+            unbiased=unbiased,
+            axis=axis,
+            keepdims=keepdims,
+        )
+
+    def max(self, dim=None, keepdim: bool = False, *, other=None):
+        return reduce.max(self, dim, keepdim, other=other)
+
+    def min(self, dim=None, keepdim: bool = False, *, other=None):
+        return reduce.min(self, dim, keepdim, other=other)
+
+    def amax(self, dim=(), keepdim: bool = False, *, axis=None, keepdims=None) -> Tensor:
+        return reduce.amax(self, dim, keepdim, axis=axis, keepdims=keepdims)
+
+    def amin(self, dim=(), keepdim: bool = False, *, axis=None, keepdims=None) -> Tensor:
+        return reduce.amin(self, dim, keepdim, axis=axis, keepdims=keepdims)
+
+    def argmax(self, dim=None, keepdim: bool = False) -> Tensor:
+        return reduce.argmax(self, dim, keepdim)
+
+    def argmin(self, dim=None, keepdim: bool = False) -> Tensor:
+        return reduce.argmin(self, dim, keepdim)
+
+    def logsumexp(self, dim, keepdim: bool = False) -> Tensor:
+        return reduce.logsumexp(self, dim, keepdim)
+
+    def prod(self, dim=None, keepdim: bool = False, *, dtype=None) -> Tensor:
+        return reduce.prod(self, dim, keepdim, dtype=dtype)
+
+    def cumsum(self, dim: int, *, dtype=None) -> Tensor:
+        return reduce.cumsum(self, dim, dtype=dtype)
+
+    def norm(self, p=2, dim=None, keepdim: bool = False) -> Tensor:
+        return reduce.norm(self, p, dim, keepdim)
+
+    def softmax(self, dim: int = -1, dtype=None) -> Tensor:
+        return reduce.softmax(self, dim, dtype)
+
+    def log_softmax(self, dim: int = -1, dtype=None) -> Tensor:
+        return reduce.log_softmax(self, dim, dtype)
+
+    def nonzero(self, as_tuple: bool = False):
+        return reduce.nonzero(self, as_tuple)
+
+    def all(self, dim=None, keepdim: bool = False) -> Tensor:
+        return reduce.all(self, dim, keepdim)
+
+    def any(self, dim=None, keepdim: bool = False) -> Tensor:
+        return reduce.any(self, dim, keepdim)
+
+    def count_nonzero(self, dim=None) -> Tensor:
+        return reduce.count_nonzero(self, dim)
+
+    # shape
+    def reshape(self, *shape) -> Tensor:
+        return shape_ops.reshape(self, *shape)
+
+    def view(self, *shape) -> Tensor:
+        return shape_ops.reshape(self, *shape)
+
+    def view_as(self, other: Tensor) -> Tensor:
+        return shape_ops.view_as(self, other)
+
+    def reshape_as(self, other: Tensor) -> Tensor:
+        return shape_ops.reshape_as(self, other)
+
+    def flatten(self, start_dim: int = 0, end_dim: int = -1) -> Tensor:
+        return shape_ops.flatten(self, start_dim, end_dim)
+
+    def unflatten(self, dim: int, sizes) -> Tensor:
+        return shape_ops.unflatten(self, dim, sizes)
+
+    def permute(self, *dims) -> Tensor:
+        return shape_ops.permute(self, *dims)
+
+    def transpose(self, dim0: int, dim1: int) -> Tensor:
+        return shape_ops.transpose(self, dim0, dim1)
+
+    def swapaxes(self, dim0: int, dim1: int) -> Tensor:
+        return shape_ops.transpose(self, dim0, dim1)
+
+    def swapdims(self, dim0: int, dim1: int) -> Tensor:
+        return shape_ops.transpose(self, dim0, dim1)
+
+    def t(self) -> Tensor:
+        return shape_ops.t(self)
+
+    def movedim(self, source: int, destination: int) -> Tensor:
+        return shape_ops.movedim(self, source, destination)
+
+    def moveaxis(self, source: int, destination: int) -> Tensor:
+        return shape_ops.movedim(self, source, destination)
+
+    def expand(self, *shape) -> Tensor:
+        return shape_ops.expand(self, *shape)
+
+    def expand_as(self, other: Tensor) -> Tensor:
+        return shape_ops.expand_as(self, other)
+
+    def broadcast_to(self, shape) -> Tensor:
+        return shape_ops.broadcast_to(self, shape)
+
+    def squeeze(self, dim=None) -> Tensor:
+        return shape_ops.squeeze(self, dim)
+
+    def unsqueeze(self, dim: int) -> Tensor:
+        return shape_ops.unsqueeze(self, dim)
+
+    def split(self, split_size_or_sections, dim: int = 0) -> tuple:
+        return shape_ops.split(self, split_size_or_sections, dim)
+
+    def chunk(self, chunks: int, dim: int = 0) -> tuple:
+        return shape_ops.chunk(self, chunks, dim)
+
+    def unbind(self, dim: int = 0) -> tuple:
+        return shape_ops.unbind(self, dim)
+
+    def flip(self, dims) -> Tensor:
+        return shape_ops.flip(self, dims)
+
+    def roll(self, shifts, dims=None) -> Tensor:
+        return shape_ops.roll(self, shifts, dims)
+
+    def tril(self, diagonal: int = 0) -> Tensor:
+        return shape_ops.tril(self, diagonal)
+
+    def triu(self, diagonal: int = 0) -> Tensor:
+        return shape_ops.triu(self, diagonal)
+
+    def repeat(self, *sizes) -> Tensor:
+        return shape_ops.repeat(self, *sizes)
+
+    def repeat_interleave(self, repeats: int, dim: int | None = None) -> Tensor:
+        return shape_ops.repeat_interleave(self, repeats, dim)
+
+    # indexing and products
+    def gather(self, dim: int, index: Tensor) -> Tensor:
+        return indexing.gather(self, dim, index)
+
+    def index_select(self, dim: int, index: Tensor) -> Tensor:
+        return indexing.index_select(self, dim, index)
+
+    def take(self, index: Tensor) -> Tensor:
+        return indexing.take(self, index)
+
+    def masked_select(self, mask: Tensor) -> Tensor:
+        return indexing.masked_select(self, mask)
+
+    def take_along_dim(self, indices: Tensor, dim: int | None = None) -> Tensor:
+        return indexing.take_along_dim(self, indices, dim)
+
+    # random sampling in place (minigrad/creation.py; generator= as PyTorch)
+    def normal_(self, mean: float = 0.0, std: float = 1.0, *, generator=None) -> Tensor:
+        return creation.normal_(self, mean, std, generator=generator)
+
+    def uniform_(self, *args, generator=None, **kwargs) -> Tensor:
+        return creation.uniform_(self, *args, generator=generator, **kwargs)
+
+    def random_(self, *args, generator=None, **kwargs) -> Tensor:
+        return creation.random_(self, *args, generator=generator, **kwargs)
+
+    def bernoulli_(self, p=0.5, *, generator=None) -> Tensor:
+        return creation.bernoulli_(self, p, generator=generator)
+
+    def exponential_(self, lambd: float = 1.0, *, generator=None) -> Tensor:
+        return creation.exponential_(self, lambd, generator=generator)
+
+    def bernoulli(self, *args, **kwargs) -> Tensor:
+        return creation.tensor_bernoulli(self, *args, **kwargs)
+
+    def multinomial(self, *args, **kwargs) -> Tensor:
+        return creation.tensor_multinomial(self, *args, **kwargs)
+
+    def matmul(self, b: Tensor) -> Tensor:
+        return linalg.matmul(self, b)
+
+    def mm(self, b: Tensor) -> Tensor:
+        return linalg.mm(self, b)
+
+    def bmm(self, b: Tensor) -> Tensor:
+        return linalg.bmm(self, b)
+
+    def mv(self, v: Tensor) -> Tensor:
+        return linalg.mv(self, v)
+
+    def dot(self, b: Tensor) -> Tensor:
+        return linalg.dot(self, b)
+
+    def outer(self, b: Tensor) -> Tensor:
+        return linalg.outer(self, b)
+
+    # operators
+    def __add__(self, b, *, alpha=1) -> Tensor:
+        return elementwise.add(self, b, alpha=alpha)
+
+    def __radd__(self, other):
+        return elementwise.add(other, self)
+
+    def __sub__(self, b, *, alpha=1) -> Tensor:
+        return elementwise.sub(self, b, alpha=alpha)
+
+    def __rsub__(self, other):
+        return elementwise.sub(other, self)
+
+    def __mul__(self, b) -> Tensor:
+        return elementwise.mul(self, b)
+
+    def __rmul__(self, other):
+        return elementwise.mul(other, self)
+
+    def __truediv__(self, b, *, rounding_mode: str | None = None) -> Tensor:
+        return elementwise.div(self, b, rounding_mode=rounding_mode)
+
+    def __rtruediv__(self, other):
+        return elementwise.div(other, self)
+
+    def __floordiv__(self, b) -> Tensor:
+        return elementwise.floor_divide(self, b)
+
+    def __rfloordiv__(self, other):
+        return elementwise.floor_divide(other, self)
+
+    def __mod__(self, b) -> Tensor:
+        return elementwise.remainder(self, b)
+
+    def __rmod__(self, other):
+        return elementwise.remainder(other, self)
+
+    def __pow__(self, b) -> Tensor:
+        return elementwise.pow(self, b)
+
+    def __rpow__(self, other):
+        return elementwise.pow(other, self)
+
+    def __matmul__(self, b: Tensor) -> Tensor:
+        return linalg.matmul(self, b)
+
+    def __rmatmul__(self, other):
+        return linalg.matmul(other, self)
+
+    def __neg__(self) -> Tensor:
+        return elementwise.neg(self)
+
+    def __pos__(self) -> Tensor:
+        return self
+
+    def __abs__(self) -> Tensor:
+        return elementwise.abs(self)
+
+    def __eq__(self, b) -> Tensor:
+        return elementwise.eq(self, b)
+
+    def __ne__(self, b) -> Tensor:
+        return elementwise.ne(self, b)
+
+    def __lt__(self, b) -> Tensor:
+        return elementwise.lt(self, b)
+
+    def __le__(self, b) -> Tensor:
+        return elementwise.le(self, b)
+
+    def __gt__(self, b) -> Tensor:
+        return elementwise.gt(self, b)
+
+    def __ge__(self, b) -> Tensor:
+        return elementwise.ge(self, b)
+
+    def __and__(self, b) -> Tensor:
+        return elementwise.logical_and(self, b)
+
+    def __or__(self, b) -> Tensor:
+        return elementwise.logical_or(self, b)
+
+    def __xor__(self, b) -> Tensor:
+        return elementwise.logical_xor(self, b)
+
+    def __invert__(self) -> Tensor:
+        return elementwise.bitwise_not(self)
+
+    def __getitem__(self, index) -> Tensor:
+        return indexing.getitem(self, index)
+
+    @property
+    def T(self) -> Tensor:
+        return shape_ops.permute(self, tuple(reversed(range(self.ndim))))
+
+    @property
+    def mT(self) -> Tensor:
+        return shape_ops.transpose(self, -2, -1)
+
 
 def _keep_old_value(node, tensor: Tensor) -> None:
     """`tensor` is about to be overwritten by the op recorded in `node`, which saved its current
@@ -510,7 +1041,7 @@ def _keep_old_value(node, tensor: Tensor) -> None:
     needed = set()
     for k, source in enumerate(node.next):
         if source is not None:
-            needed.update(op.arg_names[0 if op.variadic else k])
+            needed.update(op.backward_reads or op.reads[0 if op.variadic else k])
     storage = tensor._data
     saved = dict(node.saved)
     replaced = set()
@@ -614,4 +1145,9 @@ def _repr(t: Tensor) -> str:
 
 
 autograd.Tensor = Tensor
-autograd._make = Tensor._make
+
+# The one real import cycle: Tensor's math methods call minigrad.ops, whose functions build
+# Tensors. The class is complete above, so importing the ops here (once) closes the loop.
+from minigrad import creation  # noqa: E402
+from minigrad.ops import elementwise, indexing, linalg, reduce  # noqa: E402
+from minigrad.ops import shape as shape_ops  # noqa: E402  (`shape` is a Tensor property)

@@ -22,13 +22,9 @@ only what its rules read (see minigrad/autograd.py):
 
 from __future__ import annotations
 
-import ast
 import contextlib
-import io
 import itertools
-import re
 import sys
-import tokenize
 import warnings
 import weakref
 from dataclasses import dataclass, field
@@ -37,11 +33,14 @@ from typing import Any
 import numpy as np
 
 from minigrad import autograd
+from minigrad._rule_source import _short_path, rule_parts
 from minigrad.autograd import FunctionNode, Node, Op
 from minigrad.backend import to_host
 from minigrad.tensor import Tensor
 
 __all__ = [
+    "backprop",
+    "to_html",
     "draw",
     "to_dot",
     "record_modules",
@@ -87,133 +86,23 @@ class RuleText:
     where: str = ""
 
 
-_SOURCES: dict = {}  # filename -> (ast tree, {line: comment}, {function name: def})
-_RULE_CACHE: dict = {}  # id(op) -> (op, [RuleText])
-
-
-def _source_info(filename: str):
-    info = _SOURCES.get(filename)
-    if info is None:
-        try:
-            with open(filename, encoding="utf-8") as f:
-                text = f.read()
-            tree = ast.parse(text)
-            comments = {}
-            for tok in tokenize.generate_tokens(io.StringIO(text).readline):
-                if tok.type == tokenize.COMMENT:
-                    comments[tok.start[0]] = tok.string.lstrip("#").strip()
-            defs = {n.name: n for n in ast.walk(tree) if isinstance(n, ast.FunctionDef)}
-            info = (tree, comments, defs)
-        except (OSError, SyntaxError, UnicodeDecodeError):
-            info = (None, {}, {})
-        _SOURCES[filename] = info
-    return info
-
-
-def _find_defop_call(op: Op, tree) -> ast.Call | None:
-    """The `defop("name", forward, x=rule, ...)` call that defined `op`."""
-    code = getattr(op.forward, "__code__", None)
-    for node in ast.walk(tree):
-        if not (isinstance(node, ast.Call) and len(node.args) >= 2 and node.keywords):
-            continue
-        first, forward = node.args[0], node.args[1]
-        if not (isinstance(first, ast.Constant) and first.value == op.name):
-            continue
-        if isinstance(forward, ast.Lambda):
-            if (
-                code is not None
-                and code.co_name == "<lambda>"
-                and forward.lineno == code.co_firstlineno
-            ):
-                return node
-        elif isinstance(forward, ast.Name) and forward.id == getattr(op.forward, "__name__", None):
-            return node
-    return None
-
-
-def _single_return(fn: ast.FunctionDef) -> ast.expr | None:
-    body = [
-        s for s in fn.body if not (isinstance(s, ast.Expr) and isinstance(s.value, ast.Constant))
-    ]
-    if len(body) == 1 and isinstance(body[0], ast.Return) and body[0].value is not None:
-        return body[0].value
-    return None
-
-
-_TIDY = [
-    (re.compile(r"\bxp\."), ""),  # xp.exp(x) -> exp(x): the namespace is an implementation detail
-    (re.compile(r"\(xp, "), "("),  # helper(xp, g, ...) -> helper(g, ...)
-    (re.compile(r"math\.sqrt\(math\.pi\)"), "√π"),
-    (re.compile(r"math\.pi"), "π"),
-    (re.compile(r" \*\* "), "^"),
-    (re.compile(r" \* "), "·"),
-]
-
-
-def _tidy(expr: ast.expr) -> str:
-    text = ast.unparse(expr)
-    for pattern, repl in _TIDY:
-        text = pattern.sub(repl, text)
-    return text
-
-
 def rule_text(op: Op) -> list[RuleText]:
-    """The gradient rule of every differentiable input of `op`, as text read from the very
-    `defop(...)` call that defines it (so a picture or a doc can never disagree with the code).
-    `op.formulas[input]` overrides the math text where an op wants a hand-written form."""
-    cached = _RULE_CACHE.get(id(op))
-    if cached is not None and cached[0] is op:
-        return cached[1]
-    code = getattr(op.forward, "__code__", None)
-    filename = code.co_filename if code is not None else ""
-    tree, comments, defs = _source_info(filename) if filename else (None, {}, {})
-    call = _find_defop_call(op, tree) if tree is not None else None
-    keywords = {kw.arg: kw for kw in call.keywords} if call is not None else {}
+    """The gradient rule of every differentiable input of `op`: the rule's expression read from
+    the very `defop(...)` call that defines it (so a picture or a doc can never disagree with
+    the code) and its formula, `op.formula(input)`."""
+    parts = rule_parts(op)
     out = []
-    for name, rule in zip(op.input_names, op.rules):
-        if rule is None:
-            continue
-        math_text, comment, where = "", "", ""
-        kw = keywords.get(name)
-        if kw is not None:
-            expr = None
-            if isinstance(kw.value, ast.Lambda):
-                expr = kw.value.body
-            elif isinstance(kw.value, ast.Name) and kw.value.id in defs:
-                expr = _single_return(defs[kw.value.id])
-                if expr is None:
-                    math_text = f"{kw.value.id}(…)"
-            if expr is not None:
-                math_text = _tidy(expr)
-            lines = range(kw.lineno, (kw.end_lineno or kw.lineno) + 1)
-            comment = "; ".join(comments[n] for n in lines if n in comments)
-            if not comment and len(op.input_names) == 1:
-                comment = comments.get(call.end_lineno, "")  # one-liners: `...)  # formula`
-            where = f"{_short_path(filename)}:{kw.lineno}"
+    for name in op.differentiable:
+        if op.backward is not None:  # one rule returns every input's gradient
+            math_text, _, where = parts.get("backward", ("", "", ""))
+            math_text = math_text or f"{op.backward.__name__}(…)"
+        else:
+            math_text, _, where = parts[name]
         if not math_text:  # defined in a way we cannot read: name what the rule reads
-            args = (
-                [
-                    a
-                    for a in getattr(rule, "__code__", None).co_varnames[
-                        : rule.__code__.co_argcount
-                    ]
-                    if a != "xp"
-                ]
-                if hasattr(rule, "__code__")
-                else ["g"]
-            )
-            math_text = f"f({', '.join(args)})"
-        if name in op.formulas:
-            math_text = op.formulas[name]
-        out.append(RuleText(name, math_text, comment, where))
-    _RULE_CACHE[id(op)] = (op, out)
+            reads = op.reads[op.input_names.index(name)]
+            math_text = f"f({', '.join(a for a in reads if a != 'xp')})"
+        out.append(RuleText(name, math_text, op.formula(name), where))
     return out
-
-
-def _short_path(filename: str) -> str:
-    norm = filename.replace("\\", "/")
-    k = norm.rfind("/minigrad/")
-    return norm[k + 1 :] if k >= 0 else norm.rsplit("/", 1)[-1]
 
 
 def _rule_lines(op: Op, limit: int = 44) -> list[str]:
@@ -264,6 +153,13 @@ def rules_markdown() -> str:
         "this page is stale. `g` is the gradient of the op's output, `out` its output; the",
         "engine sums each result down to its input's shape (broadcasting's backward), so rules",
         "never do.",
+        "",
+        "The rule contract (checked by `defop` when the op is defined): a rule's parameters say",
+        "what it reads, from `g`, `xp` (the array namespace), `out`, an input by name or its",
+        "`_shape`/`_dtype`/`_device`, `i` (the input's index, for variadic ops), a param of the",
+        "forward, a residual. A fused op may give one `backward=` rule that returns every input's",
+        "gradient (it may also read `needs_input_grad`). The formula column is",
+        "`Op.formula(input)`: the `formula=` text or the comment on the rule's line.",
         "",
     ]
     for path in sorted(groups):
@@ -418,8 +314,10 @@ class _Graph:
         self.node_ids: dict = {}  # Node -> k
         counter = itertools.count()
         order = {}
+        self.steps: dict = {}  # id(Node or leaf) -> its (last) trace Step
         if trace is not None:
             order = {id(s.node): s.index for s in trace.steps}
+            self.steps = {id(s.node): s for s in trace.steps}
         self.order = order
         producer_of: dict = {}  # data id -> Node
         out_shapes: dict = {}  # Node -> output shape (from a consumer's record of its input shapes)
@@ -685,6 +583,60 @@ def _op_label(item: _Item, show_saved: bool, compact: bool) -> list[str]:
     return lines
 
 
+def _small(array) -> str | None:
+    """A small array's numbers on one line ("[3, -1]"), or None when it has more than SMALL."""
+    if array is None:
+        return None
+    a = to_host(array)
+    if a.size > SMALL or a.dtype.kind not in "fciub":
+        return None
+    if a.ndim == 0:
+        return _fmt(a.item()) if a.dtype.kind in "fc" else str(a.item())
+    return _nested(a.tolist(), a.dtype.kind in "fc").replace("\n", "")
+
+
+def _flow_lines(graph: _Graph, item: _Item) -> list[str]:
+    """What flowed through an op in backward: the gradient arriving and the one sent to each
+    input, where the tensors are small (from the trace's keep_values record)."""
+    step = graph.steps.get(id(item.node))
+    if step is None or not step.grads_in:
+        return []
+    lines = []
+    g = _small(graph.trace.grads.get(item.node))
+    if g is not None:
+        lines.append(f"g = {g}")
+    node = item.node
+    names = _input_names(node)
+    for name, gi in zip(names, step.grads_in):
+        text = _small(gi)
+        if text is not None:
+            lines.append(f"→ ∂{name} = {text}")
+    return lines
+
+
+def _input_names(node) -> list[str]:
+    """One name per input edge of `node`, as its rules call them (cat's inputs: xs[0], xs[1])."""
+    op = getattr(node, "op", None)
+    if op is None:
+        return [str(i) for i in range(len(node.next))]
+    if op.variadic:
+        return [f"{op.input_names[0]}[{i}]" for i in range(len(node.next))]
+    return list(op.input_names[: len(node.next)])
+
+
+def _param_line(item: _Item, module_name: str) -> str:
+    """A parameter inside a module box: its name (relative to the box), shape and grad norm."""
+    name = item.name or "parameter"
+    prefix = module_name + "."
+    if name.startswith(prefix):
+        name = name[len(prefix) :]
+    line = f"{name} {_shape_text(item.shape, None)}"
+    if item.grad is not None:
+        g = to_host(item.grad).astype(np.float64, copy=False)
+        line += f"  ‖grad‖ {_fmt(float(np.sqrt((g * g).sum())))}"
+    return line
+
+
 def _quote(text: str) -> str:
     return '"' + text.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n") + '"'
 
@@ -761,10 +713,10 @@ def _collapse(graph: _Graph, depth) -> None:
             continue
         seen.add(key)
         edges.append((a2, b2, label if (a2, b2) == (a, b) else ""))
-    for item_id in owner:
-        del graph.items[item_id]
+    removed = {item_id: graph.items.pop(item_id) for item_id in owner}
     for box_id, box in boxes.items():
-        box.extra = [box.extra[0], len(box.extra[1])]  # op count, parameters inside
+        parameters = sorted((removed[i] for i in box.extra[1]), key=lambda p: p.name)
+        box.extra = [box.extra[0], parameters]  # op count, the parameters inside (_Items)
         graph.items[box_id] = box
     graph.edges = edges
 
@@ -781,6 +733,7 @@ def to_dot(
     highlight=None,
     trace=None,
     max_nodes: int = MAX_NODES,
+    show_flow: bool = False,
 ) -> str:
     """The graph that produced `tensor` as DOT text (no graphviz package or binary needed).
     Arguments as for `draw`."""
@@ -798,6 +751,7 @@ def to_dot(
                 highlight,
                 trace,
                 max_nodes,
+                show_flow,
             )
         )
         + "}\n"
@@ -815,6 +769,7 @@ def _dot_body(
     highlight,
     trace,
     max_nodes,
+    show_flow=False,
 ) -> list[str]:
     roots = list(tensor) if isinstance(tensor, (list, tuple)) else [tensor]
     for r in roots:
@@ -824,11 +779,25 @@ def _dot_body(
         raise ValueError(f"rankdir must be one of LR, RL, TB, BT; got {rankdir!r}")
     if show_values not in (True, False, "auto"):
         raise ValueError(f"show_values must be True, False or 'auto'; got {show_values!r}")
+    graph = _build_graph(roots, params, trace, collapse_modules)
+    return _graph_lines(
+        graph, show_values, show_grads, show_saved, highlight, max_nodes, show_flow, rankdir
+    )
+
+
+def _build_graph(roots: list, params, trace, collapse_modules) -> _Graph:
     if params is not None and not isinstance(params, dict):
         params = dict(params)  # e.g. model.named_parameters()
     graph = _Graph(roots, params, trace)
     if collapse_modules:
         _collapse(graph, collapse_modules)
+    return graph
+
+
+def _graph_lines(
+    graph, show_values, show_grads, show_saved, highlight, max_nodes, show_flow, rankdir
+) -> list[str]:
+    trace = graph.trace
     n_data = sum(1 for i in graph.items.values() if i.kind != "op")
     if show_values == "auto":
         show_values = n_data <= AUTO_VALUES_NODES
@@ -853,13 +822,17 @@ def _dot_body(
         attrs: dict = {}
         if item.kind == "op":
             text = _op_label(item, show_saved, compact)
+            if show_flow and not compact:
+                text += _flow_lines(graph, item)
             attrs.update(shape="ellipse", fillcolor=COLORS["op"])
         elif item.kind == "module":
             call = item.node
+            inside = item.extra[1]
             text = [
                 f"{call.name}: {call.type}" if call.name != call.type else call.type,
-                f"{item.extra[0]} ops, {item.extra[1]} parameters inside",
+                f"{item.extra[0]} ops, {len(inside)} parameters inside",
             ]
+            text += [_param_line(p, call.name) for p in inside]
             attrs.update(shape="box3d", fillcolor=COLORS["module"])
         else:
             text, bad = _data_label(item, show_values and not compact, show_grads)
@@ -985,6 +958,7 @@ def draw(
     highlight=None,
     trace=None,
     max_nodes: int = MAX_NODES,
+    show_flow: bool = False,
 ):
     """Draw the graph that produced `tensor` (usually the loss) as a `graphviz.Digraph`.
 
@@ -999,6 +973,10 @@ def draw(
     - `highlight`: a tensor (or list) whose paths to the output are marked.
     - `trace`: a `mg.autograd.trace()` record of backward: gradients of every intermediate, and
       op nodes/edges numbered by backward order.
+    - `show_flow`: with `trace`, each op also shows the numbers that flowed through it in
+      backward (the gradient arriving, `g`, and what it sent to each input) for small tensors.
+
+    `backprop(loss)` does all of this in one call (runs backward with a trace, keeps every value).
 
     `.render("out/graph", format="svg")` writes out/graph.svg (and the DOT text out/graph);
     Jupyter shows it inline.
@@ -1014,5 +992,132 @@ def draw(
         highlight,
         trace,
         max_nodes,
+        show_flow,
     )
     return _digraph_class()(name="minigrad", body=body)
+
+
+# --- the whole story in one call ----------------------------------------------------------------
+
+
+def backprop(
+    loss,
+    *,
+    gradient=None,
+    retain_graph: bool = False,
+    params: dict | None = None,
+    collapse_modules: bool | int = False,
+    rankdir: str = "LR",
+    show_saved: bool = False,
+    max_nodes: int = MAX_NODES,
+):
+    """Run `loss.backward()` and draw everything it did: every tensor with its value and
+    gradient, every op with its rule and the numbers that flowed through it (small tensors), ops
+    and edges numbered in the order backward ran them. Returns the drawing (a graphviz.Digraph;
+    `.trace` holds the backward record, `.render("out/graph", format="svg")` writes a picture)::
+
+        loss = ((a * b).tanh() - 0.5).square().sum()
+        mg.viz.backprop(loss).render("out/backprop", format="svg")
+
+    Values of intermediates that no rule saves are recomputed from their inputs before backward
+    frees the graph, so nothing needs `retain_grad()` or a trace to be seen.
+    """
+    roots = list(loss) if isinstance(loss, (list, tuple)) else [loss]
+    for r in roots:
+        if not isinstance(r, Tensor):
+            raise TypeError(f"backprop() expects a Tensor, got {type(r).__name__}")
+    if len(roots) != 1:
+        raise ValueError(f"backprop() draws one output's backward pass, got {len(roots)} tensors")
+    root = roots[0]
+    if not root.requires_grad:
+        raise RuntimeError(
+            "element 0 of tensors does not require grad and does not have a grad_fn: nothing to "
+            "backpropagate (make a leaf with requires_grad=True)"
+        )
+    from minigrad._trace import trace as _trace
+
+    values = _forward_values(roots)
+    with _trace() as record:
+        record.values.update(values)
+        root.backward(gradient, retain_graph=retain_graph)
+    graph = _build_graph(roots, params, record, collapse_modules)
+    if rankdir not in ("LR", "RL", "TB", "BT"):
+        raise ValueError(f"rankdir must be one of LR, RL, TB, BT; got {rankdir!r}")
+    lines = _graph_lines(graph, True, True, show_saved, None, max_nodes, True, rankdir)
+    drawing = _digraph_class()(name="minigrad", body=lines)
+    drawing.trace = record
+    drawing.graph = graph
+    return drawing
+
+
+def _forward_values(roots: list) -> dict:
+    """Node -> its output value (on the host), for every node whose value can still be had before
+    backward frees the graph: what a rule saved as `out`, else the op's forward run again on its
+    inputs' values (leaves, recovered intermediates, saved constants). Ops with residuals (random
+    masks, indices) and custom Functions are not rerun: their value shows only where saved."""
+    order, seen = [], set()
+    stack = [(r.grad_fn, False) for r in roots if r.grad_fn is not None]
+    while stack:  # iterative post-order: producers before consumers
+        node, done = stack.pop()
+        if done:
+            order.append(node)
+            continue
+        if node in seen:
+            continue
+        seen.add(node)
+        stack.append((node, True))
+        stack.extend((s, False) for s in node.next if isinstance(s, Node) and s not in seen)
+    raw: dict = {}
+    for node in order:  # values some consumer's rule saved (its input = a producer's output)
+        op, saved = getattr(node, "op", None), node.saved or {}
+        if op is None:
+            continue
+        for i, source in enumerate(node.next):
+            name = op.input_names[0 if op.variadic else i]
+            if isinstance(source, Node) and name in saved:
+                raw.setdefault(source, saved[name][i] if op.variadic else saved[name])
+    for node in order:
+        saved = node.saved or {}
+        if node in raw:
+            continue
+        if "out" in saved:
+            raw[node] = saved["out"]
+            continue
+        op = getattr(node, "op", None)
+        if op is None or op.residuals:
+            continue
+        arrays = []
+        for name, source in zip(_input_names(node), node.next):
+            if isinstance(source, Node):
+                arrays.append(raw.get(source))
+            elif isinstance(source, Tensor):
+                arrays.append(source._data)
+            elif op.variadic:
+                kept = saved.get(op.input_names[0])
+                arrays.append(kept[len(arrays)] if kept is not None else None)
+            else:
+                arrays.append(saved.get(name))
+        if any(a is None for a in arrays):
+            continue
+        backend = autograd._BACKENDS.get(type(arrays[0]))
+        if backend is None:
+            continue
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                value = op.forward(backend.xp, *arrays, **(node.params or {}))
+        except Exception:  # noqa: BLE001 - a value we cannot recompute is shown as not saved
+            continue
+        if type(value) not in autograd._BACKENDS:
+            value = backend.xp.asarray(value)
+        raw[node] = value
+    return {node: to_host(value) for node, value in raw.items()}
+
+
+def to_html(loss, path, **options) -> str:
+    """Write a self-contained page (the drawing inlined as SVG, a small script, no network) that
+    steps through `loss`'s backward pass one op at a time. Runs backward, as `backprop` does
+    (same options). Returns the path written. See minigrad/viz_html.py."""
+    from minigrad import viz_html
+
+    return viz_html.write(loss, path, **options)

@@ -27,3 +27,12 @@ settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
 def rng() -> np.random.Generator:
     """A NumPy generator with a fixed seed, fresh for each test."""
     return np.random.default_rng(0)
+
+
+@pytest.fixture(autouse=True)
+def _seeded_default_generators():
+    """Each test starts from the same random state (an unseeded process, like PyTorch's, seeds
+    itself from entropy), so its draws do not depend on the tests run before it."""
+    import minigrad
+
+    minigrad.manual_seed(0)

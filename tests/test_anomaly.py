@@ -74,3 +74,20 @@ def test_finite_gradients_pass_and_match():
     with mg.autograd.detect_anomaly():
         x.sqrt().sum().backward()
     np.testing.assert_allclose(x.grad.numpy(), [0.5, 0.25])
+
+
+def test_a_custom_function_returning_nan_is_named():
+    class NanBackward(mg.autograd.Function):
+        @staticmethod
+        def forward(ctx, x):
+            return x * 2
+
+        @staticmethod
+        def backward(ctx, grad):
+            return grad * float("nan")
+
+    x = mg.tensor([1.0, 2.0], requires_grad=True)
+    with mg.autograd.detect_anomaly():
+        y = NanBackward.apply(x)
+        with pytest.raises(RuntimeError, match=r"Function 'NanBackwardBackward' returned nan"):
+            y.sum().backward()

@@ -14,8 +14,10 @@ from typing import Any
 import numpy as np
 
 from minigrad import dtypes
-from minigrad.backend import backend_of
-from minigrad.data.dataset import Dataset, TensorDataset, _rng
+from minigrad.backend import CPU, backend_of
+from minigrad.data.dataset import Dataset, IterableDataset, TensorDataset
+from minigrad.data.sampler import BatchSampler, RandomSampler, Sampler, SequentialSampler
+from minigrad.random import draws
 from minigrad.tensor import Tensor
 
 # --- collation ---------------------------------------------------------------------------------
@@ -92,70 +94,25 @@ def default_convert(data: Any) -> Any:
     return data
 
 
-# --- samplers ----------------------------------------------------------------------------------
+# --- samplers (minigrad/data/sampler.py; re-exported here as in PyTorch) -------------------------
+
+__all__ = [
+    "DataLoader", "default_collate", "default_convert", "get_worker_info", "Sampler",
+    "SequentialSampler", "RandomSampler", "BatchSampler",
+]  # fmt: skip
 
 
-class Sampler:
-    """Yields dataset indices."""
-
-    def __iter__(self) -> Iterator[int]:
-        raise NotImplementedError
-
-    def __len__(self) -> int:
-        raise NotImplementedError
+def get_worker_info() -> None:
+    """PyTorch's `get_worker_info()`: None in the main process, and minigrad loads every batch
+    in the main process (see `DataLoader`)."""
+    return None
 
 
-class SequentialSampler(Sampler):
-    def __init__(self, data_source: Dataset):
-        self.data_source = data_source
-
-    def __iter__(self) -> Iterator[int]:
-        return iter(range(len(self.data_source)))
-
-    def __len__(self) -> int:
-        return len(self.data_source)
-
-
-class RandomSampler(Sampler):
-    """A new random permutation each epoch, drawn from `generator` (a NumPy Generator or an
-    int seed; None uses minigrad's global generator, seeded by `mg.manual_seed`)."""
-
-    def __init__(self, data_source: Dataset, generator: np.random.Generator | int | None = None):
-        self.data_source = data_source
-        self.generator = _rng(generator)
-
-    def __iter__(self) -> Iterator[int]:
-        return iter(self.generator.permutation(len(self.data_source)).tolist())
-
-    def __len__(self) -> int:
-        return len(self.data_source)
-
-
-class BatchSampler(Sampler):
-    """Groups the indices of `sampler` into lists of `batch_size`."""
-
-    def __init__(self, sampler: Iterable[int], batch_size: int, drop_last: bool):
-        if not isinstance(batch_size, int) or isinstance(batch_size, bool) or batch_size <= 0:
-            raise ValueError(
-                f"batch_size should be a positive integer value, but got {batch_size!r}"
-            )
-        self.sampler = sampler
-        self.batch_size = batch_size
-        self.drop_last = drop_last
-
-    def __iter__(self) -> Iterator[list[int]]:
-        batch: list[int] = []
-        for index in self.sampler:
-            batch.append(index)
-            if len(batch) == self.batch_size:
-                yield batch
-                batch = []
-        if batch and not self.drop_last:
-            yield batch
-
-    def __len__(self) -> int:
-        n = len(self.sampler)
-        return n // self.batch_size if self.drop_last else -(-n // self.batch_size)
+class _InfiniteConstantSampler(Sampler):
+    # the sampler of an IterableDataset: the dataset yields samples itself
+    def __iter__(self) -> Iterator[None]:
+        while True:
+            yield None
 
 
 # --- loader ------------------------------------------------------------------------------------
@@ -164,32 +121,67 @@ class BatchSampler(Sampler):
 class DataLoader:
     """Iterate over `dataset` in batches: `for x, y in DataLoader(ds, batch_size=32, shuffle=True)`.
 
-    `generator` (a NumPy Generator or an int seed) or `seed` make shuffles reproducible; each
-    epoch (each `iter`) draws a new permutation. `num_workers` and `pin_memory` are accepted for
-    compatibility; loading happens in this process.
+    PyTorch's signature and semantics, loading in the calling process: `num_workers`,
+    `timeout`, `multiprocessing_context`, `prefetch_factor`, `persistent_workers`, `pin_memory`,
+    `pin_memory_device` and `in_order` are checked and accepted, but no worker processes start,
+    so `worker_init_fn` is never called and `get_worker_info()` is None (PyTorch's answer in the
+    main process). `generator` (an `mg.Generator`) drives shuffling; each pass (each `iter`)
+    first draws a base seed from it, as PyTorch's loaders do, then a new permutation.
     """
 
     def __init__(
         self,
         dataset: Dataset,
         batch_size: int | None = 1,
-        shuffle: bool = False,
-        sampler: Sampler | Iterable[int] | None = None,
-        batch_sampler: Iterable[list[int]] | None = None,
+        shuffle: bool | None = None,
+        sampler: Sampler | Iterable | None = None,
+        batch_sampler: Sampler | Iterable[list] | None = None,
         num_workers: int = 0,
         collate_fn: Callable[[list], Any] | None = None,
         pin_memory: bool = False,
         drop_last: bool = False,
-        generator: np.random.Generator | int | None = None,
+        timeout: float = 0,
+        worker_init_fn: Callable[[int], None] | None = None,
+        multiprocessing_context=None,
+        generator=None,
         *,
-        seed: int | None = None,
+        prefetch_factor: int | None = None,
+        persistent_workers: bool = False,
+        pin_memory_device: str = "",
+        in_order: bool = True,
     ):
-        if num_workers < 0:
-            raise ValueError("num_workers option should be non-negative")
-        if seed is not None and generator is not None:
-            raise ValueError("give either generator or seed, not both")
-        if seed is not None:
-            generator = np.random.default_rng(seed)
+        if not isinstance(num_workers, int) or num_workers < 0:
+            raise ValueError(
+                "num_workers option should be non-negative; use num_workers=0 to disable "
+                "multiprocessing."
+            )
+        if timeout < 0:
+            raise ValueError("timeout option should be non-negative")
+        if num_workers == 0 and prefetch_factor is not None:
+            raise ValueError(
+                "prefetch_factor option could only be specified in multiprocessing.let "
+                "num_workers > 0 to enable multiprocessing, otherwise set prefetch_factor to None."
+            )
+        if persistent_workers and num_workers == 0:
+            raise ValueError("persistent_workers option needs num_workers > 0")
+        iterable = isinstance(dataset, IterableDataset)
+        if iterable:
+            if shuffle not in (None, False):
+                raise ValueError(
+                    f"DataLoader with IterableDataset: expected unspecified shuffle option, "
+                    f"but got shuffle={shuffle}"
+                )
+            if sampler is not None:
+                raise ValueError(
+                    f"DataLoader with IterableDataset: expected unspecified sampler option, "
+                    f"but got sampler={sampler}"
+                )
+            if batch_sampler is not None:
+                raise ValueError(
+                    f"DataLoader with IterableDataset: expected unspecified batch_sampler "
+                    f"option, but got batch_sampler={batch_sampler}"
+                )
+        shuffle = bool(shuffle)
         if sampler is not None and shuffle:
             raise ValueError("sampler option is mutually exclusive with shuffle")
         if batch_sampler is not None:
@@ -205,7 +197,12 @@ class DataLoader:
                 "drop_last"
             )
         if sampler is None:
-            sampler = RandomSampler(dataset, generator) if shuffle else SequentialSampler(dataset)
+            if iterable:
+                sampler = _InfiniteConstantSampler()
+            elif shuffle:
+                sampler = RandomSampler(dataset, generator=generator)
+            else:
+                sampler = SequentialSampler(dataset)
         if batch_size is not None and batch_sampler is None:
             batch_sampler = BatchSampler(sampler, batch_size, drop_last)
         self.dataset = dataset
@@ -215,13 +212,27 @@ class DataLoader:
         self.batch_sampler = batch_sampler
         self.num_workers = num_workers
         self.pin_memory = pin_memory
+        self.pin_memory_device = pin_memory_device
+        self.timeout = timeout
+        self.worker_init_fn = worker_init_fn
+        self.multiprocessing_context = multiprocessing_context
+        self.prefetch_factor = prefetch_factor
+        self.persistent_workers = persistent_workers
+        self.in_order = in_order
         self.generator = generator
+        self._iterable = iterable
         self._auto_collation = batch_sampler is not None
         if collate_fn is None:
             collate_fn = default_collate if self._auto_collation else default_convert
         self.collate_fn = collate_fn
 
     def __iter__(self) -> Iterator[Any]:
+        # PyTorch's loader iterators draw a base seed (for worker seeding) from the loader's
+        # generator before the first batch; drawing it here too keeps the stream consumed alike.
+        draws(self.generator, CPU).integers(0, 1 << 63)
+        if self._iterable:
+            yield from self._iterate_stream()
+            return
         if not self._auto_collation:
             for index in self.sampler:
                 yield self.collate_fn(self.dataset[index])
@@ -232,6 +243,20 @@ class DataLoader:
                 yield self._tensor_batch(indices)
             else:
                 yield self.collate_fn([self.dataset[i] for i in indices])
+
+    def _iterate_stream(self) -> Iterator[Any]:
+        if not self._auto_collation:
+            for sample in self.dataset:
+                yield self.collate_fn(sample)
+            return
+        batch: list = []
+        for sample in self.dataset:
+            batch.append(sample)
+            if len(batch) == self.batch_size:
+                yield self.collate_fn(batch)
+                batch = []
+        if batch and not self.drop_last:
+            yield self.collate_fn(batch)
 
     def _tensor_batch(self, indices: list[int]) -> list[Tensor]:
         # One gather per tensor: the same values default_collate would stack.
@@ -246,6 +271,11 @@ class DataLoader:
         return out
 
     def __len__(self) -> int:
+        if self._iterable:  # the stream's own length, batched (TypeError when it has none)
+            n = len(self.dataset)
+            if self.batch_size is not None:
+                n = n // self.batch_size if self.drop_last else -(-n // self.batch_size)
+            return n
         if self._auto_collation:
             return len(self.batch_sampler)
         return len(self.sampler)

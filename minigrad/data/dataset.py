@@ -1,16 +1,17 @@
-"""Datasets (PyTorch's `torch.utils.data`): `Dataset`, `TensorDataset`, `Subset`,
-`ConcatDataset` and `random_split`."""
+"""Datasets (PyTorch's `torch.utils.data.dataset`): `Dataset`, `IterableDataset`,
+`TensorDataset`, `Subset`, `ConcatDataset`, `ChainDataset`, `StackDataset` and `random_split`."""
 
 from __future__ import annotations
 
 import bisect
 import math
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 import numpy as np
 
-from minigrad.backend import numpy_rng
+from minigrad.backend import CPU
+from minigrad.random import draws
 from minigrad.tensor import Tensor
 
 
@@ -25,6 +26,66 @@ class Dataset:
 
     def __add__(self, other: Dataset) -> ConcatDataset:
         return ConcatDataset([self, other])
+
+
+class IterableDataset(Dataset):
+    """A stream of samples: subclasses implement `__iter__` (a `DataLoader` batches what it
+    yields, in order; there is no indexing, so no sampler or shuffle)."""
+
+    def __iter__(self):
+        raise NotImplementedError(f"{type(self).__name__} must implement __iter__")
+
+    def __add__(self, other: Dataset) -> ChainDataset:
+        return ChainDataset([self, other])
+
+
+class ChainDataset(IterableDataset):
+    """Iterable datasets one after the other, lazily."""
+
+    def __init__(self, datasets: Iterable[Dataset]) -> None:
+        self.datasets = datasets
+
+    def __iter__(self):
+        for d in self.datasets:
+            if not isinstance(d, IterableDataset):
+                raise AssertionError("ChainDataset only supports IterableDataset")
+            yield from d
+
+    def __len__(self) -> int:
+        total = 0
+        for d in self.datasets:
+            if not isinstance(d, IterableDataset):
+                raise AssertionError("ChainDataset only supports IterableDataset")
+            total += len(d)
+        return total
+
+
+class StackDataset(Dataset):
+    """Samples of several equally long datasets side by side: a tuple (positional) or a dict
+    (keyword) of their samples at the same index."""
+
+    def __init__(self, *args: Dataset, **kwargs: Dataset) -> None:
+        if args and kwargs:
+            raise ValueError(
+                "Supported either ``tuple``- (via ``args``) or``dict``- (via ``kwargs``) like "
+                "input/output, but both types are given."
+            )
+        datasets = args or kwargs
+        if not datasets:
+            raise ValueError("At least one dataset should be passed")
+        lengths = {len(d) for d in (args or tuple(kwargs.values()))}
+        if len(lengths) != 1:
+            raise ValueError("Size mismatch between datasets")
+        self._length = lengths.pop()
+        self.datasets = datasets
+
+    def __getitem__(self, index):
+        if isinstance(self.datasets, dict):
+            return {k: d[index] for k, d in self.datasets.items()}
+        return tuple(d[index] for d in self.datasets)
+
+    def __len__(self) -> int:
+        return self._length
 
 
 class TensorDataset(Dataset):
@@ -73,7 +134,10 @@ class ConcatDataset(Dataset):
     def __init__(self, datasets: Sequence[Dataset]):
         self.datasets = list(datasets)
         if not self.datasets:
-            raise ValueError("datasets should not be an empty iterable")
+            raise AssertionError("datasets should not be an empty iterable")
+        for d in self.datasets:
+            if isinstance(d, IterableDataset):
+                raise AssertionError("ConcatDataset does not support IterableDataset")
         self.cumulative_sizes = []
         total = 0
         for d in self.datasets:
@@ -95,26 +159,14 @@ class ConcatDataset(Dataset):
         return self.datasets[which][index - start]
 
 
-def _rng(generator: np.random.Generator | int | None) -> np.random.Generator:
-    if generator is None:
-        return numpy_rng()  # minigrad's global generator: mg.manual_seed makes it reproducible
-    if isinstance(generator, (int, np.integer)):
-        return np.random.default_rng(int(generator))
-    if not hasattr(generator, "permutation"):
-        raise TypeError(
-            "generator must be a numpy.random.Generator, an int seed or None, got "
-            f"{type(generator).__name__}"
-        )
-    return generator
-
-
 def random_split(
     dataset: Dataset,
     lengths: Sequence[int | float],
-    generator: np.random.Generator | int | None = None,
+    generator=None,
 ) -> list[Subset]:
     """Split `dataset` into non-overlapping random subsets of the given lengths, or fractions
-    summing to 1 (the remainder of flooring goes round-robin to the first subsets, as PyTorch)."""
+    summing to 1 (the remainder of flooring goes round-robin to the first subsets, as PyTorch).
+    The order comes from `generator` (an `mg.Generator`; None: the default generator)."""
     n = len(dataset)
     lengths = list(lengths)
     if lengths and math.isclose(sum(lengths), 1) and sum(lengths) <= 1:
@@ -135,7 +187,7 @@ def random_split(
             f"Sum of input lengths ({sum(lengths)}) does not equal the length of the input "
             f"dataset ({n})!"
         )
-    order = _rng(generator).permutation(n).tolist()
+    order = draws(generator, CPU).permutation(n).tolist()
     out, start = [], 0
     for length in lengths:
         out.append(Subset(dataset, order[start : start + length]))

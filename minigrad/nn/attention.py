@@ -21,7 +21,6 @@ from typing import Any
 
 import numpy as np
 
-from minigrad import autograd
 from minigrad.autograd import apply, defop
 from minigrad.backend import _BACKENDS
 from minigrad.nn.layers import Linear
@@ -34,14 +33,13 @@ from minigrad.tensor import Tensor
 class _Spec:
     """Per-call settings of one attention op (a param of the node; never a saved tensor)."""
 
-    __slots__ = ("scale", "groups", "blocked", "dropout_p", "keep")
+    __slots__ = ("scale", "groups", "blocked", "dropout_p")
 
     def __init__(self, scale: float, groups: int, blocked, dropout_p: float):
         self.scale = scale
         self.groups = groups  # query heads per key/value head (grouped-query attention)
         self.blocked = blocked  # bool [G*L, S]: True above the causal diagonal, or None
         self.dropout_p = dropout_p
-        self.keep = None  # dropout multiplier (0 or 1/(1-p)), drawn by the forward
 
 
 def _group(xp, x, groups: int):
@@ -73,6 +71,8 @@ def _group_mask(xp, mask, groups: int, heads: int, rows: int):
 
 
 def _sdpa_forward(xp, q, k, v, mask, spec: _Spec):
+    """Output, and the residuals the backward reads: P (the softmax) and the dropout multiplier
+    (0 or 1/(1-p) per element; None without dropout)."""
     groups = spec.groups
     rows = q.shape[-2]
     qg = _group(xp, q, groups)
@@ -86,7 +86,7 @@ def _sdpa_forward(xp, q, k, v, mask, spec: _Spec):
             xp.copyto(s, -math.inf, where=~mask)
         else:
             s += mask
-    if spec.blocked is not None:  # adding 0 / -inf is ~6x cheaper than a masked copyto
+    if spec.blocked is not None:  # adding 0 / -inf: cheaper than a masked copy
         s += _causal_mask(xp, rows, s.shape[-1], groups, s.dtype)
     # stable softmax in place; a row with every key blocked has max -inf: keep it at 0 (not NaN)
     m = xp.max(s, axis=-1, keepdims=True)
@@ -99,116 +99,98 @@ def _sdpa_forward(xp, q, k, v, mask, spec: _Spec):
     if masked:
         total[total == 0] = 1
     s /= total
-    probs = s
+    probs, keep = s, None
     if spec.dropout_p > 0:
         draw_dtype = s.dtype if s.dtype in (np.float32, np.float64) else np.float32
-        keep = xp.rng().random(s.shape, dtype=draw_dtype) >= spec.dropout_p
-        spec.keep = keep.astype(s.dtype) * s.dtype.type(1.0 / (1.0 - spec.dropout_p))
-        probs = s * spec.keep
+        kept = xp.rng().random(s.shape, dtype=draw_dtype) >= spec.dropout_p
+        keep = kept.astype(s.dtype) * s.dtype.type(1.0 / (1.0 - spec.dropout_p))
+        probs = s * keep
     out = _ungroup(xp, xp.matmul(probs, v), groups, rows)
-    return out, s, []  # output, residual P, residual memo (dS shared by the q/k/mask rules)
+    return out, s, keep
 
 
 def _softmax_grad(xp, p, dp, rowsum):
     return p * (dp - rowsum)
 
 
-def _sdpa_grad(xp, which: str, g, q, k, v, mask, out, probs, memo, spec: _Spec):
-    """Gradient of one input of attention, given the output gradient g."""
-    if isinstance(g, Tensor):  # create_graph=True: a recorded, differentiable backward
-        return _sdpa_grad_graph(which, g, q, k, v, mask, spec)
-    groups = spec.groups
-    gg = _group(xp, g, groups)
-    if which == "v":  # dV = P^T g  (P after dropout)
-        p = probs if spec.keep is None else probs * spec.keep
-        return xp.matmul(xp.swapaxes(p, -1, -2), gg)
-    if memo and memo[0] is g:
-        ds = memo[1]
-    else:
-        dp = xp.matmul(gg, xp.swapaxes(v, -1, -2))  # dP = g V^T
-        if spec.keep is not None:
-            dp *= spec.keep
-        # dS = P * (dP - rowsum(dP * P)): the softmax Jacobian applied to dP. Since O = P V,
-        # rowsum(dP * P) = rowsum(g * O): a product of [L, Ev], not of [L, S]
-        rowsum = xp.sum(gg * _group(xp, out, groups), axis=-1, keepdims=True)
-        ds = xp.fused(_softmax_grad)(probs, dp, rowsum)
-        memo[:] = [g, ds]
-    if which == "q":  # dQ = scale dS K
-        dq = xp.matmul(ds, k)
-        if spec.scale != 1.0:
-            dq *= spec.scale
-        return _ungroup(xp, dq, groups, q.shape[-2])
-    if which == "k":  # dK = scale dS^T Q
-        dk = xp.matmul(xp.swapaxes(ds, -1, -2), _group(xp, q, groups))
-        if spec.scale != 1.0:
-            dk *= spec.scale
-        return dk
-    return _ungroup(xp, ds, groups, q.shape[-2])  # additive mask: dS
+def _sdpa_backward(xp, g, q, k, v, mask, out, probs, keep, spec: _Spec, needs_input_grad):
+    """All input gradients of attention at once (they share dS), given the output gradient g:
 
+        dV = P'^T g    dP = (g V^T) D    dS = P (dP - rowsum(g O))    (softmax's Jacobian)
+        dQ = scale dS K    dK = scale dS^T Q    d(additive mask) = dS
 
-def _sdpa_grad_graph(which: str, g, q, k, v, mask, spec: _Spec):
-    """The same backward written with minigrad ops, so it can be differentiated again. P is
-    recomputed from q and k (the saved P is a constant and would cut the second-order path)."""
-    from minigrad.ops import elementwise, linalg, reduce, shape
-
-    xp = autograd.graph_namespace
+    where D is the dropout multiplier and P' = P D. rowsum(dP P) = rowsum(g O) since O = P' V:
+    a product of [L, Ev], not of [L, S]. On arrays and, under create_graph, on Tensors (then P
+    is recomputed from q and k, so the second-order path through P is kept).
+    """
+    if isinstance(g, Tensor):
+        probs = _sdpa_probs_graph(xp, q, k, mask, spec)
     groups = spec.groups
     rows = q.shape[-2]
-    qg = _group(xp, q, groups)
-    s = linalg.matmul(qg * spec.scale, shape.transpose(k, -1, -2))
+    gg = _group(xp, g, groups)
+    need_q, need_k, need_v, need_mask = (*needs_input_grad, False)[:4]
+    dq = dk = dv = dmask = None
+    if need_v:
+        dropped = probs if keep is None else probs * keep
+        dv = xp.matmul(xp.swapaxes(dropped, -1, -2), gg)
+    if need_q or need_k or need_mask:
+        dp = xp.matmul(gg, xp.swapaxes(v, -1, -2))
+        if keep is not None:
+            dp = dp * keep
+        rowsum = xp.sum(gg * _group(xp, out, groups), axis=-1, keepdims=True)
+        ds = xp.fused(_softmax_grad)(probs, dp, rowsum)
+        if need_q:
+            dq = _ungroup(xp, xp.matmul(ds, k) * spec.scale, groups, rows)
+        if need_k:
+            dk = xp.matmul(xp.swapaxes(ds, -1, -2), _group(xp, q, groups)) * spec.scale
+        if need_mask:
+            dmask = _ungroup(xp, ds, groups, rows)
+    return (dq, dk, dv, dmask)[: len(needs_input_grad)]
+
+
+def _sdpa_probs_graph(xp, q, k, mask, spec: _Spec):
+    """P = softmax(scale Q K^T + mask) written with minigrad ops (for double backward)."""
+    from minigrad.ops import elementwise, linalg, reduce, shape
+
+    groups = spec.groups
+    rows = q.shape[-2]
+    s = linalg.matmul(_group(xp, q, groups) * spec.scale, shape.transpose(k, -1, -2))
     if mask is not None:
-        mg = _group_mask(xp, mask, groups, q.shape[-3], rows)
-        if mg.dtype == bool:
-            s = elementwise.masked_fill(s, elementwise.logical_not(mg), -math.inf)
+        grouped = _group_mask(xp, mask, groups, q.shape[-3], rows)
+        if grouped.dtype == bool:
+            s = elementwise.masked_fill(s, elementwise.logical_not(grouped), -math.inf)
         else:
-            s = s + mg
+            s = s + grouped
     if spec.blocked is not None:
         s = elementwise.masked_fill(s, Tensor._make(spec.blocked), -math.inf)
     m = reduce.amax(s.detach(), -1, keepdim=True)
     m = elementwise.where(elementwise.isfinite(m), m, 0.0)
     e = elementwise.exp(s - m)
     total = reduce.sum(e, -1, keepdim=True)
-    p = e / elementwise.where(total == 0, 1.0, total)
-    keep = None if spec.keep is None else Tensor._make(spec.keep)
-    gg = _group(xp, g, groups)
-    if which == "v":
-        pd = p if keep is None else p * keep
-        return linalg.matmul(shape.transpose(pd, -1, -2), gg)
-    dp = linalg.matmul(gg, shape.transpose(v, -1, -2))
-    if keep is not None:
-        dp = dp * keep
-    ds = p * (dp - reduce.sum(dp * p, -1, keepdim=True))
-    if which == "q":
-        return _ungroup(xp, linalg.matmul(ds, k) * spec.scale, groups, rows)
-    if which == "k":
-        return linalg.matmul(shape.transpose(ds, -1, -2), qg) * spec.scale
-    return _ungroup(xp, ds, groups, rows)
+    return e / elementwise.where(total == 0, 1.0, total)
 
 
+_SDPA_FORMULAS = {
+    "q": "scale dS K,  dS = P (dP - rowsum(g O)),  dP = g V^T",
+    "k": "scale dS^T Q",
+    "v": "P^T g  (P after dropout)",
+}
 # fmt: off
 SDPA = defop(
     "scaled_dot_product_attention",
     lambda xp, q, k, v, *, spec: _sdpa_forward(xp, q, k, v, None, spec),
-    residuals=("probs", "memo"),
-    q=lambda xp, g, q, k, v, out, probs, memo, spec:                # scale dS K
-        _sdpa_grad(xp, "q", g, q, k, v, None, out, probs, memo, spec),
-    k=lambda xp, g, q, k, v, out, probs, memo, spec:                # scale dS^T Q
-        _sdpa_grad(xp, "k", g, q, k, v, None, out, probs, memo, spec),
-    v=lambda xp, g, q, k, v, out, probs, memo, spec:                # P^T g
-        _sdpa_grad(xp, "v", g, q, k, v, None, out, probs, memo, spec),
+    residuals=("probs", "keep"),
+    backward=lambda xp, g, q, k, v, out, probs, keep, spec, needs_input_grad:
+        _sdpa_backward(xp, g, q, k, v, None, out, probs, keep, spec, needs_input_grad),
+    formula=_SDPA_FORMULAS,
 )
 SDPA_MASKED = defop(
     "scaled_dot_product_attention_masked",
     lambda xp, q, k, v, attn_mask, *, spec: _sdpa_forward(xp, q, k, v, attn_mask, spec),
-    residuals=("probs", "memo"),
-    q=lambda xp, g, q, k, v, attn_mask, out, probs, memo, spec:
-        _sdpa_grad(xp, "q", g, q, k, v, attn_mask, out, probs, memo, spec),
-    k=lambda xp, g, q, k, v, attn_mask, out, probs, memo, spec:
-        _sdpa_grad(xp, "k", g, q, k, v, attn_mask, out, probs, memo, spec),
-    v=lambda xp, g, q, k, v, attn_mask, out, probs, memo, spec:
-        _sdpa_grad(xp, "v", g, q, k, v, attn_mask, out, probs, memo, spec),
-    attn_mask=lambda xp, g, q, k, v, attn_mask, out, probs, memo, spec:   # dS (float masks only)
-        _sdpa_grad(xp, "mask", g, q, k, v, attn_mask, out, probs, memo, spec),
+    residuals=("probs", "keep"),
+    backward=lambda xp, g, q, k, v, attn_mask, out, probs, keep, spec, needs_input_grad:
+        _sdpa_backward(xp, g, q, k, v, attn_mask, out, probs, keep, spec, needs_input_grad),
+    formula={**_SDPA_FORMULAS, "attn_mask": "dS  (float masks only)"},
 )
 # fmt: on
 
@@ -646,6 +628,15 @@ class MultiHeadAttention(Module):
     cache=None)` takes x [B, T, d_model] (or [T, d_model]); `attn_mask` follows
     `scaled_dot_product_attention` (combined with the causal mask when `causal`); with a
     `KVCache` the new tokens attend to the cached ones and are appended to it.
+
+    This is the package's modern decoder attention; torch's own module is
+    `nn.MultiheadAttention` (minigrad/nn/multihead.py). They differ: this one is
+    self-attention on batch-first [B, T, d_model] input, with RoPE, causal masking by default, a
+    KV cache, grouped-query heads, separate `q_proj`/`k_proj`/`v_proj` Linears without biases by
+    default, sdpa's bool-mask convention (True = attend) and returns one tensor. Torch's takes
+    separate query/key/value (cross-attention, `kdim`/`vdim`), sequence-first input unless
+    `batch_first`, a packed `in_proj_weight`, key padding masks with True = blocked,
+    `add_bias_kv`/`add_zero_attn`, and returns `(output, attention weights)`.
     """
 
     def __init__(

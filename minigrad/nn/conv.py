@@ -112,7 +112,7 @@ def _conv_grad_w(xp, g, x, weight_shape, stride, padding, dilation, groups):
 
 
 # fmt: off
-CONV2D = defop("conv2d", _conv_forward,
+CONV2D = defop("conv2d", _conv_forward, double_backward=False,
                x=_conv_grad_x,                                   # col2im(W^T g)
                weight=_conv_grad_w)                              # g im2col(x)^T
 # fmt: on
@@ -300,19 +300,19 @@ def _pool_grad(xp, g, x_shape, where, kernel, stride, padding, dilation):
 
 
 # fmt: off
-MAX_POOL2D = defop("max_pool2d", _pool_forward, residuals=("where",),
+MAX_POOL2D = defop("max_pool2d", _pool_forward, residuals=("where",), double_backward=False,
                    x=_pool_grad)                              # g at each window's argmax
 # fmt: on
 
 
 def _pool_args(name, input, kernel_size, stride, padding, dilation, ceil_mode):
+    """Checked (kernel, stride, padding, dilation) pairs, and the extra (bottom, right) padding
+    that ceil_mode's last, partial windows need (0 in floor mode)."""
     if not isinstance(input, Tensor) or input.ndim not in (3, 4):
         raise RuntimeError(
             f"{name}(): expected a 3-D or 4-D input [N, C, H, W], got "
             f"{list(input.shape) if isinstance(input, Tensor) else type(input).__name__}"
         )
-    if ceil_mode:
-        raise NotImplementedError(f"{name}(): ceil_mode=True is not supported (only floor)")
     kernel = _tuple2("kernel_size", kernel_size, 1)
     stride = kernel if stride is None or stride == [] else _tuple2("stride", stride, 1)
     padding, dilation = _tuple2("padding", padding, 0), _tuple2("dilation", dilation, 1)
@@ -322,7 +322,22 @@ def _pool_args(name, input, kernel_size, stride, padding, dilation, ceil_mode):
             f"{padding} and kernel_size={kernel}"
         )
     _check_fits(name, input, kernel, padding, dilation)
-    return kernel, stride, padding, dilation
+    extra = tuple(
+        _ceil_overhang(n, k, s, p, d) if ceil_mode else 0
+        for n, k, s, p, d in zip(input.shape[-2:], kernel, stride, padding, dilation)
+    )
+    return kernel, stride, padding, dilation, extra
+
+
+def _ceil_overhang(n: int, k: int, s: int, p: int, d: int) -> int:
+    """How far ceil_mode's last window reaches past the padded input (PyTorch's rule: one
+    more window when the remainder is partial, unless that window would start in the right
+    padding)."""
+    span = d * (k - 1) + 1
+    out = -(-(n + 2 * p - span) // s) + 1
+    if (out - 1) * s >= n + p:
+        out -= 1
+    return max((out - 1) * s + span - (n + 2 * p), 0)
 
 
 def max_pool2d(
@@ -337,12 +352,16 @@ def max_pool2d(
     """The maximum of each window of input [N, C, H, W] (or [C, H, W]); `stride` defaults to
     the kernel size, padding counts as -inf. With `return_indices`, also each maximum's index
     into the flattened H*W of the input (as PyTorch's)."""
-    kernel, stride, padding, dilation = _pool_args(
+    kernel, stride, padding, dilation, extra = _pool_args(
         "max_pool2d", input, kernel_size, stride, padding, dilation, ceil_mode
     )
     if input.ndim == 3:
-        out = max_pool2d(input.unsqueeze(0), kernel, stride, padding, dilation, False, True)
+        out = max_pool2d(input.unsqueeze(0), kernel, stride, padding, dilation, ceil_mode, True)
         return (out[0][0], out[1][0]) if return_indices else out[0][0]
+    width = input.shape[-1]
+    if extra != (0, 0):  # ceil_mode: the last windows overhang; what they miss counts as -inf
+        lowest = -math.inf if input.dtype.kind == "f" else int(np.iinfo(input.dtype).min)
+        input = pad(input, (0, extra[1], 0, extra[0]), value=lowest)
     params = {"kernel": kernel, "stride": stride, "padding": padding, "dilation": dilation}
     out = apply(MAX_POOL2D, (input,), params)
     if not return_indices:
@@ -351,7 +370,7 @@ def max_pool2d(
     xp = input._backend_xp()
     _, where = _pool_forward(xp, input._data, **params)
     rows, cols = _pool_positions(xp, where, kernel, stride, padding, dilation)
-    return out, Tensor._make((rows * input.shape[-1] + cols).astype(np.int64))
+    return out, Tensor._make((rows * width + cols).astype(np.int64))
 
 
 def avg_pool2d(
@@ -365,22 +384,32 @@ def avg_pool2d(
 ) -> Tensor:
     """The mean of each window of input [N, C, H, W] (or [C, H, W]): a depthwise conv2d with a
     constant kernel. Padding counts as zeros in the mean unless `count_include_pad=False`."""
-    kernel, stride, padding, _ = _pool_args(
+    kernel, stride, padding, _, extra = _pool_args(
         "avg_pool2d", input, kernel_size, stride, padding, 1, ceil_mode
     )
     if input.ndim == 3:
-        return avg_pool2d(input.unsqueeze(0), kernel, stride, padding, False, count_include_pad,
-                          divisor_override)[0]  # fmt: skip
+        return avg_pool2d(input.unsqueeze(0), kernel, stride, padding, ceil_mode,
+                          count_include_pad, divisor_override)[0]  # fmt: skip
     c = input.shape[1]
     xp = input._backend_xp()
     ones = Tensor._make(xp.ones_like(input._data, shape=(c, 1, *kernel)))
-    total = conv2d(input, ones, None, stride, padding, 1, c)
+    (ph, pw), (eh, ew) = padding, extra
+    padded = pad(input, (pw, pw + ew, ph, ph + eh))  # ceil_mode's overhang: zeros, not counted
+    total = conv2d(padded, ones, None, stride, 0, 1, c)
     if divisor_override is not None:
         return total / divisor_override
-    if count_include_pad or padding == (0, 0):
+    if extra == (0, 0) and (count_include_pad or padding == (0, 0)):
         return total / (kernel[0] * kernel[1])
-    inside = Tensor._make(xp.ones_like(input._data, shape=(1, 1, *input.shape[2:])))
-    counts = conv2d(inside, ones[:1], None, stride, padding)  # window sizes without the padding
+    # each window's divisor: its elements inside the input (and, with count_include_pad, its
+    # explicit padding), never the overhang
+    h, w = input.shape[2:]
+    region = (1, 1, h + 2 * ph, w + 2 * pw) if count_include_pad else (1, 1, h, w)
+    inside = Tensor._make(xp.ones_like(input._data, shape=region))
+    if count_include_pad:
+        inside = pad(inside, (0, ew, 0, eh))
+    else:
+        inside = pad(inside, (pw, pw + ew, ph, ph + eh))
+    counts = conv2d(inside, ones[:1], None, stride, 0)
     return total / counts
 
 

@@ -60,7 +60,7 @@ def leaky_relu(input: Tensor, negative_slope: float = 0.01, inplace: bool = Fals
     return _maybe_inplace(input, _ew.leaky_relu(input, negative_slope), inplace)
 
 
-def softplus(input: Tensor, beta: float = 1.0, threshold: float = 20.0) -> Tensor:
+def softplus(input: Tensor, beta: float = 1.0, threshold: float = 20.0) -> Tensor:  # noqa: F811
     return _ew.softplus(input, beta, threshold)
 
 
@@ -69,11 +69,11 @@ def _implicit_dim(ndim: int) -> int:
     return 0 if ndim in (0, 1, 3) else 1
 
 
-def softmax(input: Tensor, dim: int | None = None, dtype=None) -> Tensor:
+def softmax(input: Tensor, dim: int | None = None, _stacklevel: int = 3, dtype=None) -> Tensor:
     return _red.softmax(input, _implicit_dim(input.ndim) if dim is None else dim, dtype=dtype)
 
 
-def log_softmax(input: Tensor, dim: int | None = None, dtype=None) -> Tensor:
+def log_softmax(input: Tensor, dim: int | None = None, _stacklevel: int = 3, dtype=None) -> Tensor:
     return _red.log_softmax(input, _implicit_dim(input.ndim) if dim is None else dim, dtype=dtype)
 
 
@@ -131,24 +131,30 @@ def _rms_grad_x(xp, gy, x, axis, eps):
 # fmt: off
 LAYER_NORM = defop("layer_norm",
                    lambda xp, x, *, axis, eps: _ln_stats(xp, x, axis, eps)[0],
-                   x=lambda xp, g, x, axis, eps: _ln_grad_x(xp, g, x, axis, eps))
+                   x=lambda xp, g, x, axis, eps:        # rstd (g - mean(g) - xhat mean(g xhat))
+                       _ln_grad_x(xp, g, x, axis, eps))
 LAYER_NORM_W = defop("layer_norm",
                      lambda xp, x, weight, *, axis, eps: _ln_stats(xp, x, axis, eps)[0] * weight,
-                     x=lambda xp, g, x, weight, axis, eps: _ln_grad_x(xp, g * weight, x, axis, eps),
-                     weight=lambda xp, g, x, axis, eps: g * _ln_stats(xp, x, axis, eps)[0])  # xhat
+                     x=lambda xp, g, x, weight, axis, eps:  # rstd(gy - mean gy - xhat mean gy·xhat)
+                         _ln_grad_x(xp, g * weight, x, axis, eps),  # gy = g weight
+                     weight=lambda xp, g, x, axis, eps:  # g xhat
+                         g * _ln_stats(xp, x, axis, eps)[0])
 LAYER_NORM_WB = defop("layer_norm",
                       lambda xp, x, weight, bias, *, axis, eps:
                           _ln_stats(xp, x, axis, eps)[0] * weight + bias,
-                      x=lambda xp, g, x, weight, axis, eps:
-                          _ln_grad_x(xp, g * weight, x, axis, eps),
-                      weight=lambda xp, g, x, axis, eps: g * _ln_stats(xp, x, axis, eps)[0],
+                      x=lambda xp, g, x, weight, axis, eps: # rstd(gy - mean gy - xhat mean gy·xhat)
+                          _ln_grad_x(xp, g * weight, x, axis, eps),  # gy = g weight
+                      weight=lambda xp, g, x, axis, eps:  # g xhat
+                          g * _ln_stats(xp, x, axis, eps)[0],
                       bias=lambda g: g)                                   # summed by the engine
 RMS_NORM = defop("rms_norm",
                  lambda xp, x, *, axis, eps: _rms_stats(xp, x, axis, eps)[0],
-                 x=lambda xp, g, x, axis, eps: _rms_grad_x(xp, g, x, axis, eps))
+                 x=lambda xp, g, x, axis, eps:  # rstd (g - xhat mean(g xhat))
+                     _rms_grad_x(xp, g, x, axis, eps))
 RMS_NORM_W = defop("rms_norm",
                    lambda xp, x, weight, *, axis, eps: _rms_stats(xp, x, axis, eps)[0] * weight,
-                   x=lambda xp, g, x, weight, axis, eps: _rms_grad_x(xp, g * weight, x, axis, eps),
+                   x=lambda xp, g, x, weight, axis, eps:  # rstd (gy - xhat mean(gy xhat)), gy = g w
+                       _rms_grad_x(xp, g * weight, x, axis, eps),
                    weight=lambda xp, g, x, axis, eps: g * _rms_stats(xp, x, axis, eps)[0])  # xhat
 # fmt: on
 
@@ -227,7 +233,7 @@ def _embedding_grad(xp, g, weight_shape, indices, padding_idx):
 
 # fmt: off
 EMBEDDING = defop("embedding", lambda xp, weight, *, indices, padding_idx: weight[indices],
-                  weight=lambda xp, g, weight_shape, indices, padding_idx:
+                  weight=lambda xp, g, weight_shape, indices, padding_idx:  # row r: Σ g[idx = r]
                       _embedding_grad(xp, g, weight_shape, indices, padding_idx))
 # fmt: on
 
@@ -405,7 +411,10 @@ def _nll_grad(xp, g, w, x_shape, index, reduction, denom):
     return out
 
 
-NLL_LOSS = defop("nll_loss", _nll_forward, x=_nll_grad)
+# fmt: off
+NLL_LOSS = defop("nll_loss", _nll_forward,
+                 x=_nll_grad)                  # -w_n at x[n, y_n], 0 elsewhere (/ N for mean)
+# fmt: on
 
 
 # cross_entropy with class-index targets: one node. Forward computes the softmax once (kept as a
@@ -436,7 +445,10 @@ def _ce_grad(xp, g, x, w, p, x_shape, index, reduction, denom, axis):
     return out
 
 
-CROSS_ENTROPY = defop("cross_entropy", _ce_forward, residuals=("p",), x=_ce_grad)
+# fmt: off
+CROSS_ENTROPY = defop("cross_entropy", _ce_forward, residuals=("p",),
+                      x=_ce_grad)              # (softmax(x) - onehot(y)) w_y  (/ N for mean)
+# fmt: on
 
 
 def _class_index(input: Tensor, target: Tensor, ignore_index: int):
@@ -597,14 +609,93 @@ def kl_div(
 
 
 # Attention lives in its own module, which imports nn.layers (and so this module): import last.
+from minigrad.nn.activation import __all__ as _activation_names  # noqa: E402
+from minigrad.nn.activation import (  # noqa: E402, F401
+    celu,
+    elu,
+    elu_,
+    glu,
+    hardshrink,
+    hardsigmoid,
+    hardswish,
+    hardtanh,
+    hardtanh_,
+    logsigmoid,
+    mish,
+    prelu,
+    relu6,
+    selu,
+    softmin,
+    softshrink,
+    softsign,
+    tanhshrink,
+    threshold,
+    threshold_,
+)
 from minigrad.nn.attention import apply_rope, scaled_dot_product_attention  # noqa: E402, F401
-from minigrad.nn.conv import (  # noqa: E402, F401
+from minigrad.nn.convtranspose import conv_transpose1d, conv_transpose2d  # noqa: E402, F401
+from minigrad.nn.fold import bilinear, fold, unfold  # noqa: E402, F401
+from minigrad.nn.loss_functions import (  # noqa: E402, F401
+    cosine_embedding_loss,
+    gaussian_nll_loss,
+    hinge_embedding_loss,
+    margin_ranking_loss,
+    multilabel_soft_margin_loss,
+    poisson_nll_loss,
+    soft_margin_loss,
+    triplet_margin_loss,
+    triplet_margin_with_distance_loss,
+)
+from minigrad.nn.normalization import (  # noqa: E402, F401
+    group_norm,
+    instance_norm,
+    local_response_norm,
+)
+from minigrad.nn.padding import (  # noqa: E402, F401
+    dropout1d,
+    dropout2d,
+    dropout3d,
+    pixel_shuffle,
+    pixel_unshuffle,
+)
+from minigrad.nn.pooling import (  # noqa: E402, F401
+    adaptive_max_pool1d,
+    adaptive_max_pool2d,
+    avg_pool1d,
+    lp_pool1d,
+    lp_pool2d,
+    max_pool1d,
+    max_unpool1d,
+    max_unpool2d,
+)
+from minigrad.nn.upsampling import (  # noqa: E402, F401
+    adaptive_avg_pool1d,
+    adaptive_avg_pool2d,
+    adaptive_avg_pool3d,
+    interpolate,
+    upsample,
+    upsample_bilinear,
+    upsample_nearest,
+)
+
+__all__ += [n for n in _activation_names if n[0].islower()]
+__all__ += ["dropout1d", "dropout2d", "dropout3d", "pixel_shuffle", "pixel_unshuffle"]
+__all__ += ["conv_transpose1d", "conv_transpose2d", "interpolate", "upsample", "upsample_nearest"]
+__all__ += [
+    "upsample_bilinear",
+    "adaptive_avg_pool1d",
+    "adaptive_avg_pool2d",
+    "adaptive_avg_pool3d",
+]
+
+from minigrad.nn.conv import (  # noqa: E402, F401, I001
     avg_pool2d,
     batch_norm,
     conv1d,
     conv2d,
     max_pool2d,
 )
+from minigrad.nn.multihead import multi_head_attention_forward  # noqa: E402, F401
 
 
 def linear(input: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:

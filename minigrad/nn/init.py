@@ -58,7 +58,9 @@ def _fan(tensor: Tensor, mode: str) -> int:
 
 
 def _rng(tensor: Tensor, generator):
-    return generator if generator is not None else tensor._backend_xp().rng()
+    from minigrad.random import draws
+
+    return draws(generator, tensor.device)  # an mg.Generator on the tensor's device, or default
 
 
 def _write(tensor: Tensor, array) -> Tensor:

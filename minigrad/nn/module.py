@@ -9,6 +9,7 @@ leaves the module unchanged (PyTorch half-loads; we don't).
 
 from __future__ import annotations
 
+import copy
 import itertools
 import warnings
 from collections import OrderedDict, namedtuple
@@ -777,10 +778,45 @@ class Module:
             return f"{self._get_name()}({extra})"
         return f"{self._get_name()}(\n  " + "\n  ".join(lines) + "\n)"
 
+    def __deepcopy__(self, memo: dict) -> Module:
+        """`copy.deepcopy(module)`: the same module tree with its own copies of every parameter
+        and buffer, as in PyTorch (torch's TransformerEncoder clones its layer this way,
+        and training scripts keep a best-so-far model so). Pickling stays refused; tensors are
+        copied here directly, array to array."""
+        for module in self.modules():
+            for value in module.__dict__.values():
+                items = value.values() if isinstance(value, dict) else (value,)
+                for item in items:
+                    if isinstance(item, Tensor) and id(item) not in memo:
+                        memo[id(item)] = _copy_tensor(item)
+        new = object.__new__(type(self))
+        memo[id(self)] = new
+        for name, value in self.__dict__.items():
+            new.__dict__[name] = copy.deepcopy(value, memo)
+        return new
+
     def __getstate__(self):
         raise TypeError(
             "minigrad modules are not picklable by design: save module.state_dict() with mg.save"
         )
+
+
+def _copy_tensor(t: Tensor) -> Tensor:
+    """A leaf copy of a module's tensor with its own storage and requires_grad; as in torch, a
+    plain tensor keeps a copy of its .grad and a Parameter starts without one."""
+    if not t.is_leaf:
+        raise RuntimeError(
+            "Only Tensors created explicitly by the user (graph leaves) support the deepcopy "
+            f"protocol; a tensor of shape {list(t.shape)} held by the module has grad_fn="
+            f"{t.grad_fn.name()}"
+        )
+    data = Tensor._make(t._data.copy())
+    if isinstance(t, Parameter):
+        return Parameter(data, requires_grad=t.requires_grad)
+    new = data.requires_grad_(t.requires_grad)
+    if t.grad is not None:
+        new.grad = Tensor._make(t.grad._data.copy())
+    return new
 
 
 def _size(shape) -> str:
@@ -966,3 +1002,208 @@ class ModuleDict(Module):
 
     def forward(self, *args, **kwargs):
         raise NotImplementedError("ModuleDict has no forward: look up its modules and call them")
+
+
+def _as_parameter(value: Any) -> Any:
+    """What a parameter container stores: Tensors become Parameters (as in torch); Parameters
+    and other values are kept as they are."""
+    if isinstance(value, Tensor) and not isinstance(value, Parameter):
+        return Parameter(value)
+    return value
+
+
+def _parameter_line(key: str, value: Any) -> str:
+    if isinstance(value, Tensor):
+        size = "x".join(str(n) for n in value.shape)
+        device = "" if value.device.type == "cpu" else f" ({value.device})"
+        kind = "Parameter containing" if isinstance(value, Parameter) else "Tensor"
+        return f"({key}): {kind}: [minigrad.{value.dtype} of size {size}{device}]"
+    return f"({key}): Object of type: {type(value).__name__}"
+
+
+def _container_repr(container: Module, lines: list[str]) -> str:
+    """One line per entry, as torch prints its parameter containers (even with one entry)."""
+    return f"{type(container).__name__}(" + "".join(f"\n  {line}" for line in lines) + "\n)"
+
+
+class ParameterList(Module):
+    """A list of parameters, registered under "0", "1", ... (Tensors are wrapped as
+    Parameters on the way in)."""
+
+    def __init__(self, values: Iterable[Any] | None = None):
+        super().__init__()
+        self._size = 0
+        if values is not None:
+            self.extend(values)
+
+    def _index(self, idx: int) -> int:
+        if not -self._size <= idx < self._size:
+            raise IndexError(f"index {idx} is out of range")
+        return idx % self._size
+
+    def __getitem__(self, idx):
+        if isinstance(idx, slice):
+            return ParameterList([self[k] for k in range(self._size)[idx]])
+        return getattr(self, str(self._index(idx)))
+
+    def __setitem__(self, idx: int, param: Any) -> None:
+        self._set(str(self._index(idx)), _as_parameter(param))
+
+    def _set(self, key: str, value: Any) -> None:
+        if isinstance(value, Parameter):
+            self.register_parameter(key, value)
+        else:
+            self._parameters.pop(key, None)
+            setattr(self, key, value)
+
+    def __len__(self) -> int:
+        return self._size
+
+    def __iter__(self) -> Iterator[Any]:
+        return (self[k] for k in range(self._size))
+
+    def __iadd__(self, parameters: Iterable[Any]) -> ParameterList:
+        return self.extend(parameters)
+
+    def __dir__(self):
+        return [k for k in super().__dir__() if not k.isdigit()]
+
+    def append(self, value: Any) -> ParameterList:
+        self._size += 1
+        self._set(str(self._size - 1), _as_parameter(value))
+        return self
+
+    def extend(self, values: Iterable[Any]) -> ParameterList:
+        if isinstance(values, Tensor) or not isinstance(values, Iterable):
+            raise TypeError(
+                f"ParameterList.extend should be called with an iterable, but got "
+                f"{type(values).__name__}"
+            )
+        for value in values:
+            self.append(value)
+        return self
+
+    def __repr__(self) -> str:
+        return _container_repr(self, [_parameter_line(str(k), v) for k, v in enumerate(self)])
+
+    def __call__(self, *args, **kwargs):
+        raise RuntimeError("ParameterList should not be called.")
+
+
+class ParameterDict(Module):
+    """A dict of parameters (string keys, insertion order), registered under their keys."""
+
+    def __init__(self, parameters: Any = None):
+        super().__init__()
+        self._keys: dict[str, None] = {}
+        if parameters is not None:
+            self.update(parameters)
+
+    def _key(self, key: Any) -> str:
+        if not isinstance(key, str):
+            raise TypeError(
+                f"ParameterDict keys must be strings, got {type(key).__name__} ({key!r})"
+            )
+        return key
+
+    def __getitem__(self, key: str) -> Any:
+        if key not in self._keys:
+            raise KeyError(key)
+        return getattr(self, key)
+
+    def __setitem__(self, key: str, value: Any) -> None:
+        key = self._key(key)
+        self._keys[key] = None
+        value = _as_parameter(value)
+        if isinstance(value, Parameter):
+            self.register_parameter(key, value)
+        else:
+            self._parameters.pop(key, None)
+            setattr(self, key, value)
+
+    def __delitem__(self, key: str) -> None:
+        del self._keys[key]
+        delattr(self, key)
+
+    def __len__(self) -> int:
+        return len(self._keys)
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._keys)
+
+    def __reversed__(self) -> Iterator[str]:
+        return reversed(list(self._keys))
+
+    def __contains__(self, key: object) -> bool:
+        return key in self._keys
+
+    def __or__(self, other: ParameterDict) -> ParameterDict:
+        merged = self.copy()
+        merged.update(other)
+        return merged
+
+    def __ior__(self, other: ParameterDict) -> ParameterDict:
+        self.update(other)
+        return self
+
+    def copy(self) -> ParameterDict:
+        return ParameterDict({k: self[k] for k in self._keys})
+
+    def get(self, key: str, default: Any = None) -> Any:
+        return self[key] if key in self else default
+
+    def setdefault(self, key: str, default: Any = None) -> Any:
+        if key not in self:
+            self[key] = default
+        return self[key]
+
+    def fromkeys(self, keys: Iterable[str], default: Any = None) -> ParameterDict:
+        return ParameterDict((k, default) for k in keys)
+
+    def pop(self, key: str) -> Any:
+        value = self[key]
+        del self[key]
+        return value
+
+    def popitem(self) -> tuple[str, Any]:
+        key = next(reversed(self))
+        return key, self.pop(key)
+
+    def clear(self) -> None:
+        for key in list(self._keys):
+            del self[key]
+
+    def keys(self):
+        return self._keys.keys()
+
+    def items(self):
+        return [(k, self[k]) for k in self._keys]
+
+    def values(self):
+        return [self[k] for k in self._keys]
+
+    def update(self, parameters: Any) -> None:
+        if isinstance(parameters, (Mapping, ParameterDict)):
+            items = list(parameters.items())
+        elif isinstance(parameters, Iterable):
+            items = []
+            for j, pair in enumerate(parameters):
+                if not isinstance(pair, (tuple, list)) or len(pair) != 2:
+                    raise ValueError(
+                        f"ParameterDict update sequence element #{j} should be a pair of "
+                        f"(key, value), got {pair!r}"
+                    )
+                items.append(tuple(pair))
+        else:
+            raise TypeError(
+                f"ParametersDict.update should be called with an iterable of key/value pairs, "
+                f"but got {type(parameters).__name__}"
+            )
+        for key, value in items:
+            self[key] = value
+
+    def __repr__(self) -> str:
+        return _container_repr(self, [_parameter_line(k, v) for k, v in self.items()])
+
+    def __call__(self, input):
+        raise RuntimeError("ParameterDict should not be called.")

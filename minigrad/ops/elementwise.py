@@ -25,7 +25,7 @@ ADD = defop("add", lambda xp, a, b: a + b,
             a=lambda g: g,                              # d(a+b)/da = 1
             b=lambda g: g)                              # d(a+b)/db = 1
 SUB = defop("sub", lambda xp, a, b: a - b,
-            a=lambda g: g,
+            a=lambda g: g,                              # d(a-b)/da = 1
             b=lambda g: -g)                             # d(a-b)/db = -1
 MUL = defop("mul", lambda xp, a, b: a * b,
             a=lambda g, b: g * b,                       # d(ab)/da = b
@@ -37,7 +37,7 @@ POW = defop("pow", lambda xp, a, b: a ** b,
             a=lambda g, a, b: g * b * a ** (b - 1),     # d(a^b)/da = b a^(b-1)
             b=lambda xp, g, a, out:                     # d(a^b)/db = a^b ln a  (0 where a <= 0)
                 g * out * xp.log(xp.where(a > 0, a, 1)))
-NEG = defop("neg", lambda xp, x: -x, x=lambda g: -g)
+NEG = defop("neg", lambda xp, x: -x, x=lambda g: -g)                                  # -1
 EXP = defop("exp", lambda xp, x: xp.exp(x), x=lambda g, out: g * out)                 # e^x
 LOG = defop("log", lambda xp, x: xp.log(x), x=lambda g, x: g / x)                     # 1/x
 LOG1P = defop("log1p", lambda xp, x: xp.log1p(x), x=lambda g, x: g / (1 + x))        # 1/(1+x)
@@ -56,7 +56,8 @@ RELU = defop("relu", lambda xp, x: xp.maximum(x, 0),
              x=lambda xp, g, out: _relu_grad(xp, g, out))                            # 1[x > 0]
 LEAKY_RELU = defop("leaky_relu",
                    lambda xp, x, *, negative_slope: xp.where(x > 0, x, x * negative_slope),
-                   x=lambda xp, g, x, negative_slope: xp.where(x > 0, g, g * negative_slope))
+                   x=lambda xp, g, x, negative_slope:  # 1 if x > 0 else negative_slope
+                       xp.where(x > 0, g, g * negative_slope))
 SILU = defop("silu", lambda xp, x: x * (0.5 + 0.5 * xp.tanh(0.5 * x)),
              x=lambda xp, g, x: g * _silu_grad(xp, x))          # s(x) (1 + x (1 - s(x)))
 SOFTPLUS = defop("softplus",
@@ -65,20 +66,20 @@ SOFTPLUS = defop("softplus",
                  x=lambda xp, g, x, beta, threshold: xp.where(                        # s(beta x)
                      x * beta > threshold, g, g * (0.5 + 0.5 * xp.tanh(0.5 * beta * x))))
 GELU = defop("gelu", lambda xp, x, *, approximate: _gelu(xp, x, approximate),
-             x=lambda xp, g, x, approximate: _gelu_grad(xp, g, x, approximate))
+             x=lambda xp, g, x, approximate: _gelu_grad(xp, g, x, approximate))  # Φ(x) + x φ(x)
 ERF = defop("erf", lambda xp, x: xp.erf(x),
             x=lambda xp, g, x: g * (2 / math.sqrt(math.pi)) * xp.exp(-x * x))  # 2e^(-x^2)/sqrt(pi)
 CLAMP = defop("clamp", lambda xp, x, *, lo, hi: xp.clip(x, lo, hi),
               x=lambda xp, g, x, lo, hi: xp.where((x >= lo) & (x <= hi), g, 0))      # 1 inside
 MAXIMUM = defop("maximum", lambda xp, a, b: xp.maximum(a, b),  # ties: half the gradient each
-                a=lambda xp, g, a, b: xp.where(a > b, g, xp.where(a == b, g * 0.5, 0)),
-                b=lambda xp, g, a, b: xp.where(b > a, g, xp.where(a == b, g * 0.5, 0)))
+                a=lambda xp, g, a, b: xp.where(a > b, g, xp.where(a == b, g * 0.5, 0)),  # 1[a>b]
+                b=lambda xp, g, a, b: xp.where(b > a, g, xp.where(a == b, g * 0.5, 0)))  # 1[b>a]
 MINIMUM = defop("minimum", lambda xp, a, b: xp.minimum(a, b),
-                a=lambda xp, g, a, b: xp.where(a < b, g, xp.where(a == b, g * 0.5, 0)),
-                b=lambda xp, g, a, b: xp.where(b < a, g, xp.where(a == b, g * 0.5, 0)))
+                a=lambda xp, g, a, b: xp.where(a < b, g, xp.where(a == b, g * 0.5, 0)),  # 1[a<b]
+                b=lambda xp, g, a, b: xp.where(b < a, g, xp.where(a == b, g * 0.5, 0)))  # 1[b<a]
 WHERE = defop("where", lambda xp, cond, a, b: xp.where(cond, a, b),
-              a=lambda xp, g, cond: xp.where(cond, g, 0),
-              b=lambda xp, g, cond: xp.where(cond, 0, g))
+              a=lambda xp, g, cond: xp.where(cond, g, 0),                            # 1[cond]
+              b=lambda xp, g, cond: xp.where(cond, 0, g))                            # 1[not cond]
 CAST = defop("cast", lambda xp, x, *, dtype: x.astype(dtype),
              x=lambda g, x_dtype: g.astype(x_dtype))                       # back to x's dtype
 # fmt: on

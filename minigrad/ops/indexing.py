@@ -7,6 +7,8 @@ integer index repeats a position (`unindex`).
 
 from __future__ import annotations
 
+import numpy as np
+
 from minigrad import dtypes
 from minigrad.autograd import apply, defop
 from minigrad.ops.elementwise import as_tensor_like, cast, where
@@ -149,9 +151,6 @@ def gather(x: Tensor, dim: int, index: Tensor) -> Tensor:
     return apply(INDEX, (x,), {"index": _gather_index(x, d, index)})
 
 
-take_along_dim = gather
-
-
 def index_select(x: Tensor, dim: int, index: Tensor) -> Tensor:
     from minigrad.tensor import _dim
 
@@ -186,3 +185,29 @@ def one_hot(tensor: Tensor, num_classes: int = -1) -> Tensor:
     if tensor.numel() and (int(tensor._data.min()) < 0 or int(tensor._data.max()) >= num_classes):
         raise RuntimeError(f"Class values must be in [0, {num_classes}) for one_hot")
     return Tensor._make((tensor._data[..., None] == xp.arange(num_classes)).astype(dtypes.int64))
+
+
+def take_along_dim(input: Tensor, indices: Tensor, dim: int | None = None) -> Tensor:
+    """torch.take_along_dim: gather along `dim` after broadcasting every other dim of `input`
+    and `indices` together (dim None: of the flattened tensors)."""
+    x = input
+    if dim is None:
+        return gather(x.reshape(-1), 0, indices.reshape(-1))
+    dim = dim + x.ndim if dim < 0 else dim
+    if x.ndim != indices.ndim:
+        raise RuntimeError(
+            f"torch.take_along_dim(): input and indices should have the same number of "
+            f"dimensions, but got {x.ndim} dimensions for input, and {indices.ndim} for indices"
+        )
+    x_shape, i_shape = list(x.shape), list(indices.shape)
+    x_shape[dim] = i_shape[dim] = 1
+    try:
+        common = list(np.broadcast_shapes(tuple(x_shape), tuple(i_shape)))
+    except ValueError:
+        raise RuntimeError(
+            f"take_along_dim: the shapes of input {list(x.shape)} and indices "
+            f"{list(indices.shape)} are not broadcastable outside dim {dim}"
+        ) from None
+    x_target, i_target = list(common), list(common)
+    x_target[dim], i_target[dim] = x.shape[dim], indices.shape[dim]
+    return gather(x.expand(tuple(x_target)), dim, indices.expand(tuple(i_target)))

@@ -47,11 +47,12 @@ LINEAR = defop("linear", lambda xp, x, weight: xp.matmul(x, weight.T),
                x=lambda xp, g, weight: xp.matmul(g, weight),      # g W
                weight=_linear_grad_w)                             # g^T x
 LINEAR_BIAS = defop("linear", lambda xp, x, weight, bias: _matmul_add(xp, x, weight, bias),
-                    x=lambda xp, g, weight: xp.matmul(g, weight),
-                    weight=_linear_grad_w,
+                    x=lambda xp, g, weight: xp.matmul(g, weight),  # g W
+                    weight=_linear_grad_w,                         # g^T x
                     bias=lambda g: g)                             # summed over rows by the engine
 EINSUM = defop("einsum", lambda xp, *xs, equation: xp.einsum(equation, *xs, optimize=len(xs) > 2),
-               xs=lambda xp, g, i, xs, equation: _einsum_grad(xp, g, i, xs, equation))
+               xs=lambda xp, g, i, xs, equation:  # einsum(g, the other inputs) -> input i's indices
+                   _einsum_grad(xp, g, i, xs, equation))
 # fmt: on
 
 

@@ -59,9 +59,11 @@ VAR = defop("var", lambda xp, x, *, axis, correction, keepdims:
                 * (x - xp.mean(x, axis=axis, keepdims=True))
                 / (_count(x.shape, axis) - correction))
 AMAX = defop("amax", lambda xp, x, *, axis, keepdims: xp.max(x, axis=axis, keepdims=keepdims),
-             x=lambda xp, g, x, out, axis, keepdims: _even_split(xp, g, x, out, axis, keepdims))
+             x=lambda xp, g, x, out, axis, keepdims:  # g / (number of maxima) at each max
+                 _even_split(xp, g, x, out, axis, keepdims))
 AMIN = defop("amin", lambda xp, x, *, axis, keepdims: xp.min(x, axis=axis, keepdims=keepdims),
-             x=lambda xp, g, x, out, axis, keepdims: _even_split(xp, g, x, out, axis, keepdims))
+             x=lambda xp, g, x, out, axis, keepdims:  # g / (number of minima) at each min
+                 _even_split(xp, g, x, out, axis, keepdims))
 LOGSUMEXP = defop("logsumexp", lambda xp, x, *, axis, keepdims: _logsumexp(xp, x, axis, keepdims),
                   x=lambda xp, g, x, out, axis, keepdims:                  # softmax(x)
                       _unreduce(xp, g, x.shape, axis, keepdims)
@@ -348,7 +350,7 @@ def log_softmax(x: Tensor, dim: int = -1, dtype=None) -> Tensor:
     return apply(LOG_SOFTMAX, (x,), {"axis": _dim(dim, x.ndim)})
 
 
-def nonzero(x: Tensor, as_tuple: bool = False):
+def nonzero(x: Tensor, *, as_tuple: bool = False):
     xp = x._backend_xp()
     idx = xp.nonzero(x._data)
     if as_tuple:

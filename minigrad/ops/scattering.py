@@ -55,7 +55,7 @@ SCATTER_EXTREME = defop("scatter_extreme",
 SCATTER_PROD = defop("scatter_prod",
                      lambda xp, x, src, *, where_, sub, hit, include_self:
                          _scatter_prod(xp, x, src, where_, sub, hit, include_self),
-                     residuals=("others_self", "others_src"),
+                     residuals=("others_self", "others_src"), double_backward=False,
                      x=lambda g, others_self:                  # product of the group's others
                          _first_order(g, "prod") * others_self,
                      src=lambda xp, g, src_shape, where_, sub, others_src:

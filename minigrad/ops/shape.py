@@ -17,7 +17,7 @@ from minigrad.tensor import Tensor, _dim
 
 # fmt: off
 RESHAPE = defop("reshape", lambda xp, x, *, shape: xp.reshape(x, shape), view=True,
-                x=lambda xp, g, x_shape: xp.reshape(g, x_shape))
+                x=lambda xp, g, x_shape: xp.reshape(g, x_shape))           # g in x's shape
 PERMUTE = defop("permute", lambda xp, x, *, axes, inverse: xp.transpose(x, axes), view=True,
                 x=lambda xp, g, inverse: xp.transpose(g, inverse))         # inverse permutation
 EXPAND = defop("expand", lambda xp, x, *, shape: xp.broadcast_to(x, shape), view=True,
@@ -28,14 +28,17 @@ PAD = defop("pad", lambda xp, x, *, widths, value: xp.pad(x, widths, constant_va
             x=lambda g, x_shape, widths:                                   # the unpadded middle
                 g[tuple(slice(lo, lo + n) for (lo, _), n in zip(widths, x_shape))])
 FLIP = defop("flip", lambda xp, x, *, axis: xp.flip(x, axis),
-             x=lambda xp, g, axis: xp.flip(g, axis))
+             x=lambda xp, g, axis: xp.flip(g, axis))                       # g flipped back
 ROLL = defop("roll", lambda xp, x, *, shifts, axis: xp.roll(x, shifts, axis),
-             x=lambda xp, g, shifts, axis: xp.roll(g, tuple(-s for s in shifts), axis))
-TRIL = defop("tril", lambda xp, x, *, k: xp.tril(x, k), x=lambda xp, g, k: xp.tril(g, k))
-TRIU = defop("triu", lambda xp, x, *, k: xp.triu(x, k), x=lambda xp, g, k: xp.triu(g, k))
-CLONE = defop("clone", lambda xp, x: xp.array(x, copy=True), x=lambda g: g)
+             x=lambda xp, g, shifts, axis: xp.roll(g, tuple(-s for s in shifts), axis))  # roll -s
+TRIL = defop("tril", lambda xp, x, *, k: xp.tril(x, k),
+             x=lambda xp, g, k: xp.tril(g, k))                        # 1 on/below diagonal k
+TRIU = defop("triu", lambda xp, x, *, k: xp.triu(x, k),
+             x=lambda xp, g, k: xp.triu(g, k))                        # 1 on/above diagonal k
+CLONE = defop("clone", lambda xp, x: xp.array(x, copy=True), x=lambda g: g)  # d(copy)/dx = 1
 TO_DEVICE = defop("to_copy", lambda xp, x, *, device: _to_device(x, device),
-                  x=lambda g, x_device: _to_device(g, x_device) if not isinstance(g, Tensor)
+                  x=lambda g, x_device:                               # g, on x's device
+                  _to_device(g, x_device) if not isinstance(g, Tensor)
                   else to_device(g, x_device))
 # fmt: on
 

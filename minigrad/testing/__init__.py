@@ -8,6 +8,7 @@ without it.
 
 from __future__ import annotations
 
+from minigrad.testing.assert_close import assert_close
 from minigrad.testing.gradcheck import (
     GradcheckError,
     gradcheck,
@@ -16,6 +17,7 @@ from minigrad.testing.gradcheck import (
 )
 
 __all__ = [
+    "assert_close",
     "GradcheckError",
     "gradcheck",
     "gradgradcheck",

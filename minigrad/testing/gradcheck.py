@@ -247,3 +247,47 @@ def gradgradcheck(
         )
 
     return gradcheck(first_derivative, inputs, eps, atol, rtol, raise_exception, seed)
+
+
+# --- torch.autograd's spellings ----------------------------------------------------------------
+# `mg.autograd.gradcheck` / `gradgradcheck` take torch's arguments (all options keyword-only);
+# the checks minigrad cannot run (forward-mode AD, batched gradients) are refused, not skipped.
+
+
+def _refuse_unsupported(**flags: bool) -> None:
+    asked = [name for name, on in flags.items() if on]
+    if asked:
+        raise NotImplementedError(
+            f"gradcheck: {', '.join(asked)} need forward-mode AD or vmap, which minigrad lacks"
+        )
+
+
+def autograd_gradcheck(
+    func: Callable, inputs, *, eps: float = 1e-6, atol: float = 1e-5, rtol: float = 1e-3,
+    raise_exception: bool = True, nondet_tol: float = 0.0, check_undefined_grad: bool = True,
+    check_grad_dtypes: bool = False, check_batched_grad: bool = False,
+    check_batched_forward_grad: bool = False, check_forward_ad: bool = False,
+    check_backward_ad: bool = True, fast_mode: bool = False, masked: bool | None = None,
+) -> bool:  # fmt: skip
+    """torch.autograd.gradcheck: True, or GradcheckError (a RuntimeError) / False."""
+    _refuse_unsupported(check_batched_grad=check_batched_grad, check_forward_ad=check_forward_ad,
+                        check_batched_forward_grad=check_batched_forward_grad)  # fmt: skip
+    if not check_backward_ad:
+        return True
+    return gradcheck(func, inputs, eps=eps, atol=atol, rtol=rtol, raise_exception=raise_exception)
+
+
+def autograd_gradgradcheck(
+    func: Callable, inputs, grad_outputs=None, *, eps: float = 1e-6, atol: float = 1e-5,
+    rtol: float = 1e-3, gen_non_contig_grad_outputs: bool = False, raise_exception: bool = True,
+    nondet_tol: float = 0.0, check_undefined_grad: bool = True, check_grad_dtypes: bool = False,
+    check_batched_grad: bool = False, check_fwd_over_rev: bool = False,
+    check_rev_over_rev: bool = True, fast_mode: bool = False, masked: bool = False,
+) -> bool:  # fmt: skip
+    """torch.autograd.gradgradcheck: second derivatives against finite differences."""
+    _refuse_unsupported(check_batched_grad=check_batched_grad,
+                        check_fwd_over_rev=check_fwd_over_rev)  # fmt: skip
+    if not check_rev_over_rev:
+        return True
+    return gradgradcheck(func, inputs, grad_outputs, eps=eps, atol=atol, rtol=rtol,
+                         raise_exception=raise_exception)  # fmt: skip

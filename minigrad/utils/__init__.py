@@ -1,1 +1,4 @@
-"""PyTorch's `torch.utils` spelling: `from minigrad.utils.data import DataLoader` works."""
+"""PyTorch's `torch.utils` spelling: `minigrad.utils.data` is `minigrad.data`, imported with
+minigrad (as torch imports `torch.utils.data`)."""
+
+from minigrad.utils import data  # noqa: F401

@@ -69,15 +69,17 @@ def test_shuffle_is_a_permutation_reproducible_with_seed_and_new_each_epoch():
     def epoch(loader):
         return np.concatenate([yb.numpy() for _, yb in loader])
 
-    a = DataLoader(ds, batch_size=8, shuffle=True, seed=3)
-    b = DataLoader(ds, batch_size=8, shuffle=True, generator=np.random.default_rng(3))
+    a = DataLoader(ds, batch_size=8, shuffle=True, generator=mg.Generator().manual_seed(3))
+    b = DataLoader(ds, batch_size=8, shuffle=True, generator=mg.Generator().manual_seed(3))
     first, second = epoch(a), epoch(a)
     assert sorted(first.tolist()) == list(range(50))
     assert not np.array_equal(first, np.arange(50))
     assert not np.array_equal(first, second)  # a new order every epoch
     np.testing.assert_array_equal(first, epoch(b))
     # rows stay paired with their labels
-    for xb, yb in DataLoader(ds, batch_size=8, shuffle=True, seed=0):
+    for xb, yb in DataLoader(
+        ds, batch_size=8, shuffle=True, generator=mg.Generator().manual_seed(0)
+    ):
         np.testing.assert_array_equal(xb.numpy()[:, 0], yb.numpy() * 3)
     # without a generator, mg.manual_seed makes shuffles reproducible
     mg.manual_seed(11)
@@ -147,7 +149,16 @@ def test_collate_errors():
 
 def test_collate_keeps_graph_for_tensors_requiring_grad():
     w = mg.ones(4, 2, requires_grad=True)
-    (xb,) = next(iter(DataLoader(TensorDataset(w), batch_size=3, shuffle=True, seed=0)))
+    (xb,) = next(
+        iter(
+            DataLoader(
+                TensorDataset(w),
+                batch_size=3,
+                shuffle=True,
+                generator=mg.Generator().manual_seed(0),
+            )
+        )
+    )
     (xb * xb).sum().backward()
     assert xb.shape == (3, 2) and sorted(w.grad.numpy()[:, 0].tolist()) == [0.0, 2.0, 2.0, 2.0]
 
@@ -175,8 +186,8 @@ def test_loader_options():
         DataLoader(ds, sampler=[1, 2], shuffle=True)
     with pytest.raises(ValueError, match="mutually exclusive"):
         DataLoader(ds, batch_sampler=[[1]], batch_size=3)
-    with pytest.raises(ValueError, match="either generator or seed"):
-        DataLoader(ds, shuffle=True, seed=1, generator=1)
+    with pytest.raises(TypeError, match="minigrad.Generator"):
+        list(DataLoader(ds, shuffle=True, generator=1))
 
 
 def test_generic_dataset_path_equals_tensor_fast_path():
@@ -189,8 +200,14 @@ def test_generic_dataset_path_equals_tensor_fast_path():
         def __getitem__(self, i):
             return x[i], y[i]
 
-    fast = list(DataLoader(TensorDataset(x, y), batch_size=4, shuffle=True, seed=5))
-    slow = list(DataLoader(Wrapped(), batch_size=4, shuffle=True, seed=5))
+    fast = list(
+        DataLoader(
+            TensorDataset(x, y), batch_size=4, shuffle=True, generator=mg.Generator().manual_seed(5)
+        )
+    )
+    slow = list(
+        DataLoader(Wrapped(), batch_size=4, shuffle=True, generator=mg.Generator().manual_seed(5))
+    )
     for (fx, fy), (sx, sy) in zip(fast, slow):
         np.testing.assert_array_equal(fx.numpy(), sx.numpy())
         np.testing.assert_array_equal(fy.numpy(), sy.numpy())
@@ -199,15 +216,23 @@ def test_generic_dataset_path_equals_tensor_fast_path():
 def test_random_split_lengths_fractions_and_reproducibility():
     x, y = _xy(10)
     ds = TensorDataset(x, y)
-    parts = random_split(ds, [7, 3], generator=np.random.default_rng(0))
+    parts = random_split(ds, [7, 3], generator=mg.Generator().manual_seed(0))
     assert [len(p) for p in parts] == [7, 3] and all(isinstance(p, Subset) for p in parts)
     labels = [int(p[i][1]) for p in parts for i in range(len(p))]
     assert sorted(labels) == list(range(10))
-    again = random_split(ds, [7, 3], generator=np.random.default_rng(0))
+    again = random_split(ds, [7, 3], generator=mg.Generator().manual_seed(0))
     assert again[0].indices == parts[0].indices
-    fracs = random_split(ds, [0.5, 0.25, 0.25], generator=1)
+    fracs = random_split(ds, [0.5, 0.25, 0.25], generator=mg.Generator().manual_seed(1))
     assert [len(p) for p in fracs] == [6, 2, 2]  # torch: remainder round-robin from the front
-    assert sum(len(p) for p in random_split(range(7), [0.3, 0.3, 0.4], generator=0)) == 7
+    assert (
+        sum(
+            len(p)
+            for p in random_split(
+                range(7), [0.3, 0.3, 0.4], generator=mg.Generator().manual_seed(0)
+            )
+        )
+        == 7
+    )
     with pytest.raises(ValueError, match="does not equal the length"):
         random_split(ds, [5, 6])
     with pytest.raises(ValueError, match="non-negative"):
@@ -219,7 +244,9 @@ def test_random_split_lengths_fractions_and_reproducibility():
 def test_random_split_fraction_counts_equal_torch():
     torch = pytest.importorskip("torch")
     for n, fracs in [(10, [0.5, 0.25, 0.25]), (7, [0.3, 0.3, 0.4]), (101, [0.8, 0.1, 0.1])]:
-        ours = [len(p) for p in random_split(range(n), fracs, generator=0)]
+        ours = [
+            len(p) for p in random_split(range(n), fracs, generator=mg.Generator().manual_seed(0))
+        ]
         theirs = [len(p) for p in torch.utils.data.random_split(range(n), fracs)]
         assert ours == theirs
 

@@ -74,5 +74,29 @@ def test_demo_writes_plot_and_graph(tmp_path):
     assert os.path.exists(r["plot"])
     dot = open(r["graph"]["dot"]).read()
     assert dot.startswith("digraph") and "Linear" in dot
+    assert "weight (64, 2)  ‖grad‖" in dot  # module boxes list their parameters
+    assert "not saved" not in dot and "not kept" not in dot  # viz.backprop: every value, grad
     if "png" in r["graph"]:
         assert os.path.getsize(r["graph"]["png"]) > 1000
+        assert open(r["graph"]["svg"]).read().count("<svg") == 1
+        page = open(r["graph"]["html"], encoding="utf-8").read()
+        assert "<svg" in page and "backpropPage" in page
+
+
+def test_adam_lesson_hand_update_equals_optim_adam(tmp_path):
+    r = run("adam", tmp_path, "--epochs", "40")
+    assert r["hand_vs_optim"] < 1e-12  # the paper's update, by hand, is optim.Adam
+    corrected, uncorrected = r["first_steps"]["with bias correction"], r["first_steps"]["without"]
+    assert corrected[0] == pytest.approx([0.3, 0.3], rel=1e-6)  # lr * sign(g) at t = 1
+    assert uncorrected[0] == pytest.approx([0.3 * 0.1 / 0.001**0.5] * 2, rel=1e-5)
+    loss = r["final_loss"]
+    assert loss["Adam (lr 0.3)"] < loss["SGD (lr 0.035)"]  # per-parameter step sizes win here
+    assert os.path.exists(r["plot"])
+
+
+def test_positional_encoding_lesson_agrees_with_the_modules(tmp_path):
+    r = run("positional_encoding", tmp_path)
+    assert r["table_diff"] < 1e-12 and r["rope_diff"] < 1e-12
+    assert r["norms_kept"] < 1e-12  # a rotation keeps lengths
+    assert r["spread"] < 1e-10  # q_m . k_n depends only on m - n
+    assert os.path.exists(r["plot"])

@@ -186,8 +186,8 @@ def test_dropout_matches_composed_with_same_keep_mask():
     q, k, v = (leaf(rng.standard_normal((2, 6, 4))) for _ in range(3))
     mg.manual_seed(3)
     out = sdpa(q, k, v, dropout_p=0.4)
-    # The multiplier the forward drew: 0 or 1/(1-p); a raw array on the test device, wrapped.
-    keep = mg.Tensor._make(out.grad_fn.params["spec"].keep)
+    # The multiplier the forward drew (a residual): 0 or 1/(1-p); a raw array, wrapped.
+    keep = mg.Tensor._make(out.grad_fn.saved["keep"])
     assert set(np.unique(keep.cpu().numpy()).tolist()) <= {0.0, 1 / 0.6}
     p = composed(q, k, mg.eye(6, dtype=mg.float64).unsqueeze(0))  # attention probabilities
     ref = (p * mg.tensor(keep)) @ v

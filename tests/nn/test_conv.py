@@ -2,6 +2,7 @@
 differences (Hypothesis), agreement with PyTorch (forward, gradients, running stats, init),
 the module options, and clear errors."""
 
+import itertools
 import warnings
 
 import numpy as np
@@ -244,8 +245,6 @@ def test_errors_are_clear():
         F.conv2d(x, mg.randn(2, 4, 3, 3), padding="same", stride=2)
     with pytest.raises(RuntimeError, match="pad should be at most half"):
         F.max_pool2d(x, 2, padding=2)
-    with pytest.raises(NotImplementedError, match="ceil_mode"):
-        F.max_pool2d(x, 2, ceil_mode=True)
     with pytest.raises(ValueError, match="divisible by groups"):
         nn.Conv2d(3, 4, 3, groups=2)
     with pytest.raises(ValueError, match="padding_mode"):
@@ -276,3 +275,32 @@ def test_max_pool2d_of_integers_pads_with_the_lowest_integer():
     out = F.max_pool2d(x, 2, stride=1, padding=1)
     assert out.dtype == mg.int64
     assert out.numpy()[0, 0].tolist() == [[-5, -5, -7], [-5, -3, -3], [-9, -3, -3]]
+
+
+@pytest.mark.parametrize("fn", ["max_pool2d", "avg_pool2d"])
+@pytest.mark.parametrize("count_include_pad", [True, False])
+def test_ceil_mode_pooling_matches_torch(fn, count_include_pad):
+    torch = pytest.importorskip("torch")
+    rng = np.random.default_rng(0)
+    for h, w, k, s, p in itertools.product([5, 6, 7], [4, 9], [2, 3], [1, 2, 3], [0, 1]):
+        if 2 * p > k:
+            continue
+        x = rng.standard_normal((2, 3, h, w))
+        kw = {"ceil_mode": True}
+        if fn == "avg_pool2d":
+            kw["count_include_pad"] = count_include_pad
+        tx, mx = torch.tensor(x, requires_grad=True), mg.tensor(x, requires_grad=True)
+        ty = getattr(torch.nn.functional, fn)(tx, k, s, p, **kw)
+        y = getattr(F, fn)(mx, k, s, p, **kw)
+        assert tuple(y.shape) == tuple(ty.shape), (h, w, k, s, p)
+        np.testing.assert_allclose(y.detach().numpy(), ty.detach().numpy(), rtol=1e-12)
+        g = rng.standard_normal(tuple(ty.shape))
+        (ty * torch.tensor(g)).sum().backward()
+        (y * mg.tensor(g)).sum().backward()
+        np.testing.assert_allclose(mx.grad.numpy(), tx.grad.numpy(), rtol=1e-12, atol=1e-14)
+        if fn == "max_pool2d":
+            _, idx = F.max_pool2d(mg.tensor(x), k, s, p, return_indices=True, ceil_mode=True)
+            _, tidx = torch.nn.functional.max_pool2d(
+                torch.tensor(x), k, s, p, return_indices=True, ceil_mode=True
+            )
+            np.testing.assert_array_equal(idx.numpy(), tidx.numpy())

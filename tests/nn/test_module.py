@@ -322,3 +322,56 @@ def test_module_errors():
         Bad()
     with pytest.raises(NotImplementedError, match="forward"):
         nn.Module()(1)
+
+
+def test_parameter_list_as_torch():
+    import torch
+
+    values = [nn.Parameter(mg.ones(2)), mg.zeros(3)]
+    pl = nn.ParameterList(values)
+    assert len(pl) == 2 and isinstance(pl[1], nn.Parameter) and pl[0] is values[0]
+    assert [n for n, _ in pl.named_parameters()] == ["0", "1"]
+    pl.append(mg.ones(1, 2))
+    pl += [mg.ones(4)]
+    pl[0] = mg.full((2,), 3.0)
+    assert [tuple(p.shape) for p in pl] == [(2,), (3,), (1, 2), (4,)]
+    assert pl[-1] is pl[3] and len(pl[1:3]) == 2
+    host = nn.Module()
+    host.params = pl
+    assert list(host.state_dict()) == ["params.0", "params.1", "params.2", "params.3"]
+    with pytest.raises(IndexError):
+        pl[4]
+    with pytest.raises(TypeError):
+        pl.extend(mg.ones(2))
+    theirs = torch.nn.ParameterList([torch.nn.Parameter(torch.ones(2)), torch.zeros(3)])
+    assert [n for n, _ in theirs.named_parameters()] == ["0", "1"]
+    assert (
+        str(nn.ParameterList([mg.ones(2)]))
+        .splitlines()[1]
+        .strip()
+        .startswith("(0): Parameter containing: [")
+    )
+
+
+def test_parameter_dict_as_torch():
+    pd = nn.ParameterDict({"b": nn.Parameter(mg.ones(2)), "a": mg.zeros(3)})
+    assert list(pd) == ["b", "a"] and isinstance(pd["a"], nn.Parameter)
+    assert [n for n, _ in pd.named_parameters()] == ["b", "a"]
+    pd["c"] = mg.ones(1)
+    pd.update([("d", mg.ones(4))])
+    assert "c" in pd and len(pd) == 4 and pd.get("zz") is None
+    assert pd.pop("b").shape == (2,)
+    assert list(pd.keys()) == ["a", "c", "d"]
+    merged = pd | nn.ParameterDict({"e": mg.ones(1)})
+    assert list(merged) == ["a", "c", "d", "e"] and list(pd) == ["a", "c", "d"]
+    host = nn.Module()
+    host.table = pd
+    assert list(host.state_dict()) == ["table.a", "table.c", "table.d"]
+    with pytest.raises(KeyError):
+        pd["nope"]
+    with pytest.raises(TypeError):
+        pd[1] = mg.ones(1)
+    with pytest.raises(ValueError):
+        pd.update([("x",)])
+    pd.clear()
+    assert len(pd) == 0 and list(pd.parameters()) == []

@@ -136,15 +136,34 @@ test_gather = check_op(
     reference=_gather_ref,
     gradgrad=True,
 )
+
+
+@st.composite
+def _take_along_params(draw, shape):
+    # torch's take_along_dim broadcasts input and indices outside `dim` (sizes equal or 1)
+    d = draw(S.valid_dims(len(shape)))
+    ishape = tuple(
+        draw(st.sampled_from([1, n])) if k != d % len(shape) else draw(st.integers(1, 4))
+        for k, n in enumerate(shape)
+    )
+    index = draw(S.arrays(ishape, np.int64, elements=st.integers(0, shape[d] - 1)))
+    return {"dim": d, "index": index}
+
+
+def _take_along_ref(x, dim, index):
+    ones = [s if k != dim % x.ndim else 1 for k, s in enumerate(x.shape)]
+    common = list(np.broadcast_shapes(tuple(ones), index.shape[:dim % x.ndim] + (1,)
+                                      + index.shape[dim % x.ndim + 1 :]))  # fmt: skip
+    x_to, i_to = list(common), list(common)
+    x_to[dim], i_to[dim] = x.shape[dim], index.shape[dim]
+    return np.take_along_axis(np.broadcast_to(x, x_to), np.broadcast_to(index, i_to), dim)
+
+
 test_take_along_dim = check_op(
-    lambda x, dim, index: (
-        mg.take_along_dim(x, dim, mg.tensor(index))
-        if hasattr(mg, "take_along_dim")
-        else x.take_along_dim(dim, mg.tensor(index))
-    ),
+    lambda x, dim, index: x.take_along_dim(mg.tensor(index), dim),  # torch's (indices, dim)
     NONEMPTY,
-    params=_gather_params,
-    reference=_gather_ref,
+    params=_take_along_params,
+    reference=_take_along_ref,
 )
 
 

@@ -14,7 +14,17 @@ import minigrad.ops
 from minigrad.autograd import Op
 
 HERE = Path(__file__).parent
-EXTRA_MODULES = ["minigrad.nn.functional", "minigrad.nn.attention", "minigrad.nn.conv"]
+EXTRA_MODULES = [
+    "minigrad.nn.functional",
+    "minigrad.nn.attention",
+    "minigrad.nn.conv",
+    "minigrad.nn.activation",
+    "minigrad.nn.convtranspose",
+    "minigrad.nn.upsampling",
+    "minigrad.nn.pooling",
+    "minigrad.nn.fold",
+    "minigrad.nn.rnn",
+]
 
 
 def _ops() -> dict[str, str]:

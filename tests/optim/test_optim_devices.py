@@ -77,7 +77,11 @@ def test_loading_cpu_state_into_device_optimizer(device):
 def test_dataloader_on_device(device):
     x = mg.randn(10, 3, device=device)
     y = mg.arange(10, device=device)
-    batches = list(DataLoader(TensorDataset(x, y), batch_size=4, shuffle=True, seed=0))
+    batches = list(
+        DataLoader(
+            TensorDataset(x, y), batch_size=4, shuffle=True, generator=mg.Generator().manual_seed(0)
+        )
+    )
     assert all(xb.device == x.device and yb.device == y.device for xb, yb in batches)
     labels = sorted(v for _, yb in batches for v in yb.tolist())
     assert labels == list(range(10))

@@ -1,4 +1,5 @@
-"""`nn.utils`: gradient clipping and flattening parameters to / from one vector."""
+"""`nn.utils`: gradient clipping and flattening parameters to / from one vector; `nn.utils.rnn`
+(minigrad/nn/utils/rnn.py) packs and pads variable-length sequences."""
 
 from __future__ import annotations
 
@@ -8,7 +9,9 @@ from collections.abc import Iterable
 from minigrad import autograd
 from minigrad.tensor import Tensor
 
-__all__ = ["clip_grad_norm_", "clip_grad_value_", "parameters_to_vector", "vector_to_parameters"]
+__all__ = [
+    "clip_grad_norm_", "clip_grad_value_", "parameters_to_vector", "vector_to_parameters", "rnn",
+]  # fmt: skip
 
 
 def _params(parameters) -> list[Tensor]:
@@ -103,3 +106,6 @@ def vector_to_parameters(vec: Tensor, parameters: Iterable[Tensor]) -> None:
             p._data = vec._data[offset : offset + n].reshape(p.shape).astype(p.dtype, copy=True)
             p._vc[0] += 1
             offset += n
+
+
+from minigrad.nn.utils import rnn  # noqa: E402  (torch.nn.utils.rnn after a bare import)

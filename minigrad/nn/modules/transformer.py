@@ -1,0 +1,3 @@
+"""`torch.nn.modules.transformer`: names resolve from `minigrad.nn` (see modules/__init__)."""
+
+from minigrad.nn.modules._lookup import lookup as __getattr__  # noqa: F401

@@ -1,0 +1,5 @@
+"""`minigrad.nn.parallel`: training one model over several processes (DistributedDataParallel)."""
+
+from minigrad.nn.parallel.distributed import DistributedDataParallel
+
+__all__ = ["DistributedDataParallel"]

@@ -10,6 +10,7 @@ x.grad  # tensor([2., 4., 6.])
 import builtins as _builtins
 import os as _os
 import sys as _sys
+import warnings as _warnings
 
 from minigrad import autograd, dtypes, random
 from minigrad.autograd import (
@@ -154,3 +155,8 @@ if _os.environ.get("MINIGRAD_PLAIN_ENGINE") != "1":
     from minigrad import _fast  # noqa: E402
 
     _fast.install()
+
+# NumPy attributes a ufunc's overflow/divide/invalid RuntimeWarning to the Python frame that
+# called it: inside minigrad, that is an op's forward or rule, where PyTorch is silent (exp
+# overflowing to inf, log(0), 0/0). Ignore exactly those; the user's own NumPy calls still warn.
+_warnings.filterwarnings("ignore", category=RuntimeWarning, module=r"minigrad(\.|$)")

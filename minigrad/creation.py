@@ -53,11 +53,26 @@ def _infer_dtype(array: np.ndarray, data) -> np.dtype:
         return dtypes.get_default_dtype()
     if kind in "iu" and not isinstance(data, np.ndarray):
         return dtypes.int64
-    if kind == "O":
-        raise TypeError(
-            f"could not infer a dtype from {type(data).__name__} of mixed or non-numeric values"
-        )
+    _check_numeric(array, data)
     return array.dtype
+
+
+def _check_numeric(array: np.ndarray, data) -> None:
+    """PyTorch's errors for data that holds no numbers (NumPy would make a str/object array)."""
+    kind = array.dtype.kind
+    if kind in "US":
+        leaves = np.asarray(data, dtype=object).reshape(-1) if array.ndim else []
+        if array.ndim and all(isinstance(v, str) for v in leaves):
+            raise ValueError(f"too many dimensions 'str' (data {array.dtype}: {leaves[:3]})")
+        raise TypeError("new(): invalid data type 'str'")
+    if kind == "O":
+        bad = next(
+            (v for v in array.reshape(-1) if not isinstance(v, (int, float, bool, complex))),
+            array.reshape(-1)[0] if array.size else data,
+        )
+        raise RuntimeError(f"Could not infer dtype of {type(bad).__name__}")
+    if kind not in "biufc":
+        raise TypeError(f"can't convert data of dtype {array.dtype} to a tensor")
 
 
 def tensor(data, *, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
@@ -72,7 +87,14 @@ def tensor(data, *, dtype=None, device=None, requires_grad: bool = False) -> Ten
         if type(data) in _BACKENDS and type(data) is not np.ndarray:  # a CuPy or guard array
             array, source_device = data, backend_of(data).device_of(data)
         else:
-            array, source_device = np.asarray(data), None
+            try:
+                array, source_device = np.asarray(data), None
+            except ValueError:  # ragged nested lists
+                raise ValueError(
+                    f"expected a sequence of equal-length sequences (a rectangular array), got "
+                    f"{type(data).__name__} of ragged lengths"
+                ) from None
+            _check_numeric(array, data)
     dt = (
         dtypes.as_dtype(dtype)
         if dtype is not None
@@ -177,6 +199,13 @@ def arange(
 ) -> Tensor:
     if end is None:
         start, end = 0, start
+    if step == 0:
+        raise RuntimeError("step must be nonzero")
+    if (end - start) * (1 if step > 0 else -1) < 0:
+        raise RuntimeError(
+            f"upper bound and lower bound inconsistent with step sign (arange({start}, {end}, "
+            f"{step}))"
+        )
     if dtype is None:
         dtype = dtypes.result_type([], [], [start, end, step])
     xp = _xp(_device(device))
@@ -186,9 +215,43 @@ def arange(
 def linspace(
     start, end, steps: int, *, dtype=None, device=None, requires_grad: bool = False
 ) -> Tensor:
+    """`steps` points from start to end, computed as PyTorch does (bit for bit): the first half
+    counts up from start, the second half down from end; integer dtypes cast start and end to
+    the dtype, step in float64, and truncate each point toward zero."""
     dt = dtypes.as_dtype(dtype) if dtype is not None else dtypes.get_default_dtype()
-    xp = _xp(_device(device))
-    return _finish(xp.linspace(start, end, steps, dtype=dt), requires_grad)
+    if dt.kind == "b":
+        raise NotImplementedError("\"linspace_cpu\" not implemented for 'Bool'")
+    steps = int(steps)
+    if steps < 0:
+        raise RuntimeError(f"linspace(): number of steps must be non-negative, got {steps}")
+    if dt.kind == "f":  # start, end and step in the dtype
+        first, last = (np.float64(np.asarray(v, dtype=dt)) for v in (start, end))
+        gap = np.asarray(last, dt) - np.asarray(first, dt)
+        step = np.float64(np.asarray(gap / max(steps - 1, 1), dtype=dt))
+    else:  # start and end cast to the dtype, the step in float64
+        first, last = (np.float64(np.asarray(v).astype(dt)) for v in (start, end))
+        step = (last - first) / max(steps - 1, 1)
+    idx = np.arange(steps, dtype=np.float64)
+    up = _fused_multiply_add(step, idx, first)
+    down = _fused_multiply_add(-step, (steps - 1) - idx, last)
+    points = np.where(np.arange(steps) < steps // 2, up, down) if steps > 1 else up
+    points = points.astype(dt) if dt.kind == "f" else np.trunc(points).astype(dt)
+    return _finish(_on(points, _device(device)), requires_grad)
+
+
+def _fused_multiply_add(a, b, c):
+    """a * b + c rounded once (C's fma, which PyTorch's linspace kernel compiles to), in
+    float64: the product's rounding error recovered exactly (Dekker), the sum's by TwoSum."""
+    product = a * b
+    split = 134217729.0  # 2^27 + 1
+    a_hi = split * a - (split * a - a)
+    b_hi = split * b - (split * b - b)
+    a_lo, b_lo = a - a_hi, b - b_hi
+    product_error = ((a_hi * b_hi - product) + a_hi * b_lo + a_lo * b_hi) + a_lo * b_lo
+    total = c + product
+    b_virtual = total - c
+    sum_error = (c - (total - b_virtual)) + (product - b_virtual)
+    return total + (sum_error + product_error)
 
 
 def eye(

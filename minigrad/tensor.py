@@ -548,6 +548,9 @@ class Tensor:
     def remainder(self, b) -> Tensor:
         return elementwise.remainder(self, b)
 
+    def fmod(self, divisor) -> Tensor:
+        return elementwise.fmod(self, divisor)
+
     def pow(self, b) -> Tensor:
         return elementwise.pow(self, b)
 
@@ -659,6 +662,45 @@ class Tensor:
     def logical_not(self) -> Tensor:
         return elementwise.logical_not(self)
 
+    def logical_xor(self, other) -> Tensor:
+        return elementwise.logical_xor(self, other)
+
+    def bitwise_and(self, other) -> Tensor:
+        return elementwise.bitwise_and(self, other)
+
+    def bitwise_or(self, other) -> Tensor:
+        return elementwise.bitwise_or(self, other)
+
+    def bitwise_xor(self, other) -> Tensor:
+        return elementwise.bitwise_xor(self, other)
+
+    def bitwise_not(self) -> Tensor:
+        return elementwise.bitwise_not(self)
+
+    def bitwise_left_shift(self, other) -> Tensor:
+        return elementwise.bitwise_left_shift(self, other)
+
+    def bitwise_right_shift(self, other) -> Tensor:
+        return elementwise.bitwise_right_shift(self, other)
+
+    def bitwise_and_(self, other) -> Tensor:
+        return self._inplace(elementwise.bitwise_and(self, other))
+
+    def bitwise_or_(self, other) -> Tensor:
+        return self._inplace(elementwise.bitwise_or(self, other))
+
+    def bitwise_xor_(self, other) -> Tensor:
+        return self._inplace(elementwise.bitwise_xor(self, other))
+
+    def bitwise_not_(self) -> Tensor:
+        return self._inplace(elementwise.bitwise_not(self))
+
+    def bitwise_left_shift_(self, other) -> Tensor:
+        return self._inplace(elementwise.bitwise_left_shift(self, other))
+
+    def bitwise_right_shift_(self, other) -> Tensor:
+        return self._inplace(elementwise.bitwise_right_shift(self, other))
+
     def floor(self) -> Tensor:
         return elementwise.floor(self)
 
@@ -747,11 +789,11 @@ class Tensor:
             keepdims=keepdims,
         )
 
-    def max(self, dim=None, keepdim: bool = False, *, other=None):
-        return reduce.max(self, dim, keepdim, other=other)
+    def max(self, dim=None, keepdim: bool = False, *, other=None, axis=None):
+        return reduce.max(self, dim, keepdim, other=other, axis=axis)
 
-    def min(self, dim=None, keepdim: bool = False, *, other=None):
-        return reduce.min(self, dim, keepdim, other=other)
+    def min(self, dim=None, keepdim: bool = False, *, other=None, axis=None):
+        return reduce.min(self, dim, keepdim, other=other, axis=axis)
 
     def amax(self, dim=(), keepdim: bool = False, *, axis=None, keepdims=None) -> Tensor:
         return reduce.amax(self, dim, keepdim, axis=axis, keepdims=keepdims)
@@ -759,48 +801,48 @@ class Tensor:
     def amin(self, dim=(), keepdim: bool = False, *, axis=None, keepdims=None) -> Tensor:
         return reduce.amin(self, dim, keepdim, axis=axis, keepdims=keepdims)
 
-    def argmax(self, dim=None, keepdim: bool = False) -> Tensor:
-        return reduce.argmax(self, dim, keepdim)
+    def argmax(self, dim=None, keepdim: bool = False, *, axis=None) -> Tensor:
+        return reduce.argmax(self, dim, keepdim, axis=axis)
 
-    def argmin(self, dim=None, keepdim: bool = False) -> Tensor:
-        return reduce.argmin(self, dim, keepdim)
+    def argmin(self, dim=None, keepdim: bool = False, *, axis=None) -> Tensor:
+        return reduce.argmin(self, dim, keepdim, axis=axis)
 
-    def logsumexp(self, dim, keepdim: bool = False) -> Tensor:
-        return reduce.logsumexp(self, dim, keepdim)
+    def logsumexp(self, dim=None, keepdim: bool = False, *, axis=None) -> Tensor:
+        return reduce.logsumexp(self, dim, keepdim, axis=axis)
 
-    def prod(self, dim=None, keepdim: bool = False, *, dtype=None) -> Tensor:
-        return reduce.prod(self, dim, keepdim, dtype=dtype)
+    def prod(self, dim=None, keepdim: bool = False, *, dtype=None, axis=None) -> Tensor:
+        return reduce.prod(self, dim, keepdim, dtype=dtype, axis=axis)
 
-    def cumsum(self, dim: int, *, dtype=None) -> Tensor:
-        return reduce.cumsum(self, dim, dtype=dtype)
+    def cumsum(self, dim: int | None = None, *, dtype=None, axis=None) -> Tensor:
+        return reduce.cumsum(self, dim, dtype=dtype, axis=axis)
 
     def norm(self, p=2, dim=None, keepdim: bool = False) -> Tensor:
         return reduce.norm(self, p, dim, keepdim)
 
-    def softmax(self, dim: int = -1, dtype=None) -> Tensor:
-        return reduce.softmax(self, dim, dtype)
+    def softmax(self, dim: int = -1, dtype=None, *, axis=None) -> Tensor:
+        return reduce.softmax(self, dim, dtype, axis=axis)
 
-    def log_softmax(self, dim: int = -1, dtype=None) -> Tensor:
-        return reduce.log_softmax(self, dim, dtype)
+    def log_softmax(self, dim: int = -1, dtype=None, *, axis=None) -> Tensor:
+        return reduce.log_softmax(self, dim, dtype, axis=axis)
 
-    def nonzero(self, as_tuple: bool = False):
-        return reduce.nonzero(self, as_tuple)
+    def nonzero(self, *, as_tuple: bool = False):
+        return reduce.nonzero(self, as_tuple=as_tuple)
 
-    def all(self, dim=None, keepdim: bool = False) -> Tensor:
-        return reduce.all(self, dim, keepdim)
+    def all(self, dim=None, keepdim: bool = False, *, axis=None) -> Tensor:
+        return reduce.all(self, dim, keepdim, axis=axis)
 
-    def any(self, dim=None, keepdim: bool = False) -> Tensor:
-        return reduce.any(self, dim, keepdim)
+    def any(self, dim=None, keepdim: bool = False, *, axis=None) -> Tensor:
+        return reduce.any(self, dim, keepdim, axis=axis)
 
-    def count_nonzero(self, dim=None) -> Tensor:
-        return reduce.count_nonzero(self, dim)
+    def count_nonzero(self, dim=None, *, axis=None) -> Tensor:
+        return reduce.count_nonzero(self, dim, axis=axis)
 
     # shape
     def reshape(self, *shape) -> Tensor:
         return shape_ops.reshape(self, *shape)
 
     def view(self, *shape) -> Tensor:
-        return shape_ops.reshape(self, *shape)
+        return shape_ops.view(self, *shape)
 
     def view_as(self, other: Tensor) -> Tensor:
         return shape_ops.view_as(self, other)
@@ -844,8 +886,8 @@ class Tensor:
     def broadcast_to(self, shape) -> Tensor:
         return shape_ops.broadcast_to(self, shape)
 
-    def squeeze(self, dim=None) -> Tensor:
-        return shape_ops.squeeze(self, dim)
+    def squeeze(self, dim=None, *, axis=None) -> Tensor:
+        return shape_ops.squeeze(self, dim, axis=axis)
 
     def unsqueeze(self, dim: int) -> Tensor:
         return shape_ops.unsqueeze(self, dim)
@@ -1010,16 +1052,52 @@ class Tensor:
         return elementwise.ge(self, b)
 
     def __and__(self, b) -> Tensor:
-        return elementwise.logical_and(self, b)
+        return elementwise.bitwise_and(self, b)
+
+    def __rand__(self, other):
+        return elementwise.bitwise_and(other, self)
 
     def __or__(self, b) -> Tensor:
-        return elementwise.logical_or(self, b)
+        return elementwise.bitwise_or(self, b)
+
+    def __ror__(self, other):
+        return elementwise.bitwise_or(other, self)
 
     def __xor__(self, b) -> Tensor:
-        return elementwise.logical_xor(self, b)
+        return elementwise.bitwise_xor(self, b)
+
+    def __rxor__(self, other):
+        return elementwise.bitwise_xor(other, self)
+
+    def __lshift__(self, b) -> Tensor:
+        return elementwise.bitwise_left_shift(self, b)
+
+    def __rlshift__(self, other):
+        return elementwise.bitwise_left_shift(other, self)
+
+    def __rshift__(self, b) -> Tensor:
+        return elementwise.bitwise_right_shift(self, b)
+
+    def __rrshift__(self, other):
+        return elementwise.bitwise_right_shift(other, self)
+
+    def __iand__(self, b) -> Tensor:
+        return self._inplace(elementwise.bitwise_and(self, b))
+
+    def __ior__(self, b) -> Tensor:
+        return self._inplace(elementwise.bitwise_or(self, b))
+
+    def __ixor__(self, b) -> Tensor:
+        return self._inplace(elementwise.bitwise_xor(self, b))
+
+    def __ilshift__(self, b) -> Tensor:
+        return self._inplace(elementwise.bitwise_left_shift(self, b))
+
+    def __irshift__(self, b) -> Tensor:
+        return self._inplace(elementwise.bitwise_right_shift(self, b))
 
     def __invert__(self) -> Tensor:
-        return elementwise.bitwise_not(self)
+        return elementwise._invert(self)
 
     def __getitem__(self, index) -> Tensor:
         return indexing.getitem(self, index)

@@ -171,6 +171,10 @@ def _xp_names(code: types.CodeType, namespace: dict, seen: set) -> set:
 _ARRAY_SIDE_ONLY = {
     "prod": {"concatenate", "cumprod", "moveaxis", "ones"},  # reduce._prod_others
     "nll_loss": {"zeros"},  # functional._nll_grad
+    # nn.rnn's fused layers: under create_graph their rules differentiate the composed cell
+    "lstm_layer": {"concatenate", "empty", "full", "zeros_like"},
+    "gru_layer": {"concatenate", "empty"},
+    "rnn_layer": {"concatenate", "empty"},
 }
 
 

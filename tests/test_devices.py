@@ -129,11 +129,20 @@ def test_optimizer_state_follows_parameters_after_a_move():
 
 # (name, function, input shapes, input domain); every input gets a gradient.
 POS = "positive"
+
+
+def _seeded(cls, *args):
+    """A module built from seed 0, so every device run starts from the same weights."""
+    mg.manual_seed(0)
+    return cls(*args)
+
+
 OPS = [
     ("add", lambda a, b: a + b, [(3, 4), (4,)], None),
     ("sub", lambda a, b: a - b, [(3, 4), (3, 1)], None),
     ("mul", lambda a, b: a * b, [(2, 3), (2, 3)], None),
     ("div", lambda a, b: a / b, [(2, 3), (3,)], POS),
+    ("fmod", lambda a, b: mg.fmod(a, b), [(2, 3), (3,)], POS),
     ("pow", lambda a, b: a**b, [(2, 3), (2, 3)], POS),
     ("scalar ops", lambda a: (2 - a) * 3 / (a + 4), [(5,)], POS),
     ("exp log", lambda a: mg.exp(a) + mg.log(a) + mg.log1p(a) + mg.expm1(a), [(4,)], POS),
@@ -260,6 +269,40 @@ OPS = [
         [(3, 2)],
         None,
     ),  # fmt: skip
+    # nn.activation, nn.convtranspose, nn.upsampling, nn.pooling, nn.fold, nn.rnn
+    ("elu", lambda a: F.elu(a, 0.7), [(3, 4)], None),
+    ("hardtanh", lambda a: F.hardtanh(a * 2), [(3, 4)], None),
+    ("hardswish", lambda a: F.hardswish(a * 3), [(3, 4)], None),
+    ("hardsigmoid", lambda a: F.hardsigmoid(a * 3), [(3, 4)], None),
+    ("logsigmoid", F.logsigmoid, [(3, 4)], None),
+    ("softsign", F.softsign, [(3, 4)], None),
+    ("softshrink", F.softshrink, [(3, 4)], None),
+    ("hardshrink", F.hardshrink, [(3, 4)], None),
+    ("threshold", lambda a: F.threshold(a, 0.1, -2.0), [(3, 4)], None),
+    (
+        "conv_transpose2d",
+        lambda x, w: F.conv_transpose2d(x, w, None, 2, 1, 1),
+        [(2, 3, 4, 4), (3, 2, 3, 3)],
+        None,
+    ),
+    (
+        "interpolate",
+        lambda a: F.interpolate(a, scale_factor=2, mode="bilinear"),
+        [(1, 2, 3, 4)],
+        None,
+    ),
+    ("adaptive_avg_pool", lambda a: F.adaptive_avg_pool2d(a, (2, 3)), [(1, 2, 5, 7)], None),
+    (
+        "max_unpool",
+        lambda a: F.max_unpool2d(*F.max_pool2d(a, 2, return_indices=True), 2),
+        [(1, 2, 4, 6)],
+        None,
+    ),
+    ("unfold", lambda a: F.unfold(a, 2, 1, 1, 2), [(1, 2, 4, 5)], None),
+    ("fold", lambda a: F.fold(a, (3, 4), 2), [(1, 8, 6)], None),
+    ("lstm_layer", lambda a: _seeded(mg.nn.LSTM, 4, 3)(a)[0], [(5, 2, 4)], None),
+    ("gru_layer", lambda a: _seeded(mg.nn.GRU, 4, 3)(a)[0], [(5, 2, 4)], None),
+    ("rnn_layer", lambda a: _seeded(mg.nn.RNN, 4, 3)(a)[0], [(5, 2, 4)], None),
 ]
 
 

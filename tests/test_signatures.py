@@ -330,7 +330,6 @@ KNOWN_NAME_DIFFERENCES: dict[str, str] = {
     "Tensor.swapaxes": "dim0->axis0,dim1->axis1",
     "Tensor.true_divide": "b->value",
     "Tensor.where": "other->y",
-    "autograd.set_grad_enabled": "enabled->mode",
     "mg.abs": "x->input",
     "mg.all": "x->input",
     "mg.allclose": "a->input,b->other",

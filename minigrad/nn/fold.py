@@ -63,8 +63,10 @@ def _fold_grad(xp, g, kernel, dilation, padding, stride):
 
 
 # fmt: off
-UNFOLD = defop("unfold", _blocks, x=_unfold_grad)     # fold(g): each block's gradient added back
-FOLD = defop("fold", _image, x=_fold_grad)            # unfold(g): each block reads its gradient
+UNFOLD = defop("unfold", _blocks, double_backward=False,
+               x=_unfold_grad)                       # fold(g): blocks' gradients added back
+FOLD = defop("fold", _image, double_backward=False,
+             x=_fold_grad)                           # unfold(g): each block reads its gradient
 # fmt: on
 
 

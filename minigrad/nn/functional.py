@@ -16,6 +16,7 @@ import numpy as np
 
 from minigrad import dtypes
 from minigrad.autograd import apply, defop
+from minigrad.nn.loss_functions import _reduce  # one reduction rule for every loss
 from minigrad.ops import elementwise as _ew
 from minigrad.ops import reduce as _red
 from minigrad.ops.elementwise import (
@@ -250,7 +251,7 @@ def embedding(input: Tensor, weight: Tensor, padding_idx: int | None = None) -> 
         raise RuntimeError(f"'weight' must be 2-D, got {list(weight.shape)}")
     n = weight.shape[0]
     idx = input._data
-    if idx.size and (int(idx.min()) < -n or int(idx.max()) >= n):
+    if idx.size and (int(idx.min()) < 0 or int(idx.max()) >= n):
         raise IndexError(
             f"index out of range in self: indices must be in [0, {n}), got values in "
             f"[{int(idx.min())}, {int(idx.max())}]"
@@ -259,7 +260,6 @@ def embedding(input: Tensor, weight: Tensor, padding_idx: int | None = None) -> 
         if not -n <= padding_idx < n:
             raise ValueError(f"Padding_idx must be within num_embeddings ({n}), got {padding_idx}")
         padding_idx = padding_idx % n
-    idx = idx % n if idx.size and int(idx.min()) < 0 else idx
     return apply(EMBEDDING, (weight,), {"indices": idx, "padding_idx": padding_idx})
 
 
@@ -270,16 +270,6 @@ def normalize(input: Tensor, p: float = 2.0, dim: int = 1, eps: float = 1e-12) -
 
 
 # --- losses --------------------------------------------------------------------------------------
-
-
-def _reduce(loss: Tensor, reduction: str) -> Tensor:
-    if reduction == "mean":
-        return _red.mean(loss)
-    if reduction == "sum":
-        return _red.sum(loss)
-    if reduction == "none":
-        return loss
-    raise ValueError(f"{reduction} is not a valid value for reduction")
 
 
 def _check_reduction(reduction: str, allowed=("none", "mean", "sum")) -> None:
@@ -426,8 +416,9 @@ def _ce_forward(xp, x, w, *, index, reduction, denom, axis):
     m = xp.max(x, axis=axis, keepdims=True)
     e = xp.exp(x - m)
     s = xp.sum(e, axis=axis, keepdims=True)
-    lse = xp.squeeze(xp.log(s) + m, axis=axis)
-    picked = (lse - x[index]) * w  # -log softmax(x)[target] * weight
+    # -log softmax(x)[target] * weight, as log(s) - (x_t - m): adding m to log(s) first would
+    # round away log(s)'s fraction at large logits
+    picked = (xp.squeeze(xp.log(s), axis=axis) - (x[index] - xp.squeeze(m, axis=axis))) * w
     e /= s  # softmax, in place
     if reduction == "none":
         return picked, e

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 from minigrad.nn import functional as F
+from minigrad.nn.loss_functions import legacy_reduction
 from minigrad.nn.module import Module
 from minigrad.tensor import Tensor
 
@@ -13,21 +14,10 @@ __all__ = [
 ]  # fmt: skip
 
 
-def _legacy_reduction(size_average, reduce, reduction: str) -> str:
-    """PyTorch's translation of the deprecated size_average / reduce flags."""
-    if size_average is None and reduce is None:
-        return reduction
-    size_average = True if size_average is None else size_average
-    reduce = True if reduce is None else reduce
-    if not reduce:
-        return "none"
-    return "mean" if size_average else "sum"
-
-
 class _Loss(Module):
     def __init__(self, size_average=None, reduce=None, reduction: str = "mean"):
         super().__init__()
-        self.reduction = _legacy_reduction(size_average, reduce, reduction)
+        self.reduction = legacy_reduction(size_average, reduce, reduction)
 
 
 class _WeightedLoss(_Loss):

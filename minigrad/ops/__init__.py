@@ -60,6 +60,7 @@ graph_namespace = GraphNamespace(
         cos=elementwise.cos,
         tanh=elementwise.tanh,
         sign=elementwise.sign,
+        trunc=elementwise.trunc,
         abs=elementwise.abs,
         erf=elementwise.erf,
         where=elementwise.where,

@@ -7,6 +7,7 @@ so they run on arrays in backward and on Tensors under `create_graph=True`.
 
 from __future__ import annotations
 
+import builtins
 import math
 
 import numpy as np
@@ -34,9 +35,12 @@ DIV = defop("div", lambda xp, a, b: a / b,
             a=lambda g, b: g / b,                       # d(a/b)/da = 1/b
             b=lambda g, a, b: -g * a / (b * b))         # d(a/b)/db = -a/b^2
 POW = defop("pow", lambda xp, a, b: a ** b,
-            a=lambda g, a, b: g * b * a ** (b - 1),     # d(a^b)/da = b a^(b-1)
-            b=lambda xp, g, a, out:                     # d(a^b)/db = a^b ln a  (0 where a <= 0)
-                g * out * xp.log(xp.where(a > 0, a, 1)))
+            a=lambda xp, g, a, b: _pow_grad_base(xp, g, a, b),  # d(a^b)/da = b a^(b-1)
+            b=lambda xp, g, a, b, out:                  # d(a^b)/db = a^b ln a  (0 at 0^(b>=0))
+                g * xp.where((a == 0) & (b >= 0), 0, out * xp.log(a)))
+FMOD = defop("fmod", lambda xp, a, b: xp.fmod(a, b),
+             a=lambda g: g,                             # d fmod(a, b)/da = 1
+             b=lambda xp, g, a, b: -g * xp.trunc(a / b))  # d fmod(a, b)/db = -trunc(a/b)
 NEG = defop("neg", lambda xp, x: -x, x=lambda g: -g)                                  # -1
 EXP = defop("exp", lambda xp, x: xp.exp(x), x=lambda g, out: g * out)                 # e^x
 LOG = defop("log", lambda xp, x: xp.log(x), x=lambda g, x: g / x)                     # 1/x
@@ -101,6 +105,13 @@ def _relu_grad(xp, g, out):
     return xp.where(out > 0, g, 0)
 
 
+def _pow_grad_base(xp, g, a, b):
+    """g b a^(b-1), and 0 at 0^0 (as PyTorch; the formula gives 0 * inf there). The exponent
+    is made 1 at those points too, so double backward stays finite."""
+    zero = (b == 0) & (a == 0)
+    return xp.where(zero, 0, g * b * a ** xp.where(zero, 1, b - 1))
+
+
 def _silu_grad(xp, x):
     s = 0.5 + 0.5 * xp.tanh(0.5 * x)
     return s * (1 + x * (1 - s))
@@ -145,7 +156,14 @@ def as_tensor_like(value, like: Tensor, dtype=None) -> Tensor:
     if isinstance(value, Tensor):
         return value
     xp = like._backend_xp()
-    return Tensor._make(xp.asarray(value, dtype=dtype or like._data.dtype))
+    dtype = dtype or like._data.dtype
+    if type(value) is int and dtype.kind in "iu":  # PyTorch wraps: uint8 tensor + -1 is + 255
+        info = np.iinfo(dtype)
+        if not info.min <= value <= info.max:
+            if not -(2**63) <= value < 2**64:
+                raise OverflowError(f"Python int {value} too big to convert to {dtype}")
+            value = int(np.asarray(value % 2**64, dtype=np.uint64).astype(dtype))
+    return Tensor._make(xp.asarray(value, dtype=dtype))
 
 
 def promote(*operands) -> list[Tensor] | tuple[Tensor, ...]:
@@ -184,6 +202,24 @@ def promote(*operands) -> list[Tensor] | tuple[Tensor, ...]:
     return out
 
 
+def _broadcast_error(error: Exception, *tensors: Tensor) -> Exception:
+    """PyTorch's RuntimeError for shapes that do not broadcast (NumPy's ValueError otherwise
+    leaks through), naming the first mismatching pair; `error` itself when the shapes do
+    broadcast (it came from elsewhere)."""
+    shapes = [tuple(t.shape) for t in tensors if isinstance(t, Tensor)]
+    ndim = builtins.max(len(s) for s in shapes)
+    for k in range(1, ndim + 1):
+        sizes = [(s[-k], i) for i, s in enumerate(shapes) if len(s) >= k and s[-k] != 1]
+        for size, i in sizes[1:]:
+            if size != sizes[0][0]:
+                return RuntimeError(
+                    f"The size of tensor {chr(97 + sizes[0][1])} ({sizes[0][0]}) must match the "
+                    f"size of tensor {chr(97 + i)} ({size}) at non-singleton dimension "
+                    f"{ndim - k} (shapes {', '.join(str(list(s)) for s in shapes)})"
+                )
+    return error
+
+
 def _float_operands(*operands) -> list[Tensor]:
     """Promote, then make integer results the default float (true division, pow with floats)."""
     ops = promote(*operands)
@@ -219,50 +255,81 @@ def cast(x: Tensor, dtype) -> Tensor:
 def add(a, b, *, alpha=1) -> Tensor:
     if alpha == 1 and isinstance(a, Tensor) and isinstance(b, Tensor):
         if a._data.dtype is b._data.dtype and a._data.dtype.kind in "fc":  # hot: skip promote
-            return apply(ADD, (a, b), _NO_PARAMS)
+            try:
+                return apply(ADD, (a, b), _NO_PARAMS)
+            except ValueError as e:
+                raise _broadcast_error(e, a, b) from None
     if alpha != 1:
         b = mul(b, alpha)
     a, b = promote(a, b)
-    return apply(ADD, (a, b), {})
+    try:
+        return apply(ADD, (a, b), {})
+    except ValueError as e:
+        raise _broadcast_error(e, a, b) from None
 
 
 def sub(a, b, *, alpha=1) -> Tensor:
     if alpha == 1 and isinstance(a, Tensor) and isinstance(b, Tensor):
         if a._data.dtype is b._data.dtype and a._data.dtype.kind in "fc":  # hot: skip promote
-            return apply(SUB, (a, b), _NO_PARAMS)
+            try:
+                return apply(SUB, (a, b), _NO_PARAMS)
+            except ValueError as e:
+                raise _broadcast_error(e, a, b) from None
     if alpha != 1:
         b = mul(b, alpha)
     a, b = promote(a, b)
     if a._data.dtype.kind == "b":
         raise RuntimeError("Subtraction, the `-` operator, with two bool tensors is not supported.")
-    return apply(SUB, (a, b), {})
+    try:
+        return apply(SUB, (a, b), {})
+    except ValueError as e:
+        raise _broadcast_error(e, a, b) from None
 
 
 def mul(a, b) -> Tensor:
     if isinstance(a, Tensor) and isinstance(b, Tensor) and a._data.dtype is b._data.dtype:
-        return apply(MUL, (a, b), _NO_PARAMS)  # the hot case: no promotion, no promote() call
+        try:
+            return apply(MUL, (a, b), _NO_PARAMS)  # the hot case: no promotion, no promote() call
+        except ValueError as e:
+            raise _broadcast_error(e, a, b) from None
     a, b = promote(a, b)
-    return apply(MUL, (a, b), {})
+    try:
+        return apply(MUL, (a, b), {})
+    except ValueError as e:
+        raise _broadcast_error(e, a, b) from None
 
 
 def div(a, b, *, rounding_mode: str | None = None) -> Tensor:
     if rounding_mode is not None:
         return _rounded_div(a, b, rounding_mode)
     a, b = _float_operands(a, b)
-    return apply(DIV, (a, b), {})
+    try:
+        return apply(DIV, (a, b), {})
+    except ValueError as e:
+        raise _broadcast_error(e, a, b) from None
 
 
 true_divide = divide = div
 
 
+def _check_integer_divisor(b: Tensor) -> None:
+    """PyTorch raises for an integer division by zero (NumPy returns 0 with a warning)."""
+    if b._data.dtype.kind in "iub" and bool((b._data == 0).any()):
+        raise RuntimeError("ZeroDivisionError")
+
+
 def _rounded_div(a, b, rounding_mode: str) -> Tensor:
     a, b = promote(a, b)
+    _check_integer_divisor(b)
     xp = a._backend_xp()
-    if rounding_mode == "floor":
-        return Tensor._make(xp.floor_divide(a._data, b._data))
-    if rounding_mode == "trunc":
-        q = a._data / b._data
-        return Tensor._make(xp.trunc(q).astype(a._data.dtype))
+    try:
+        if rounding_mode == "floor":
+            return Tensor._make(xp.floor_divide(a._data, b._data))
+        if rounding_mode == "trunc":
+            q = a._data / b._data
+            return Tensor._make(xp.trunc(q).astype(a._data.dtype))
+    except ValueError as e:
+        raise _broadcast_error(e, a, b) from None
     raise ValueError(
         f"div expected rounding_mode to be one of None, 'trunc', or 'floor' but found "
         f"'{rounding_mode}'"
@@ -276,10 +343,21 @@ def floor_divide(a, b) -> Tensor:
 def remainder(a, b) -> Tensor:
     """a - floor(a/b) * b (Python's %); differentiable in a (gradient 1) like PyTorch."""
     a, b = promote(a, b)
+    _check_integer_divisor(b)
     return sub(a, mul(floor_divide(a.detach(), b.detach()), b))
 
 
-fmod = remainder
+def fmod(a: Tensor, b) -> Tensor:
+    """C's fmod: a - trunc(a/b) * b, with the sign of the dividend (`remainder` takes the
+    divisor's); differentiable in both, as in PyTorch."""
+    if not isinstance(a, Tensor):
+        raise TypeError(f"fmod(): argument 'input' must be Tensor, not {type(a).__name__}")
+    a, b = promote(a, b)
+    _check_integer_divisor(b)
+    try:
+        return apply(FMOD, (a, b), {})
+    except ValueError as e:
+        raise _broadcast_error(e, a, b) from None
 
 
 def pow(a, b) -> Tensor:
@@ -289,7 +367,10 @@ def pow(a, b) -> Tensor:
         elif b < 0:
             raise RuntimeError("Integers to negative integer powers are not allowed.")
     a, b = promote(a, b)
-    return apply(POW, (a, b), {})
+    try:
+        return apply(POW, (a, b), {})
+    except ValueError as e:
+        raise _broadcast_error(e, a, b) from None
 
 
 def neg(x: Tensor) -> Tensor:
@@ -392,12 +473,18 @@ clip = clamp
 
 def maximum(a, b) -> Tensor:
     a, b = promote(a, b)
-    return apply(MAXIMUM, (a, b), {})
+    try:
+        return apply(MAXIMUM, (a, b), {})
+    except ValueError as e:
+        raise _broadcast_error(e, a, b) from None
 
 
 def minimum(a, b) -> Tensor:
     a, b = promote(a, b)
-    return apply(MINIMUM, (a, b), {})
+    try:
+        return apply(MINIMUM, (a, b), {})
+    except ValueError as e:
+        raise _broadcast_error(e, a, b) from None
 
 
 def where(condition, input=None, other=None) -> Tensor:
@@ -415,7 +502,10 @@ def where(condition, input=None, other=None) -> Tensor:
     if not isinstance(input, Tensor) and not isinstance(other, Tensor):
         input = as_tensor_like(input, cond, dtypes.result_type([], [], [input, other]))
     a, b = promote(input, other)
-    return apply(WHERE, (cond, a, b), {})
+    try:
+        return apply(WHERE, (cond, a, b), {})
+    except ValueError as e:
+        raise _broadcast_error(e, cond, a, b) from None
 
 
 def masked_fill(x: Tensor, mask, value) -> Tensor:
@@ -442,7 +532,10 @@ def _compare(name: str):
     def fn(a, b) -> Tensor:
         a, b = promote(a, b)
         xp = a._backend_xp()
-        return Tensor._make(getattr(xp, name)(a._data, b._data))
+        try:
+            return Tensor._make(getattr(xp, name)(a._data, b._data))
+        except ValueError as e:
+            raise _broadcast_error(e, a, b) from None
 
     fn.__name__ = name
     return fn
@@ -457,9 +550,62 @@ ge = _compare("greater_equal")
 logical_and = _compare("logical_and")
 logical_or = _compare("logical_or")
 logical_xor = _compare("logical_xor")
-bitwise_and = _compare("bitwise_and")
-bitwise_or = _compare("bitwise_or")
-bitwise_xor = _compare("bitwise_xor")
+
+# PyTorch's names for dtypes in "not implemented for 'Float'" errors
+_TORCH_TYPE_NAMES = {"float16": "Half", "float32": "Float", "float64": "Double", "bool": "Bool"}
+
+
+def _integer_only(t: Tensor, kernel: str, allow_bool: bool = True) -> None:
+    kind = t._data.dtype.kind
+    if kind not in ("biu" if allow_bool else "iu"):
+        name = _TORCH_TYPE_NAMES.get(t._data.dtype.name, t._data.dtype.name)
+        raise NotImplementedError(f'"{kernel}_cpu" not implemented for {name!r}')
+
+
+def _bitwise(name: str, kernel: str):
+    def fn(a, b) -> Tensor:
+        a, b = promote(a, b)
+        _integer_only(a, kernel)
+        xp = a._backend_xp()
+        try:
+            return Tensor._make(getattr(xp, name)(a._data, b._data))
+        except ValueError as e:
+            raise _broadcast_error(e, a, b) from None
+
+    fn.__name__ = name
+    fn.__doc__ = f"Elementwise {name} of integer or bool tensors (bool: the logical op)."
+    return fn
+
+
+bitwise_and = _bitwise("bitwise_and", "bitwise_and")
+bitwise_or = _bitwise("bitwise_or", "bitwise_or")
+bitwise_xor = _bitwise("bitwise_xor", "bitwise_xor")
+
+
+def _shift(a, b, left: bool) -> Tensor:
+    """C shifts made total as in PyTorch: a shift by a negative amount or by the width of the
+    type or more gives 0 (left) or the sign fill (right), where C (and NumPy) are undefined."""
+    a, b = promote(a, b)
+    _integer_only(a, "lshift" if left else "rshift", allow_bool=False)
+    xp = a._backend_xp()
+    x, n = a._data, b._data
+    bits = x.dtype.itemsize * 8
+    inside = (n >= 0) & (n < bits)
+    safe = xp.where(inside, n, 0).astype(x.dtype)
+    if left:
+        shifted = xp.left_shift(x, safe)
+        return Tensor._make(xp.where(inside, shifted, xp.zeros_like(shifted)))
+    shifted = xp.right_shift(x, safe)
+    fill = xp.right_shift(x, xp.asarray(bits - 1, dtype=x.dtype))  # 0 or -1 (unsigned: 0)
+    return Tensor._make(xp.where(inside, shifted, fill))
+
+
+def bitwise_left_shift(input, other) -> Tensor:
+    return _shift(input, other, left=True)
+
+
+def bitwise_right_shift(input, other) -> Tensor:
+    return _shift(input, other, left=False)
 
 
 def logical_not(x: Tensor) -> Tensor:
@@ -467,9 +613,20 @@ def logical_not(x: Tensor) -> Tensor:
 
 
 def bitwise_not(x: Tensor) -> Tensor:
+    _integer_only(_as_tensor(x), "bitwise_not")
     xp = x._backend_xp()
     fn = xp.logical_not if x._data.dtype.kind == "b" else xp.invert
     return Tensor._make(fn(x._data))
+
+
+def _invert(x: Tensor) -> Tensor:
+    """`~x`: bitwise_not, with the TypeError PyTorch's operator raises for floats."""
+    if isinstance(x, Tensor) and x._data.dtype.kind not in "biu":
+        raise TypeError(
+            f"~ (operator.invert) is only implemented on integer and Boolean-type tensors, got "
+            f"{x.dtype}"
+        )
+    return bitwise_not(x)
 
 
 def _nograd_unary(name: str):

@@ -7,8 +7,6 @@ integer index repeats a position (`unindex`).
 
 from __future__ import annotations
 
-import numpy as np
-
 from minigrad import dtypes
 from minigrad.autograd import apply, defop
 from minigrad.ops.elementwise import as_tensor_like, cast, where
@@ -148,7 +146,67 @@ def gather(x: Tensor, dim: int, index: Tensor) -> Tensor:
     if index._data.dtype.kind not in "iu":
         raise RuntimeError(f"gather(): Expected dtype int64 for index, got {index.dtype}")
     d = _dim(dim, x.ndim)
+    _check_range(index, x.shape[d] if x.ndim else 1, d, RuntimeError, "gather")
     return apply(INDEX, (x,), {"index": _gather_index(x, d, index)})
+
+
+def _check_range(index: Tensor, size: int, dim: int, error: type, name: str) -> None:
+    """PyTorch's gather/index_select/embedding never wrap a negative index: they raise."""
+    idx = index._data
+    if idx.size == 0:
+        return
+    low, high = int(idx.min()), int(idx.max())
+    if low < 0 or high >= size:
+        bad = low if low < 0 else high
+        if error is IndexError:
+            raise IndexError(
+                f"index out of range in self: {name} got index {bad} for dimension {dim} with "
+                f"size {size}"
+            )
+        raise RuntimeError(
+            f"index {bad} is out of bounds for dimension {dim} with size {size} ({name})"
+        )
+
+
+def take_along_dim(input: Tensor, indices: Tensor, dim: int | None = None) -> Tensor:
+    """input's values at `indices` along `dim` (all of it flattened when None); along a dim,
+    negative indices count from the end and the other dims broadcast, as in PyTorch (unlike
+    gather)."""
+    from minigrad.tensor import _dim
+
+    x = input
+    if indices._data.dtype.kind not in "iu":
+        raise RuntimeError(
+            f"torch.take_along_dim(): dtype of indices should be Long but got {indices.dtype}"
+        )
+    if dim is None:  # PyTorch gathers from the flattened input here: no negative indices
+        return gather(x.reshape(-1), 0, indices.reshape(-1))
+    if x.ndim != indices.ndim:
+        raise RuntimeError(
+            f"torch.take_along_dim(): input and indices should have the same number of "
+            f"dimensions, but input has {x.ndim} dimensions and indices has {indices.ndim} "
+            f"dimensions"
+        )
+    d = _dim(dim, x.ndim)
+    size = x.shape[d] if x.ndim else 1
+    xp = x._backend_xp()
+    idx = indices._data
+    if idx.size and int(idx.min()) < 0:
+        idx = xp.where(idx < 0, idx + size, idx)
+    wrapped = Tensor._make(idx)
+    _check_range(wrapped, size, d, RuntimeError, "take_along_dim")
+    try:
+        shape = xp.broadcast_shapes(
+            x.shape[:d] + (1,) + x.shape[d + 1 :], idx.shape[:d] + (1,) + idx.shape[d + 1 :]
+        )
+    except ValueError:
+        raise RuntimeError(
+            f"take_along_dim(): input {list(x.shape)} and indices {list(indices.shape)} do not "
+            f"broadcast outside dim {d}"
+        ) from None
+    x = x.expand(shape[:d] + (x.shape[d],) + shape[d + 1 :]) if x.ndim else x
+    wrapped = wrapped.expand(shape[:d] + (idx.shape[d],) + shape[d + 1 :]) if x.ndim else wrapped
+    return gather(x, d, wrapped)
 
 
 def index_select(x: Tensor, dim: int, index: Tensor) -> Tensor:
@@ -156,7 +214,11 @@ def index_select(x: Tensor, dim: int, index: Tensor) -> Tensor:
 
     if index.ndim > 1:
         raise IndexError(f"index_select(): Index is supposed to be a vector, got {index.ndim}-D")
+    if index._data.dtype.kind not in "iu":
+        raise RuntimeError(f"index_select(): Expected dtype int32 or int64 for index, got "
+                           f"{index.dtype}")  # fmt: skip
     d = _dim(dim, x.ndim)
+    _check_range(index, x.shape[d] if x.ndim else 1, d, IndexError, "index_select")
     return getitem(x, (slice(None),) * d + (index.reshape(-1),))
 
 
@@ -185,29 +247,3 @@ def one_hot(tensor: Tensor, num_classes: int = -1) -> Tensor:
     if tensor.numel() and (int(tensor._data.min()) < 0 or int(tensor._data.max()) >= num_classes):
         raise RuntimeError(f"Class values must be in [0, {num_classes}) for one_hot")
     return Tensor._make((tensor._data[..., None] == xp.arange(num_classes)).astype(dtypes.int64))
-
-
-def take_along_dim(input: Tensor, indices: Tensor, dim: int | None = None) -> Tensor:
-    """torch.take_along_dim: gather along `dim` after broadcasting every other dim of `input`
-    and `indices` together (dim None: of the flattened tensors)."""
-    x = input
-    if dim is None:
-        return gather(x.reshape(-1), 0, indices.reshape(-1))
-    dim = dim + x.ndim if dim < 0 else dim
-    if x.ndim != indices.ndim:
-        raise RuntimeError(
-            f"torch.take_along_dim(): input and indices should have the same number of "
-            f"dimensions, but got {x.ndim} dimensions for input, and {indices.ndim} for indices"
-        )
-    x_shape, i_shape = list(x.shape), list(indices.shape)
-    x_shape[dim] = i_shape[dim] = 1
-    try:
-        common = list(np.broadcast_shapes(tuple(x_shape), tuple(i_shape)))
-    except ValueError:
-        raise RuntimeError(
-            f"take_along_dim: the shapes of input {list(x.shape)} and indices "
-            f"{list(indices.shape)} are not broadcastable outside dim {dim}"
-        ) from None
-    x_target, i_target = list(common), list(common)
-    x_target[dim], i_target[dim] = x.shape[dim], indices.shape[dim]
-    return gather(x.expand(tuple(x_target)), dim, indices.expand(tuple(i_target)))

@@ -65,6 +65,24 @@ def _matmul_add(xp, x, weight, bias):
     return out + bias
 
 
+# the C type names PyTorch's dtype-mismatch messages use
+_C_NAMES = {"float16": "c10::Half", "float32": "float", "float64": "double", "int64": "long int",
+            "int32": "int", "int16": "short int", "int8": "signed char", "uint8": "unsigned char",
+            "bool": "bool"}  # fmt: skip
+
+
+def _same_dtype(*tensors: Tensor, name: str) -> None:
+    """Products never promote in PyTorch: float32 @ float64 raises, naming both dtypes."""
+    first = tensors[0]._data.dtype
+    for t in tensors[1:]:
+        if t._data.dtype != first:
+            c1, c2 = (_C_NAMES.get(d.name, d.name) for d in (first, t._data.dtype))
+            raise RuntimeError(
+                f"expected m1 and m2 to have the same dtype, but got: {c1} != {c2} ({name} of "
+                f"{first} and {t._data.dtype})"
+            )
+
+
 def _check_matmul(a: Tensor, b: Tensor, name: str = "matmul") -> None:
     if a.ndim == 0 or b.ndim == 0:
         raise RuntimeError(
@@ -82,7 +100,11 @@ def _check_matmul(a: Tensor, b: Tensor, name: str = "matmul") -> None:
 
 
 def matmul(a: Tensor, b: Tensor) -> Tensor:
-    a, b = promote(a, b)
+    if not (isinstance(a, Tensor) and isinstance(b, Tensor)):
+        raise TypeError(
+            f"matmul(): arguments must be Tensors, got {type(a).__name__} and {type(b).__name__}"
+        )
+    _same_dtype(a, b, name="matmul")
     _check_matmul(a, b)
     return apply(MATMUL, (a, b), {})
 
@@ -131,13 +153,13 @@ def linear(x: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
             f"input {list(x.shape)} and weight {list(weight.shape)}"
         )
     if bias is None:
-        x, weight = promote(x, weight)
+        _same_dtype(x, weight, name="linear")
         return apply(LINEAR, (x, weight), {})
     if bias.shape not in ((weight.shape[0],), ()):
         raise RuntimeError(
             f"linear: bias must have shape [{weight.shape[0]}], got {list(bias.shape)}"
         )
-    x, weight, bias = promote(x, weight, bias)
+    _same_dtype(x, weight, bias, name="linear")
     return apply(LINEAR_BIAS, (x, weight, bias), {})
 
 
@@ -166,6 +188,16 @@ def _parse_einsum(equation: str, shapes: list) -> tuple[list[str], str]:
                 f"{len(s)} dims {list(s)}"
             )
         out_terms.append(t)
+    sizes: dict = {}
+    for k, (t, s) in enumerate(zip(out_terms, shapes)):
+        for letter, n in zip(t, s):
+            seen = sizes.setdefault(letter, (n, k))
+            if seen[0] != n and 1 not in (n, seen[0]):
+                raise RuntimeError(
+                    f"einsum(): operands do not broadcast with remapped shapes (original): "
+                    f"subscript {letter!r} has size {seen[0]} in operand {seen[1]} "
+                    f"{list(shapes[seen[1]])} and size {n} in operand {k} {list(s)}"
+                )
     if arrow:
         rhs = rhs.replace("...", ell)
     else:

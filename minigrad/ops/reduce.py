@@ -15,7 +15,7 @@ import numpy as _np
 from minigrad import dtypes
 from minigrad.autograd import apply, defop
 from minigrad.backend import _BACKENDS
-from minigrad.ops.elementwise import _float_input, cast, sqrt, where
+from minigrad.ops.elementwise import _float_input, cast, where
 from minigrad.tensor import Tensor, _dim
 
 _ndarray = _np.ndarray
@@ -55,9 +55,11 @@ MEAN = defop("mean", lambda xp, x, *, axis, keepdims: xp.mean(x, axis=axis, keep
 VAR = defop("var", lambda xp, x, *, axis, correction, keepdims:
                 xp.var(x, axis=axis, ddof=correction, keepdims=keepdims),
             x=lambda xp, g, x, axis, correction, keepdims:                 # 2 (x - mean) / (N - c)
-                _unreduce(xp, g, x.shape, axis, keepdims) * 2
-                * (x - xp.mean(x, axis=axis, keepdims=True))
-                / (_count(x.shape, axis) - correction))
+                _var_grad(xp, g, x, axis, correction, keepdims))
+STD = defop("std", lambda xp, x, *, axis, correction, keepdims:
+                xp.sqrt(xp.var(x, axis=axis, ddof=correction, keepdims=keepdims)),
+            x=lambda xp, g, x, out, axis, correction, keepdims:            # var's / (2 std)
+                _var_grad(xp, xp.where(out == 0, 0, g / (2 * out)), x, axis, correction, keepdims))
 AMAX = defop("amax", lambda xp, x, *, axis, keepdims: xp.max(x, axis=axis, keepdims=keepdims),
              x=lambda xp, g, x, out, axis, keepdims:  # g / (number of maxima) at each max
                  _even_split(xp, g, x, out, axis, keepdims))
@@ -83,10 +85,20 @@ NORM2 = defop("norm",
 SOFTMAX = defop("softmax", lambda xp, x, *, axis: _softmax(xp, x, axis),
                 x=lambda xp, g, out, axis:                                 # s (g - sum(g s))
                     out * (g - xp.sum(g * out, axis=axis, keepdims=True)))
-LOG_SOFTMAX = defop("log_softmax", lambda xp, x, *, axis: x - _logsumexp(xp, x, (axis,), True),
+LOG_SOFTMAX = defop("log_softmax", lambda xp, x, *, axis: _log_softmax(xp, x, axis),
                     x=lambda xp, g, out, axis:                             # g - softmax sum(g)
                         g - xp.exp(out) * xp.sum(g, axis=axis, keepdims=True))
 # fmt: on
+
+
+def _var_grad(xp, g, x, axis, correction, keepdims):
+    """2 (x - mean) / (N - correction), times the output gradient (std masks its 0s: torch)."""
+    return (
+        _unreduce(xp, g, x.shape, axis, keepdims)
+        * 2
+        * (x - xp.mean(x, axis=axis, keepdims=True))
+        / (_count(x.shape, axis) - correction)
+    )
 
 
 def _even_split(xp, g, x, out, axis, keepdims):
@@ -131,6 +143,14 @@ def _logsumexp(xp, x, axis, keepdims):
     return out if keepdims else xp.squeeze(out, axis=axis)
 
 
+def _log_softmax(xp, x, axis):
+    """(x - max) - log(sum(exp(x - max))): subtracting the max first keeps large logits exact
+    (x - logsumexp(x) loses the fraction: -0.693359 for [1e4, 1e4] in float32)."""
+    m = xp.max(x, axis=axis, keepdims=True)
+    shifted = x - xp.where(xp.isfinite(m), m, 0)
+    return shifted - xp.log(xp.sum(xp.exp(shifted), axis=axis, keepdims=True))
+
+
 def _softmax(xp, x, axis):
     e = xp.exp(x - xp.max(x, axis=axis, keepdims=True))
     return e / xp.sum(e, axis=axis, keepdims=True)
@@ -154,6 +174,15 @@ def _axes(x: Tensor, dim, axis) -> tuple | None:
     if len(out) != len(dims):
         raise RuntimeError(f"dim {dims} appears multiple times in the list of dims")
     return out if x.ndim else None
+
+
+def _alias(dim, axis):
+    """PyTorch takes `axis` as an alias of `dim` (NumPy's name) in its reductions."""
+    if axis is None:
+        return dim
+    if dim is not None:
+        raise TypeError("got both 'dim' and 'axis'; pass one of them")
+    return axis
 
 
 def _keep(keepdim, keepdims) -> bool:
@@ -216,17 +245,11 @@ def std(
     axis=None,
     keepdims=None,
 ) -> Tensor:
-    return sqrt(
-        var(
-            x,
-            dim,
-            correction=correction,
-            keepdim=keepdim,
-            unbiased=unbiased,
-            axis=axis,
-            keepdims=keepdims,
-        )
-    )
+    """Standard deviation; its gradient is 0 where it is 0 (a constant input), as PyTorch's."""
+    if unbiased is not None:
+        correction = 1 if unbiased else 0
+    x = _float_input(x, "std")
+    return _reduce(STD, x, dim, keepdim, axis, keepdims, correction=correction)
 
 
 def amax(x: Tensor, dim=(), keepdim: bool = False, *, axis=None, keepdims=None) -> Tensor:
@@ -270,35 +293,44 @@ def _minmax(x: Tensor, dim, keepdim, other, largest: bool, name: str):
     return MinMax(values, indices)
 
 
-def max(x: Tensor, dim=None, keepdim: bool = False, *, other=None):
+def max(x: Tensor, dim=None, keepdim: bool = False, *, other=None, axis=None):
     """`max(x)`: the largest value (ties share the gradient equally); `max(x, dim)`: (values,
     indices), the gradient going to the first largest element (its index); `max(x, y)`: maximum."""
-    return _minmax(x, dim, keepdim, other, True, "max")
+    return _minmax(x, _alias(dim, axis), keepdim, other, True, "max")
 
 
-def min(x: Tensor, dim=None, keepdim: bool = False, *, other=None):
-    return _minmax(x, dim, keepdim, other, False, "min")
+def min(x: Tensor, dim=None, keepdim: bool = False, *, other=None, axis=None):
+    return _minmax(x, _alias(dim, axis), keepdim, other, False, "min")
 
 
-def argmax(x: Tensor, dim=None, keepdim: bool = False) -> Tensor:
+def _argextreme(x: Tensor, dim, keepdim: bool, largest: bool) -> Tensor:
     xp = x._backend_xp()
+    fn = xp.argmax if largest else xp.argmin
     if dim is None:
-        return Tensor._make(xp.asarray(xp.argmax(x._data)))
-    return Tensor._make(xp.argmax(x._data, axis=_dim(dim, x.ndim), keepdims=keepdim))
+        return Tensor._make(xp.asarray(fn(x._data)))
+    d = _dim(dim, x.ndim)
+    if x.ndim == 0:
+        return Tensor._make(xp.zeros((), dtype=xp.int64))
+    return Tensor._make(fn(x._data, axis=d, keepdims=keepdim))
 
 
-def argmin(x: Tensor, dim=None, keepdim: bool = False) -> Tensor:
-    xp = x._backend_xp()
+def argmax(x: Tensor, dim=None, keepdim: bool = False, *, axis=None) -> Tensor:
+    return _argextreme(x, _alias(dim, axis), keepdim, True)
+
+
+def argmin(x: Tensor, dim=None, keepdim: bool = False, *, axis=None) -> Tensor:
+    return _argextreme(x, _alias(dim, axis), keepdim, False)
+
+
+def logsumexp(x: Tensor, dim=None, keepdim: bool = False, *, axis=None) -> Tensor:
+    dim = _alias(dim, axis)
     if dim is None:
-        return Tensor._make(xp.asarray(xp.argmin(x._data)))
-    return Tensor._make(xp.argmin(x._data, axis=_dim(dim, x.ndim), keepdims=keepdim))
-
-
-def logsumexp(x: Tensor, dim, keepdim: bool = False) -> Tensor:
+        raise TypeError('logsumexp() missing 1 required positional arguments: "dim"')
     return _reduce(LOGSUMEXP, _float_input(x, "logsumexp"), dim, keepdim, None, None)
 
 
-def prod(x: Tensor, dim=None, keepdim: bool = False, *, dtype=None) -> Tensor:
+def prod(x: Tensor, dim=None, keepdim: bool = False, *, dtype=None, axis=None) -> Tensor:
+    dim = _alias(dim, axis)
     if dtype is not None:
         x = x.to(dtype)
     if dim is not None and not isinstance(dim, int):
@@ -306,12 +338,16 @@ def prod(x: Tensor, dim=None, keepdim: bool = False, *, dtype=None) -> Tensor:
     return _reduce(PROD, x, dim, keepdim, None, None)
 
 
-def cumsum(x: Tensor, dim: int, *, dtype=None) -> Tensor:
+def cumsum(x: Tensor, dim: int | None = None, *, dtype=None, axis=None) -> Tensor:
+    dim = _alias(dim, axis)
+    if dim is None:
+        raise TypeError('cumsum() missing 1 required positional arguments: "dim"')
     if dtype is not None:
         x = x.to(dtype)
+    axis = _dim(dim, x.ndim)  # checked on 0-d tensors too (dim must be 0 or -1)
     if x.ndim == 0:
         return x.clone()
-    return apply(CUMSUM, (x,), {"axis": _dim(dim, x.ndim)})
+    return apply(CUMSUM, (x,), {"axis": axis})
 
 
 def norm(x: Tensor, p=2, dim=None, keepdim: bool = False) -> Tensor:
@@ -336,37 +372,46 @@ def norm(x: Tensor, p=2, dim=None, keepdim: bool = False) -> Tensor:
     return _pow(sum(_pow(_abs(x), p), dim, keepdim), 1.0 / p)
 
 
-def softmax(x: Tensor, dim: int = -1, dtype=None) -> Tensor:
+def softmax(x: Tensor, dim: int = -1, dtype=None, *, axis=None) -> Tensor:
+    dim = dim if axis is None else axis
     if dtype is not None:
         x = x.to(dtype)
     x = _float_input(x, "softmax")
-    return apply(SOFTMAX, (x,), {"axis": _dim(dim, x.ndim)})
+    axis = _dim(dim, x.ndim)
+    return apply(SOFTMAX, (x,), {"axis": axis if x.ndim else None})
 
 
-def log_softmax(x: Tensor, dim: int = -1, dtype=None) -> Tensor:
+def log_softmax(x: Tensor, dim: int = -1, dtype=None, *, axis=None) -> Tensor:
+    dim = dim if axis is None else axis
     if dtype is not None:
         x = x.to(dtype)
     x = _float_input(x, "log_softmax")
-    return apply(LOG_SOFTMAX, (x,), {"axis": _dim(dim, x.ndim)})
+    axis = _dim(dim, x.ndim)
+    return apply(LOG_SOFTMAX, (x,), {"axis": axis if x.ndim else None})
 
 
 def nonzero(x: Tensor, *, as_tuple: bool = False):
     xp = x._backend_xp()
+    if x.ndim == 0:  # PyTorch: a 0-d tensor is one position with no coordinates
+        n = 1 if bool(x._data) else 0
+        if as_tuple:
+            return (Tensor._make(xp.zeros(n, dtype=xp.int64)),)
+        return Tensor._make(xp.zeros((n, 0), dtype=xp.int64))
     idx = xp.nonzero(x._data)
     if as_tuple:
         return tuple(Tensor._make(i) for i in idx)
     return Tensor._make(xp.stack(idx, axis=-1) if idx else xp.zeros((0, 0), dtype=xp.int64))
 
 
-def count_nonzero(x: Tensor, dim=None) -> Tensor:
-    return sum(x != 0, dim)
+def count_nonzero(x: Tensor, dim=None, *, axis=None) -> Tensor:
+    return sum(x != 0, _alias(dim, axis))
 
 
-def all(x: Tensor, dim=None, keepdim: bool = False) -> Tensor:
+def all(x: Tensor, dim=None, keepdim: bool = False, *, axis=None) -> Tensor:
     xp = x._backend_xp()
-    return Tensor._make(xp.all(x._data, axis=_axes(x, dim, None), keepdims=keepdim))
+    return Tensor._make(xp.all(x._data, axis=_axes(x, dim, axis), keepdims=keepdim))
 
 
-def any(x: Tensor, dim=None, keepdim: bool = False) -> Tensor:
+def any(x: Tensor, dim=None, keepdim: bool = False, *, axis=None) -> Tensor:
     xp = x._backend_xp()
-    return Tensor._make(xp.any(x._data, axis=_axes(x, dim, None), keepdims=keepdim))
+    return Tensor._make(xp.any(x._data, axis=_axes(x, dim, axis), keepdims=keepdim))

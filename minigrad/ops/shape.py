@@ -70,7 +70,44 @@ def reshape(x: Tensor, *shape) -> Tensor:
     return apply(RESHAPE, (x,), {"shape": shape})
 
 
-view = reshape
+def view(x: Tensor, *shape) -> Tensor:
+    """`reshape` that never copies: PyTorch's rule, raising where the new shape cannot be
+    expressed with strides over the same memory (a transposed tensor flattened, ...)."""
+    out = reshape(x, *shape)
+    if out is not x and x.ndim and x.numel():
+        itemsize = x._data.dtype.itemsize
+        strides = [st // itemsize for st in x._data.strides]
+        if _view_strides(x.shape, strides, out.shape) is None:
+            raise RuntimeError(
+                f"view size is not compatible with input tensor's size and stride (at least one "
+                f"dimension spans across two contiguous subspaces). Use .reshape(...) instead. "
+                f"(view of shape {list(x.shape)} with strides {strides} as {list(out.shape)})"
+            )
+    return out
+
+
+def _view_strides(old_shape, old_strides, new_shape) -> list | None:
+    """Strides (in elements) that give `new_shape` over the memory of a tensor of `old_shape`
+    and `old_strides`, or None when there are none (PyTorch's computeStride): the old dims are
+    cut into chunks that are contiguous with each other, and each chunk must be covered by
+    whole new dims."""
+    new_strides = [0] * len(new_shape)
+    view_d = len(new_shape) - 1
+    chunk_base = old_strides[-1]
+    tensor_numel = view_numel = 1
+    for d in range(len(old_shape) - 1, -1, -1):
+        tensor_numel *= old_shape[d]
+        if d == 0 or (old_shape[d - 1] != 1 and old_strides[d - 1] != tensor_numel * chunk_base):
+            while view_d >= 0 and (view_numel < tensor_numel or new_shape[view_d] == 1):
+                new_strides[view_d] = view_numel * chunk_base
+                view_numel *= new_shape[view_d]
+                view_d -= 1
+            if view_numel != tensor_numel:
+                return None
+            if d > 0:
+                chunk_base = old_strides[d - 1]
+                tensor_numel = view_numel = 1
+    return new_strides if view_d == -1 else None
 
 
 def view_as(x: Tensor, other: Tensor) -> Tensor:
@@ -179,10 +216,11 @@ def broadcast_tensors(*tensors: Tensor) -> tuple:
     return tuple(expand(t, shape) for t in tensors)
 
 
-def squeeze(x: Tensor, dim=None) -> Tensor:
+def squeeze(x: Tensor, dim=None, *, axis=None) -> Tensor:
+    dim = dim if axis is None else axis
     if dim is None:
         return reshape(x, tuple(n for n in x.shape if n != 1))
-    dims = {_dim(d, x.ndim) for d in ((dim,) if isinstance(dim, int) else dim)} if x.ndim else set()
+    dims = {_dim(d, x.ndim) for d in ((dim,) if isinstance(dim, int) else dim)}  # 0-d too
     return reshape(x, tuple(n for i, n in enumerate(x.shape) if not (i in dims and n == 1)))
 
 
@@ -326,7 +364,10 @@ def pad(x: Tensor, pad, mode: str = "constant", value: float | None = None) -> T
 
 def flip(x: Tensor, dims) -> Tensor:
     dims = (dims,) if isinstance(dims, int) else tuple(dims)
-    return apply(FLIP, (x,), {"axis": tuple(_dim(d, x.ndim) for d in dims)})
+    axis = tuple(_dim(d, x.ndim) for d in dims)
+    if len(set(axis)) != len(axis):
+        raise RuntimeError(f"dim {axis[0]} appears multiple times in the list of dims {dims}")
+    return apply(FLIP, (x,), {"axis": axis if x.ndim else ()})
 
 
 def roll(x: Tensor, shifts, dims=None) -> Tensor:

@@ -139,14 +139,16 @@ test_gather = check_op(
 
 
 @st.composite
-def _take_along_params(draw, shape):
-    # torch's take_along_dim broadcasts input and indices outside `dim` (sizes equal or 1)
+def _take_along_dim_params(draw, shape):
+    """Indices as PyTorch's take_along_dim takes them: other dims equal or 1 (they broadcast),
+    negative values counting from the end."""
     d = draw(S.valid_dims(len(shape)))
     ishape = tuple(
         draw(st.sampled_from([1, n])) if k != d % len(shape) else draw(st.integers(1, 4))
         for k, n in enumerate(shape)
     )
-    index = draw(S.arrays(ishape, np.int64, elements=st.integers(0, shape[d] - 1)))
+    n = shape[d]
+    index = draw(S.arrays(ishape, np.int64, elements=st.integers(-n, n - 1)))
     return {"dim": d, "index": index}
 
 
@@ -160,10 +162,15 @@ def _take_along_ref(x, dim, index):
 
 
 test_take_along_dim = check_op(
-    lambda x, dim, index: x.take_along_dim(mg.tensor(index), dim),  # torch's (indices, dim)
+    lambda x, dim, index: mg.take_along_dim(x, mg.tensor(index), dim),
     NONEMPTY,
-    params=_take_along_params,
-    reference=_take_along_ref,
+    params=_take_along_dim_params,
+    reference=lambda x, dim, index: _take_along_ref(x, dim, index % x.shape[dim]),
+)
+test_take_along_dim_method_flat = check_op(
+    lambda x: x.take_along_dim(mg.tensor([0, -1, 1]) % x.numel()),
+    NONEMPTY,
+    reference=lambda x: x.reshape(-1)[np.array([0, -1, 1]) % x.size],
 )
 
 

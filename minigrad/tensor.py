@@ -935,6 +935,86 @@ class Tensor:
     def take_along_dim(self, indices: Tensor, dim: int | None = None) -> Tensor:
         return indexing.take_along_dim(self, indices, dim)
 
+    # long tail: scattering (minigrad/ops/scattering.py); the `_` forms write in place
+    def scatter(self, dim: int, index: Tensor, src=None, *, value=None, reduce=None) -> Tensor:
+        return scattering.scatter(self, dim, index, src, value=value, reduce=reduce)
+
+    def scatter_(self, dim: int, index: Tensor, src=None, *, value=None, reduce=None) -> Tensor:
+        return self._inplace(scattering.scatter(self, dim, index, src, value=value, reduce=reduce))
+
+    def scatter_add(self, dim: int, index: Tensor, src: Tensor) -> Tensor:
+        return scattering.scatter_add(self, dim, index, src)
+
+    def scatter_add_(self, dim: int, index: Tensor, src: Tensor) -> Tensor:
+        return self._inplace(scattering.scatter_add(self, dim, index, src))
+
+    def scatter_reduce(
+        self, dim: int, index: Tensor, src: Tensor, reduce: str, *, include_self: bool = True
+    ) -> Tensor:
+        return scattering.scatter_reduce(self, dim, index, src, reduce, include_self=include_self)
+
+    def scatter_reduce_(
+        self, dim: int, index: Tensor, src: Tensor, reduce: str, *, include_self: bool = True
+    ) -> Tensor:
+        return self._inplace(
+            scattering.scatter_reduce(self, dim, index, src, reduce, include_self=include_self)
+        )
+
+    def index_add(self, dim: int, index: Tensor, source: Tensor, *, alpha=1) -> Tensor:
+        return scattering.index_add(self, dim, index, source, alpha=alpha)
+
+    def index_add_(self, dim: int, index: Tensor, source: Tensor, *, alpha=1) -> Tensor:
+        return self._inplace(scattering.index_add(self, dim, index, source, alpha=alpha))
+
+    def index_copy(self, dim: int, index: Tensor, source: Tensor) -> Tensor:
+        return scattering.index_copy(self, dim, index, source)
+
+    def index_copy_(self, dim: int, index: Tensor, source: Tensor) -> Tensor:
+        return self._inplace(scattering.index_copy(self, dim, index, source))
+
+    def index_fill(self, dim: int, index: Tensor, value) -> Tensor:
+        return scattering.index_fill(self, dim, index, value)
+
+    def index_fill_(self, dim: int, index: Tensor, value) -> Tensor:
+        return self._inplace(scattering.index_fill(self, dim, index, value))
+
+    def masked_scatter(self, mask: Tensor, source: Tensor) -> Tensor:
+        return scattering.masked_scatter(self, mask, source)
+
+    def masked_scatter_(self, mask: Tensor, source: Tensor) -> Tensor:
+        return self._inplace(scattering.masked_scatter(self, mask, source))
+
+    def index_put(self, indices, values, accumulate: bool = False) -> Tensor:
+        return scattering.index_put(self, indices, values, accumulate)
+
+    def index_put_(self, indices, values, accumulate: bool = False) -> Tensor:
+        return self._inplace(scattering.index_put(self, indices, values, accumulate))
+
+    # long tail: order statistics (minigrad/ops/sorting.py); results are (values, indices)
+    def sort(self, dim: int = -1, descending: bool = False, *, stable: bool = False):
+        return sorting.sort(self, dim, descending, stable=stable)
+
+    def argsort(self, dim: int = -1, descending: bool = False, *, stable: bool = False) -> Tensor:
+        return sorting.argsort(self, dim, descending, stable=stable)
+
+    def msort(self) -> Tensor:
+        return sorting.msort(self)
+
+    def topk(self, k: int, dim: int = -1, largest: bool = True, sorted: bool = True):
+        return sorting.topk(self, k, dim, largest, sorted)
+
+    def kthvalue(self, k: int, dim: int = -1, keepdim: bool = False):
+        return sorting.kthvalue(self, k, dim, keepdim)
+
+    def median(self, dim: int | None = None, keepdim: bool = False):
+        return sorting.median(self, dim, keepdim)
+
+    def nanmedian(self, dim: int | None = None, keepdim: bool = False):
+        return sorting.nanmedian(self, dim, keepdim)
+
+    def mode(self, dim: int = -1, keepdim: bool = False):
+        return sorting.mode(self, dim, keepdim)
+
     # random sampling in place (minigrad/creation.py; generator= as PyTorch)
     def normal_(self, mean: float = 0.0, std: float = 1.0, *, generator=None) -> Tensor:
         return creation.normal_(self, mean, std, generator=generator)
@@ -1227,5 +1307,5 @@ autograd.Tensor = Tensor
 # The one real import cycle: Tensor's math methods call minigrad.ops, whose functions build
 # Tensors. The class is complete above, so importing the ops here (once) closes the loop.
 from minigrad import creation  # noqa: E402
-from minigrad.ops import elementwise, indexing, linalg, reduce  # noqa: E402
+from minigrad.ops import elementwise, indexing, linalg, reduce, scattering, sorting  # noqa: E402
 from minigrad.ops import shape as shape_ops  # noqa: E402  (`shape` is a Tensor property)

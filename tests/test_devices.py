@@ -303,6 +303,31 @@ OPS = [
     ("lstm_layer", lambda a: _seeded(mg.nn.LSTM, 4, 3)(a)[0], [(5, 2, 4)], None),
     ("gru_layer", lambda a: _seeded(mg.nn.GRU, 4, 3)(a)[0], [(5, 2, 4)], None),
     ("rnn_layer", lambda a: _seeded(mg.nn.RNN, 4, 3)(a)[0], [(5, 2, 4)], None),
+    # ops/scattering (sort, topk, median, ... read their values with gather, covered above)
+    (
+        "scatter scatter_add",
+        lambda a, b: (
+            a.scatter(1, mg.tensor([[0, 2], [1, 3], [3, 0]]), b)
+            + a.scatter_add(0, mg.tensor([[0, 0, 2, 1], [2, 0, 2, 1]]), b)
+        ),
+        [(3, 4), (3, 4)],
+        None,
+    ),  # fmt: skip
+    (
+        "scatter_reduce prod amax",
+        lambda a, b: (
+            a.scatter_reduce(1, mg.tensor([[0, 0, 2], [1, 3, 1], [3, 3, 3]]), b, "prod")
+            + a.scatter_reduce(0, mg.tensor([[2, 0, 2, 1]]), b, "amax", include_self=False)
+        ),
+        [(3, 4), (3, 4)],
+        None,
+    ),  # fmt: skip
+    (
+        "index_add",
+        lambda a, b: a.index_add(0, mg.tensor([2, 0, 2]), b, alpha=2),
+        [(3, 4)] * 2,
+        None,
+    ),
 ]
 
 

@@ -50,7 +50,7 @@ SCATTER_EXTREME = defop("scatter_extreme",
                             _scatter_extreme(xp, x, src, where_, sub, hit, largest, include_self),
                         residuals=("w_self", "w_src"),
                         x=lambda g, w_self: g * w_self,          # ties share g evenly
-                        src=lambda xp, g, src_shape, where_, sub, w_src:
+                        src=lambda xp, g, src_shape, where_, sub, w_src:  # g at its max/min
                             xp.unindex(g[where_] * w_src, src_shape, sub))
 SCATTER_PROD = defop("scatter_prod",
                      lambda xp, x, src, *, where_, sub, hit, include_self:
@@ -58,7 +58,7 @@ SCATTER_PROD = defop("scatter_prod",
                      residuals=("others_self", "others_src"), double_backward=False,
                      x=lambda g, others_self:                  # product of the group's others
                          _first_order(g, "prod") * others_self,
-                     src=lambda xp, g, src_shape, where_, sub, others_src:
+                     src=lambda xp, g, src_shape, where_, sub, others_src:  # the others' prod
                          xp.unindex(_first_order(g, "prod")[where_] * others_src, src_shape, sub))
 # fmt: on
 
@@ -462,24 +462,6 @@ def index_put(input: Tensor, indices, values, accumulate: bool = False) -> Tenso
     target = input._data[index].shape
     return input + unindex(values.expand(target), input.shape, index)
 
-
-def _inplace(name: str, fn):
-    def method(self: Tensor, *args, **kwargs) -> Tensor:
-        return self._inplace(fn(self, *args, **kwargs))
-
-    method.__name__ = name
-    method.__doc__ = f"In-place `{fn.__name__}`."
-    return method
-
-
-scatter_ = _inplace("scatter_", scatter)
-scatter_add_ = _inplace("scatter_add_", scatter_add)
-scatter_reduce_ = _inplace("scatter_reduce_", scatter_reduce)
-index_add_ = _inplace("index_add_", index_add)
-index_copy_ = _inplace("index_copy_", index_copy)
-index_fill_ = _inplace("index_fill_", index_fill)
-masked_scatter_ = _inplace("masked_scatter_", masked_scatter)
-index_put_ = _inplace("index_put_", index_put)
 
 __all__ = [
     "index_add",

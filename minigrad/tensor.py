@@ -1015,6 +1015,88 @@ class Tensor:
     def mode(self, dim: int = -1, keepdim: bool = False):
         return sorting.mode(self, dim, keepdim)
 
+    # long tail: math (minigrad/ops/mathfns.py)
+    def asin(self) -> Tensor:
+        return mathfns.asin(self)
+
+    def arcsin(self) -> Tensor:
+        return mathfns.asin(self)
+
+    def acos(self) -> Tensor:
+        return mathfns.acos(self)
+
+    def arccos(self) -> Tensor:
+        return mathfns.acos(self)
+
+    def atan(self) -> Tensor:
+        return mathfns.atan(self)
+
+    def arctan(self) -> Tensor:
+        return mathfns.atan(self)
+
+    def sinh(self) -> Tensor:
+        return mathfns.sinh(self)
+
+    def cosh(self) -> Tensor:
+        return mathfns.cosh(self)
+
+    def asinh(self) -> Tensor:
+        return mathfns.asinh(self)
+
+    def arcsinh(self) -> Tensor:
+        return mathfns.asinh(self)
+
+    def acosh(self) -> Tensor:
+        return mathfns.acosh(self)
+
+    def arccosh(self) -> Tensor:
+        return mathfns.acosh(self)
+
+    def atanh(self) -> Tensor:
+        return mathfns.atanh(self)
+
+    def arctanh(self) -> Tensor:
+        return mathfns.atanh(self)
+
+    def exp2(self) -> Tensor:
+        return mathfns.exp2(self)
+
+    def atan2(self, other: Tensor) -> Tensor:
+        return mathfns.atan2(self, other)
+
+    def arctan2(self, other: Tensor) -> Tensor:
+        return mathfns.atan2(self, other)
+
+    def logaddexp(self, other: Tensor) -> Tensor:
+        return mathfns.logaddexp(self, other)
+
+    def logaddexp2(self, other: Tensor) -> Tensor:
+        return mathfns.logaddexp2(self, other)
+
+    def hypot(self, other: Tensor) -> Tensor:
+        return mathfns.hypot(self, other)
+
+    def copysign(self, other) -> Tensor:
+        return mathfns.copysign(self, other)
+
+    def xlogy(self, other) -> Tensor:
+        return mathfns.xlogy(self, other)
+
+    def lerp(self, end: Tensor, weight) -> Tensor:
+        return mathfns.lerp(self, end, weight)
+
+    def cumprod(self, dim: int | None = None, *, dtype=None, axis=None) -> Tensor:
+        return mathfns.cumprod(self, dim, dtype=dtype, axis=axis)
+
+    def cummax(self, dim: int | None = None, *, axis=None):
+        return mathfns.cummax(self, dim, axis=axis)
+
+    def cummin(self, dim: int | None = None, *, axis=None):
+        return mathfns.cummin(self, dim, axis=axis)
+
+    def logcumsumexp(self, dim: int | None = None, *, axis=None) -> Tensor:
+        return mathfns.logcumsumexp(self, dim, axis=axis)
+
     # random sampling in place (minigrad/creation.py; generator= as PyTorch)
     def normal_(self, mean: float = 0.0, std: float = 1.0, *, generator=None) -> Tensor:
         return creation.normal_(self, mean, std, generator=generator)
@@ -1307,5 +1389,13 @@ autograd.Tensor = Tensor
 # The one real import cycle: Tensor's math methods call minigrad.ops, whose functions build
 # Tensors. The class is complete above, so importing the ops here (once) closes the loop.
 from minigrad import creation  # noqa: E402
-from minigrad.ops import elementwise, indexing, linalg, reduce, scattering, sorting  # noqa: E402
+from minigrad.ops import (  # noqa: E402
+    elementwise,
+    indexing,
+    linalg,
+    mathfns,
+    reduce,
+    scattering,
+    sorting,
+)
 from minigrad.ops import shape as shape_ops  # noqa: E402  (`shape` is a Tensor property)

@@ -167,6 +167,14 @@ def _tensor_arg(value, name: str, position: int, fn: str) -> Tensor:
     return value
 
 
+def _refuse_complex(name: str, *tensors) -> None:
+    """NumPy has no complex kernel for these (nor PyTorch, but for logaddexp and logcumsumexp):
+    a clear NotImplementedError rather than NumPy's TypeError."""
+    for t in tensors:
+        if isinstance(t, Tensor) and t._data.dtype.kind == "c":
+            raise NotImplementedError(f"{name}(): not implemented for complex tensors ({t.dtype})")
+
+
 def _float_unary(op, input) -> Tensor:
     x = _tensor_arg(input, "input", 1, op.name)
     if x._data.dtype.kind not in "fc":
@@ -186,6 +194,7 @@ def _float_binary(op, input, other, *, integers: bool = True) -> Tensor:
     integer pair raises NotImplementedError; an integer with a float promotes first)."""
     _tensor_arg(input, "input", 1, op.name)
     _tensor_arg(other, "other", 2, op.name)
+    _refuse_complex(op.name, input, other)
     if not integers:
         a, b = promote(input, other)
         if a._data.dtype.kind not in "fc":
@@ -270,6 +279,7 @@ def hypot(input: Tensor, other: Tensor) -> Tensor:
 def copysign(input: Tensor, other) -> Tensor:
     """|input| with the sign of `other` (a Tensor or a number; -0.0 counts as negative)."""
     _tensor_arg(input, "input", 1, "copysign")
+    _refuse_complex("copysign", input, other)
     a, b = _float_operands(input, other)
     return _binary(COPYSIGN, a, b)
 
@@ -278,14 +288,14 @@ def xlogy(input, other) -> Tensor:
     """input * log(other), 0 where input is 0 (unless other is NaN); either may be a number."""
     if not isinstance(input, Tensor) and not isinstance(other, Tensor):
         raise TypeError("xlogy(): expected at least one Tensor argument, got two numbers")
+    _refuse_complex("xlogy", input, other)
     a, b = _float_operands(input, other)
     return _binary(XLOGY, a, b)
 
 
 def lerp(input: Tensor, end: Tensor, weight) -> Tensor:
     """input + weight * (end - input); `weight` a number or a Tensor (all three broadcast). The
-    three share one floating dtype, as PyTorch requires (a 0-d weight that needs no gradient
-    counts as a number)."""
+    three share one floating dtype, as PyTorch requires (a 0-d weight is cast to it)."""
     _tensor_arg(input, "input", 1, "lerp")
     _tensor_arg(end, "end", 2, "lerp")
     if input._data.dtype.kind not in "fc":
@@ -294,11 +304,11 @@ def lerp(input: Tensor, end: Tensor, weight) -> Tensor:
         raise RuntimeError(f"expected dtype {input.dtype} for `end` but got dtype {end.dtype}")
     if isinstance(weight, Tensor):
         if weight._data.dtype != input._data.dtype:
-            if weight.ndim or weight.requires_grad:
+            if weight.ndim:
                 raise RuntimeError(
                     f"expected dtype {input.dtype} for `weight` but got dtype {weight.dtype}"
                 )
-            weight = as_tensor_like(weight.item(), input)
+            weight = cast(weight, input.dtype)  # a 0-d weight takes input's dtype (PyTorch)
     elif isinstance(weight, (bool, int, float)):
         weight = as_tensor_like(float(weight), input)
     else:
@@ -345,6 +355,7 @@ def logcumsumexp(input: Tensor, dim: int | None = None, *, axis=None) -> Tensor:
     d = _cumulative_dim("logcumsumexp", input, dim, axis)
     if input._data.dtype.kind not in "fc":
         raise NotImplementedError(f"logcumsumexp(): not implemented for {input.dtype} tensors")
+    _refuse_complex("logcumsumexp", input)
     if input.ndim == 0:
         return input.clone()
     return apply(LOGCUMSUMEXP, (input,), {"axis": d})
@@ -356,9 +367,8 @@ def _cumulative_extreme(name: str, input, dim, axis, largest: bool):
     xp = input._backend_xp()
     if input.ndim == 0:
         return result(input.clone(), Tensor._make(xp.zeros((), dtype=xp.int64)))
+    _refuse_complex(name, input)
     data = input._data
-    if data.dtype.kind == "c":
-        raise RuntimeError(f"{name}(): complex tensors are not supported")
     running = (xp.maximum if largest else xp.minimum).accumulate(data, axis=d)
     # the last position so far holding the running extreme (ties: the later one, as PyTorch;
     # a NaN stays the extreme until the next NaN)

@@ -348,6 +348,25 @@ def test_lerp_matches_torch_values_and_gradients(call):
             np.testing.assert_allclose(o.grad.numpy(), t.grad.numpy(), rtol=1e-12, atol=1e-12)
 
 
+def test_lerp_casts_a_0d_weight_of_another_dtype_like_torch():
+    # a bool weight: forward only (torch's own backward fails on it)
+    _same(
+        mg.lerp(mg.ones(2), mg.zeros(2), mg.tensor(True)),
+        torch.lerp(torch.ones(2), torch.zeros(2), torch.tensor(True)),
+    )
+    for weight in (lambda m: m.tensor(0.25, dtype=m.float64, requires_grad=True),
+                   lambda m: m.tensor(1)):  # fmt: skip
+        a, w = mg.tensor([0.5, -2.0], requires_grad=True), weight(mg)
+        ta, tw = torch.tensor([0.5, -2.0], requires_grad=True), weight(torch)
+        out, tout = mg.lerp(a, a * 3, w), torch.lerp(ta, ta * 3, tw)
+        _same(out, tout)
+        out.sum().backward()
+        tout.sum().backward()
+        _same(a.grad, ta.grad)
+        if tw.requires_grad:
+            _same(w.grad, tw.grad)
+
+
 def test_lerp_is_exact_at_the_ends_like_torch():
     a = mg.tensor([1e8, -3.0, 0.1])
     b = mg.tensor([1.0, 7.0, 0.3])
@@ -457,6 +476,11 @@ ERRORS = [
     lambda m: m.var_mean(m.tensor([1, 2])),
     lambda m: m.std_mean(m.tensor([1, 2]), 0),
     lambda m: m.var_mean(m.ones(2, 3), 2),
+    lambda m: m.hypot(m.ones(2), m.tensor([1j, 2.0])),
+    lambda m: m.atan2(m.tensor([1j, 2.0]), m.ones(2)),
+    lambda m: m.copysign(m.tensor([1j, 2.0]), 1.0),
+    lambda m: m.xlogy(m.tensor([1j, 2.0]), 2.0),
+    lambda m: m.cummax(m.tensor([1j, 2.0]), 0),
 ]
 
 

@@ -35,6 +35,7 @@ WORKLOADS = (
     "long_chain",
     "lstm_step",
     "scatter_step",
+    "distances_step",
 )
 
 

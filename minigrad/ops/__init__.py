@@ -16,6 +16,7 @@ from minigrad.ops import (  # noqa: F401
     mathfns,
     reduce,
     scattering,
+    searching,
     shape,
     sorting,
 )
@@ -29,10 +30,28 @@ from minigrad.ops.indexing import (  # noqa: F401
     take,
     take_along_dim,
 )
-from minigrad.ops.linalg import bmm, dot, einsum, inner, linear, matmul, mm, mv, outer  # noqa: F401
+from minigrad.ops.linalg import (  # noqa: F401
+    bmm,
+    cdist,
+    dot,
+    einsum,
+    inner,
+    linear,
+    matmul,
+    mm,
+    mv,
+    outer,
+)
 from minigrad.ops.mathfns import *  # noqa: F403
 from minigrad.ops.reduce import *  # noqa: F403
 from minigrad.ops.scattering import *  # noqa: F403
+from minigrad.ops.searching import (  # noqa: F401
+    bucketize,
+    histc,
+    searchsorted,
+    unique,
+    unique_consecutive,
+)
 from minigrad.ops.shape import *  # noqa: F403
 from minigrad.ops.sorting import *  # noqa: F403
 

@@ -15,7 +15,7 @@ import numpy as np
 
 from minigrad.autograd import apply, defop
 from minigrad.ops.elementwise import as_tensor_like, cast, where
-from minigrad.ops.indexing import _normalize_index, getitem, unindex
+from minigrad.ops.indexing import getitem, split_index, unindex
 from minigrad.ops.indexing import index_put as _index_put
 from minigrad.tensor import Tensor, _dim
 
@@ -452,15 +452,20 @@ def index_put(input: Tensor, indices, values, accumulate: bool = False) -> Tenso
     indices = tuple(indices) if isinstance(indices, (tuple, list)) else (indices,)
     if not accumulate:
         return _index_put(input, indices, values)
-    index = _normalize_index(input, indices)
+    basic, advanced = split_index(input, indices)  # x[indices] is x[basic][advanced]
     values = values if isinstance(values, Tensor) else as_tensor_like(values, input)
     if values._data.dtype != input._data.dtype:
         raise RuntimeError(
             f"Index put requires the source and destination dtypes match, got {input.dtype} for "
             f"the destination and {values.dtype} for the source."
         )
-    target = input._data[index].shape
-    return input + unindex(values.expand(target), input.shape, index)
+    view = input._data if basic is None else input._data[basic]
+    added = values.expand(view.shape if advanced is None else view[advanced].shape)
+    if advanced is not None:  # repeated positions add up (the scatter-add of unindex)
+        added = unindex(added, view.shape, advanced)
+    if basic is not None:
+        added = unindex(added, input.shape, basic)
+    return input + added
 
 
 __all__ = [

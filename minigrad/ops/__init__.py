@@ -9,7 +9,17 @@ backward (on arrays) and higher-order backward (on Tensors).
 from __future__ import annotations
 
 from minigrad import autograd
-from minigrad.ops import elementwise, indexing, linalg, reduce, shape
+from minigrad.ops import (  # noqa: F401
+    elementwise,
+    indexing,
+    linalg,
+    mathfns,
+    reduce,
+    scattering,
+    searching,
+    shape,
+    sorting,
+)
 from minigrad.ops.elementwise import *  # noqa: F403
 from minigrad.ops.indexing import (  # noqa: F401
     gather,
@@ -20,9 +30,30 @@ from minigrad.ops.indexing import (  # noqa: F401
     take,
     take_along_dim,
 )
-from minigrad.ops.linalg import bmm, dot, einsum, inner, linear, matmul, mm, mv, outer  # noqa: F401
+from minigrad.ops.linalg import (  # noqa: F401
+    bmm,
+    cdist,
+    dot,
+    einsum,
+    inner,
+    linear,
+    matmul,
+    mm,
+    mv,
+    outer,
+)
+from minigrad.ops.mathfns import *  # noqa: F403
 from minigrad.ops.reduce import *  # noqa: F403
+from minigrad.ops.scattering import *  # noqa: F403
+from minigrad.ops.searching import (  # noqa: F401
+    bucketize,
+    histc,
+    searchsorted,
+    unique,
+    unique_consecutive,
+)
 from minigrad.ops.shape import *  # noqa: F403
+from minigrad.ops.sorting import *  # noqa: F403
 
 
 class GraphNamespace:
@@ -67,6 +98,9 @@ graph_namespace = GraphNamespace(
         sum=reduce.sum,
         mean=reduce.mean,
         cumsum=lambda x, axis: reduce.cumsum(x, axis),
+        cumprod=lambda x, axis: mathfns.cumprod(x, axis),
+        sinh=mathfns.sinh,
+        cosh=mathfns.cosh,
         matmul=linalg.matmul,
         einsum=linalg.einsum,
         reshape=shape.reshape,

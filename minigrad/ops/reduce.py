@@ -407,8 +407,11 @@ def norm(x: Tensor, p=2, dim=None, keepdim: bool = False) -> Tensor:
         return amax(_abs(x), dim if dim is not None else (), keepdim)
     if p == -math.inf:
         return amin(_abs(x), dim if dim is not None else (), keepdim)
-    if p == 0:
-        return sum(where(x != 0, 1.0, x * 0), dim, keepdim)  # a count, tracked (gradient 0)
+    if p == 0:  # the count of nonzeros (NaN counts), with PyTorch's zero gradient via sign
+        from minigrad.ops.elementwise import isnan as _isnan
+        from minigrad.ops.elementwise import sign as _sign
+
+        return sum(where(_isnan(x), 1, _abs(_sign(x))), dim, keepdim)
     if p == 1:
         return sum(_abs(x), dim, keepdim)
     if not isinstance(p, (int, float)):

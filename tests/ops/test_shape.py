@@ -24,7 +24,10 @@ COVERED = {
     "tril",
     "triu",
     "clone",
+    "contiguous",  # Tensor.contiguous's op (minigrad/tensor.py): test_contiguous
     "to_copy",
+    "diagonal",
+    "unfold",
 }
 
 ANY = S.shapes()
@@ -307,7 +310,12 @@ test_unbind = check_op(
 
 @st.composite
 def _pad_params(draw, shape, mode):
-    k = draw(st.integers(1, len(shape)))
+    """Widths for the last k dims; reflect/replicate/circular pad 1-3 dims of an input with one
+    or two more (PyTorch's rule). Circular widths may be negative: it crops, then wraps."""
+    if mode == "constant":
+        k = draw(st.integers(1, len(shape)))
+    else:
+        k = draw(st.sampled_from([j for j in (len(shape) - 1, len(shape) - 2) if 1 <= j <= 3]))
     pad = []
     for d in range(len(shape) - 1, len(shape) - 1 - k, -1):
         n = shape[d]
@@ -316,6 +324,11 @@ def _pad_params(draw, shape, mode):
             hi = draw(st.integers(-(n - 1 + min(lo, 0)), 3))
         elif mode == "reflect":
             lo, hi = draw(st.integers(0, n - 1)), draw(st.integers(0, n - 1))
+        elif mode == "circular":  # crop to m >= 1 elements, then wrap at most m on each side
+            lo = draw(st.integers(-(n - 1), min(n, 3)))
+            hi = draw(st.integers(-(n - 1 + min(lo, 0)), min(n, 3)))
+            m = n + min(lo, 0) + min(hi, 0)
+            lo, hi = min(lo, m), min(hi, m)
         else:
             lo, hi = draw(st.integers(0, min(n, 3))), draw(st.integers(0, min(n, 3)))
         pad += [lo, hi]
@@ -329,7 +342,7 @@ def _pad_ref(x, pad, mode, value=None):
     widths = [(0, 0)] * x.ndim
     for k in range(len(pad) // 2):
         widths[x.ndim - 1 - k] = (pad[2 * k], pad[2 * k + 1])
-    # negative widths crop first (constant mode)
+    # negative widths crop first (constant and circular modes)
     crop = tuple(slice(max(-lo, 0), n - max(-hi, 0)) for (lo, hi), n in zip(widths, x.shape))
     x = x[crop]
     widths = [(max(lo, 0), max(hi, 0)) for lo, hi in widths]
@@ -342,7 +355,7 @@ def _pad_ref(x, pad, mode, value=None):
 def _pad_test(mode):
     return check_op(
         lambda x, **p: mg.pad(x, **p) if hasattr(mg, "pad") else shape_ops.pad(x, **p),
-        NONEMPTY,
+        NONEMPTY if mode == "constant" else S.shapes(min_dims=2, max_dims=4),
         params=lambda s: _pad_params(s, mode),
         reference=_pad_ref,
         gradgrad=mode == "constant",
@@ -396,6 +409,8 @@ def _roll_params(draw, shape):
     if draw(st.booleans()):
         return {"shifts": draw(st.integers(-5, 5)), "dims": None}
     dims = draw(_dims_tuple(shape))["dims"]
+    if not dims:  # torch: roll(x, (), ()) raises "`shifts` required"
+        return {"shifts": draw(st.integers(-5, 5)), "dims": None}
     return {"shifts": tuple(draw(st.integers(-5, 5)) for _ in dims), "dims": dims}
 
 
@@ -444,3 +459,133 @@ def test_permute_expand_repeat_need_their_sizes_and_mT_as_torch():
     assert x.mT.item() == 2.0  # the identity on 0-d tensors
     with pytest.raises(RuntimeError, match="1-D"):
         _ = mg.zeros(3).mT
+
+
+# --- long tail: diagonals, rotations, grids, sliding windows ------------------------------------
+
+
+@st.composite
+def _diagonal_params(draw, shape):
+    n = len(shape)
+    dim1, dim2 = draw(st.lists(st.integers(-n, n - 1), min_size=2, max_size=2).filter(
+        lambda d: d[0] % n != d[1] % n))  # fmt: skip
+    return {"offset": draw(st.integers(-3, 3)), "dim1": dim1, "dim2": dim2}
+
+
+test_diagonal = check_op(
+    lambda x, offset, dim1, dim2: x.diagonal(offset, dim1, dim2),
+    MATRIX,
+    params=_diagonal_params,
+    gradgrad=True,
+    reference=lambda x, offset, dim1, dim2: np.diagonal(x, offset, dim1, dim2),
+)
+
+
+def _diag_embed_reference(x, offset, dim1, dim2):
+    ndim = x.ndim + 1
+    d1, d2 = dim1 % ndim, dim2 % ndim
+    n = x.shape[-1] + abs(offset)
+    rest = iter(x.shape[:-1])
+    out = np.zeros(tuple(n if d in (d1, d2) else next(rest) for d in range(ndim)))
+    planes = np.moveaxis(out, (d1, d2), (-2, -1))  # a view: writes land in out
+    for k in range(x.shape[-1]):
+        planes[..., k + max(0, -offset), k + max(0, offset)] = x[..., k]
+    return out
+
+
+@st.composite
+def _diag_embed_params(draw, shape):
+    return draw(_diagonal_params(shape + (1,)))
+
+
+test_diag_embed = check_op(
+    lambda x, offset, dim1, dim2: x.diag_embed(offset, dim1, dim2),
+    NONEMPTY,
+    params=_diag_embed_params,
+    gradgrad=True,
+    reference=_diag_embed_reference,
+)
+test_diag = check_op(
+    lambda x, diagonal: mg.diag(x, diagonal),
+    S.shapes(min_dims=1, max_dims=2),
+    params=fixed(diagonal=st.integers(-3, 3)),
+    gradgrad=True,
+    reference=lambda x, diagonal: np.diag(x, diagonal),
+)
+test_trace = check_op(
+    lambda x: x.trace(), S.shapes(min_dims=2, max_dims=2), reference=np.trace, gradgrad=True
+)
+
+
+@st.composite
+def _rot90_params(draw, shape):
+    return {"k": draw(st.integers(-5, 5)), **_named(draw(_diagonal_params(shape)))}
+
+
+def _named(p):
+    return {"dims": (p["dim1"], p["dim2"])}
+
+
+test_rot90 = check_op(
+    lambda x, k, dims: x.rot90(k, dims),
+    MATRIX,
+    params=_rot90_params,
+    reference=lambda x, k, dims: np.rot90(x, k, dims),
+)
+test_meshgrid = check_op(
+    lambda a, b, c, indexing: mg.meshgrid(a, b, c, indexing=indexing),
+    st.tuples(S.shapes(1, 1), S.shapes(0, 0), S.shapes(1, 1)),
+    params=fixed(indexing=st.sampled_from(["ij", "xy"])),
+    reference=lambda a, b, c, indexing: np.meshgrid(a, b, c, indexing=indexing),
+)
+
+
+@st.composite
+def _unfold_params(draw, shape):
+    d = draw(st.integers(-len(shape), len(shape) - 1))
+    size = draw(st.integers(1, shape[d]))
+    return {"dimension": d, "size": size, "step": draw(st.integers(1, 3))}
+
+
+def _unfold_reference(x, dimension, size, step):
+    d = dimension % x.ndim
+    windows = np.lib.stride_tricks.sliding_window_view(x, size, axis=d)
+    return windows[(slice(None),) * d + (slice(None, None, step),)]
+
+
+test_unfold = check_op(
+    lambda x, dimension, size, step: x.unfold(dimension, size, step),
+    NONEMPTY,
+    params=_unfold_params,
+    gradgrad=True,
+    reference=_unfold_reference,
+)
+test_repeat_interleave_counts = check_op(
+    lambda x, counts, dim: x.repeat_interleave(mg.tensor(counts), dim),
+    S.shapes(min_dims=1, max_dims=1),
+    params=lambda shape: st.fixed_dictionaries(
+        {
+            "counts": st.lists(st.integers(0, 3), min_size=shape[0], max_size=shape[0]),
+            "dim": st.sampled_from([0, -1, None]),
+        }
+    ),  # fmt: skip
+    reference=lambda x, counts, dim: np.repeat(x, counts),
+)
+
+
+def test_diagonal_and_unfold_are_views_that_writes_reach():
+    base = mg.zeros(3, 4)
+    base.diagonal(1).add_(mg.tensor([1.0, 2.0, 3.0]))
+    assert base.numpy()[[0, 1, 2], [1, 2, 3]].tolist() == [1.0, 2.0, 3.0]
+    base.t().diagonal().fill_(7.0)  # through a transposed view too
+    assert base.numpy()[[0, 1, 2], [0, 1, 2]].tolist() == [7.0, 7.0, 7.0]
+    windows = base.unfold(1, 2, 2)
+    windows[0, 1, 0] = -1.0
+    assert float(base[0, 2]) == -1.0
+    assert base.diagonal()._base is base and windows._base is base
+
+
+def test_view_of_a_graph_tensor_refuses_in_place_writes():
+    x = mg.ones(3, 3, requires_grad=True) * 1.0
+    with pytest.raises(RuntimeError, match="in-place operation on a view"):
+        x.diagonal().mul_(2)

@@ -14,8 +14,6 @@ KNOWN_FAILURES: dict[str, str] = {
     "Tensor.__itruediv__": "x /= y with y = -2.2e-308 (float64 subnormal-adjacent) or -inf: "
     "the divisor's gradient is NaN in minigrad, 0 in torch",
     # indexing and linalg
-    "Tensor.__getitem__": "x[[]]: minigrad builds a float64 index from the empty list "
-    "(NumPy's IndexError), torch an empty int64 index (an empty result)",
     "Tensor.index_select": "index_select(0, [0, -1, 0]) on a [0, 4] tensor: torch raises "
     "RuntimeError (negative index), minigrad IndexError",
     "inner": "inner(1-d, 3-d): torch contracts the last dims, minigrad requires two 1-d tensors",
@@ -43,10 +41,6 @@ KNOWN_FAILURES: dict[str, str] = {
     "statistics lose more than torch's on a near-constant row",
     "nn.functional.embedding": "embedding(-1, weight [2, 0]): torch raises RuntimeError "
     "(INDICES element is out of DATA bounds), minigrad IndexError",
-    "nn.functional.pad": "pad(x[0], (3, -2)) constant: torch RuntimeError (narrow length "
-    "negative), minigrad returns a result",
-    "pad": "pad(x [1, 2], (-1, -1), replicate): torch RuntimeError (output width 0), minigrad "
-    "returns a result",
     "nn.MultiHeadAttention.rope=False.causal=False": "float32, inputs up to +-10 (a nearly "
     "one-hot softmax): q_proj/k_proj weight gradients differ from torch by more than atol 1e-5 "
     "(e.g. 1.35e-4 vs 1.55e-4): minigrad's attention backward loses more "

@@ -286,6 +286,21 @@ OPS = [
         None,
     ),
     (
+        "conv3d and 3-d pools",
+        lambda x, w: (
+            F.max_pool3d(F.conv3d(x, w, None, 1, 1, 1, 2), 2, padding=1, ceil_mode=True)
+            + F.avg_pool3d(F.conv3d(x, w, None, 1, (1, 1, 2), (1, 1, 2), 2), 2, 2, 1, True, False)
+        ),
+        [(2, 4, 3, 5, 4), (4, 2, 3, 2, 3)],
+        None,
+    ),
+    (
+        "conv_transpose3d",
+        lambda x, w: F.conv_transpose3d(x, w, None, 2, 1, 1, 1, 1),
+        [(1, 3, 2, 3, 2), (3, 2, 3, 2, 3)],
+        None,
+    ),
+    (
         "interpolate",
         lambda a: F.interpolate(a, scale_factor=2, mode="bilinear"),
         [(1, 2, 3, 4)],

@@ -301,6 +301,14 @@ OPS = [
         None,
     ),
     (
+        "ctc_loss",
+        lambda a: F.ctc_loss(
+            F.log_softmax(a, -1), mg.tensor([[1, 2], [2, 2]]), (4, 3), (2, 2), reduction="none"
+        ),
+        [(4, 2, 3)],
+        None,
+    ),  # fmt: skip
+    (
         "interpolate",
         lambda a: F.interpolate(a, scale_factor=2, mode="bilinear"),
         [(1, 2, 3, 4)],

@@ -23,6 +23,7 @@ EXTRA_MODULES = [
     "minigrad.nn.upsampling",
     "minigrad.nn.pooling",
     "minigrad.nn.fold",
+    "minigrad.nn.ctc",
     "minigrad.nn.rnn",
 ]
 

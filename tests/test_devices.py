@@ -309,6 +309,22 @@ OPS = [
         None,
     ),  # fmt: skip
     (
+        "embedding_bag",
+        lambda w, p: (
+            F.embedding_bag(
+                mg.tensor([1, 0, 3, 3, 2]),
+                w,
+                mg.tensor([0, 2, 2]),
+                mode="sum",
+                per_sample_weights=p,
+            )
+            + F.embedding_bag(mg.tensor([[1, 0], [3, 3], [2, 1]]), w, mode="max")
+            + F.embedding_bag(mg.tensor([1, 0, 3, 3, 2]), w, mg.tensor([0, 2, 2]), padding_idx=3)
+        ),
+        [(4, 3), (5,)],
+        None,
+    ),  # fmt: skip
+    (
         "interpolate",
         lambda a: F.interpolate(a, scale_factor=2, mode="bilinear"),
         [(1, 2, 3, 4)],

@@ -118,6 +118,7 @@ __all__ = [
 ]  # fmt: skip
 from minigrad.nn.convtranspose import ConvTranspose1d, ConvTranspose2d, ConvTranspose3d  # noqa: E402
 from minigrad.nn.ctc import CTCLoss  # noqa: E402
+from minigrad.nn.embedding_bag import EmbeddingBag  # noqa: E402
 from minigrad.nn.fold import Bilinear, Fold, Unfold  # noqa: E402
 from minigrad.nn.normalization import (  # noqa: E402
     GroupNorm,
@@ -172,7 +173,7 @@ from minigrad.nn.upsampling import (  # noqa: E402
 __all__ += [n for n in _padding_names if n[0].isupper()] + ["ParameterList", "ParameterDict"]
 __all__ += ["ConvTranspose1d", "ConvTranspose2d", "Upsample", "UpsamplingNearest2d"]
 __all__ += ["Conv3d", "ConvTranspose3d", "MaxPool3d", "AvgPool3d", "AdaptiveMaxPool3d"]
-__all__ += ["BatchNorm3d", "CTCLoss"]
+__all__ += ["BatchNorm3d", "CTCLoss", "EmbeddingBag"]
 __all__ += ["GroupNorm", "InstanceNorm1d", "InstanceNorm2d", "InstanceNorm3d"]
 __all__ += ["LocalResponseNorm", "Bilinear", "Fold", "Unfold"]
 __all__ += [

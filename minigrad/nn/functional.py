@@ -630,6 +630,7 @@ from minigrad.nn.convtranspose import (  # noqa: E402, F401
     conv_transpose3d,
 )
 from minigrad.nn.ctc import ctc_loss  # noqa: E402, F401
+from minigrad.nn.embedding_bag import embedding_bag  # noqa: E402, F401
 from minigrad.nn.fold import bilinear, fold, unfold  # noqa: E402, F401
 from minigrad.nn.loss_functions import (  # noqa: E402, F401
     cosine_embedding_loss,
@@ -679,7 +680,7 @@ __all__ += [n for n in _activation_names if n[0].islower()]
 __all__ += ["dropout1d", "dropout2d", "dropout3d", "pixel_shuffle", "pixel_unshuffle"]
 __all__ += ["conv_transpose1d", "conv_transpose2d", "interpolate", "upsample", "upsample_nearest"]
 __all__ += ["conv3d", "conv_transpose3d", "max_pool3d", "avg_pool3d", "adaptive_max_pool3d"]
-__all__ += ["ctc_loss"]
+__all__ += ["ctc_loss", "embedding_bag"]
 __all__ += [
     "upsample_bilinear",
     "adaptive_avg_pool1d",

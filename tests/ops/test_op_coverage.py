@@ -24,6 +24,7 @@ EXTRA_MODULES = [
     "minigrad.nn.pooling",
     "minigrad.nn.fold",
     "minigrad.nn.ctc",
+    "minigrad.nn.embedding_bag",
     "minigrad.nn.rnn",
 ]
 

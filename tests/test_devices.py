@@ -324,6 +324,7 @@ OPS = [
         [(4, 3), (5,)],
         None,
     ),  # fmt: skip
+    ("group_norm", lambda x, w, b: F.group_norm(x, 2, w, b), [(2, 4, 3, 2), (4,), (4,)], None),
     (
         "interpolate",
         lambda a: F.interpolate(a, scale_factor=2, mode="bilinear"),

@@ -25,6 +25,7 @@ EXTRA_MODULES = [
     "minigrad.nn.fold",
     "minigrad.nn.ctc",
     "minigrad.nn.embedding_bag",
+    "minigrad.nn.normalization",
     "minigrad.nn.rnn",
 ]
 

@@ -98,11 +98,15 @@ def _no_double_backward(name: str, g) -> None:
 
 
 def _conv_forward(xp, x, weight, *, stride, padding, dilation, groups):
-    o, cg, *kernel = weight.shape
-    cols, out_size = _im2col(xp, x, kernel, stride, padding, dilation, groups)
-    out = xp.matmul(xp.reshape(weight, (groups, o // groups, cg * math.prod(kernel))), cols)
-    n = x.shape[0]  # out: [G, O/G, N*prod(OS)] -> [N, O, *OS]
-    out = xp.swapaxes(xp.reshape(out, (o, n, *out_size)), 0, 1)
+    cols, out_size = _im2col(xp, x, weight.shape[2:], stride, padding, dilation, groups)
+    return _conv_of_columns(xp, cols, out_size, weight, x.shape[0], groups)
+
+
+def _conv_of_columns(xp, cols, out_size, weight, n, groups):
+    """W cols per group, as [N, O, *OS]."""
+    o = weight.shape[0]
+    out = xp.matmul(xp.reshape(weight, (groups, o // groups, -1)), cols)
+    out = xp.swapaxes(xp.reshape(out, (o, n, *out_size)), 0, 1)  # [G, O/G, N*prod(OS)] ->
     return xp.ascontiguousarray(out)
 
 
@@ -126,8 +130,12 @@ def _conv_grad_x(xp, g, weight, x_shape, stride, padding, dilation, groups):
 def _conv_grad_w(xp, g, x, weight_shape, stride, padding, dilation, groups):
     # dW = g cols^T, with the columns recomputed from x
     _no_double_backward(f"conv{len(padding)}d", g)
-    kernel = weight_shape[2:]
-    cols, _ = _im2col(xp, x, kernel, stride, padding, dilation, groups)
+    cols, _ = _im2col(xp, x, weight_shape[2:], stride, padding, dilation, groups)
+    return _weight_grad_of_columns(xp, g, cols, weight_shape, groups)
+
+
+def _weight_grad_of_columns(xp, g, cols, weight_shape, groups):
+    """g cols^T per group, as the weight's shape."""
     dw = xp.matmul(_grouped_grad(xp, g, groups), xp.swapaxes(cols, -1, -2))
     return xp.reshape(dw, weight_shape)
 

@@ -8,6 +8,7 @@ forward is conv2d's input gradient (col2im(W^T x)), and its own gradients are co
     d/dx  = conv2d(g, W)                 (the transpose of a transpose)
     d/dW  = x im2col(g)^T                (conv2d's weight gradient, with x and g swapped)
 
+Both gradients read the columns im2col(g): one backward rule computes them once.
 Weight layout is PyTorch's: [C_in, C_out/groups, *K].
 """
 
@@ -19,11 +20,12 @@ from minigrad.nn import init
 from minigrad.nn.conv import (
     _add_bias,
     _check_batched,
-    _conv_forward,
-    _conv_grad_w,
     _conv_grad_x,
+    _conv_of_columns,
+    _im2col,
     _per_dim,
     _single,
+    _weight_grad_of_columns,
 )
 from minigrad.nn.module import Module, Parameter
 from minigrad.tensor import Tensor
@@ -42,23 +44,23 @@ def _forward(xp, x, weight, *, out_size, stride, padding, dilation, groups):
     )
 
 
-def _grad_x(xp, g, weight, stride, padding, dilation, groups):
-    return _conv_forward(
-        xp, g, weight, stride=stride, padding=padding, dilation=dilation, groups=groups
-    )
+def _backward(xp, g, x, weight, stride, padding, dilation, groups, needs_input_grad):
+    # both gradients read the columns of g: im2col once
+    cols, out_size = _im2col(xp, g, weight.shape[2:], stride, padding, dilation, groups)
+    dx = dw = None
+    if needs_input_grad[0]:
+        dx = _conv_of_columns(xp, cols, out_size, weight, g.shape[0], groups)
+    if needs_input_grad[1]:
+        dw = _weight_grad_of_columns(xp, x, cols, weight.shape, groups)
+    return dx, dw
 
 
-def _grad_w(xp, g, x, weight_shape, stride, padding, dilation, groups):
-    return _conv_grad_w(xp, x, g, weight_shape, stride, padding, dilation, groups)
-
-
+_FORMULAS = {"x": "conv(g, W): W im2col(g)", "weight": "x im2col(g)^T"}
 # fmt: off
 CONV_TRANSPOSE2D = defop("conv_transpose2d", _forward, double_backward=False,
-                         x=_grad_x,                              # conv2d(g, W)
-                         weight=_grad_w)                         # x im2col(g)^T
+                         backward=_backward, formula=_FORMULAS)
 CONV_TRANSPOSE3D = defop("conv_transpose3d", _forward, double_backward=False,
-                         x=_grad_x,                              # conv3d(g, W)
-                         weight=_grad_w)                         # x im2col(g)^T
+                         backward=_backward, formula=_FORMULAS)
 # fmt: on
 
 

@@ -210,6 +210,8 @@ def test_batch_norm_modules_match_torch_in_training_and_eval(momentum):
         (nn.BatchNorm1d(3, momentum=momentum), torch.nn.BatchNorm1d(3, momentum=momentum),
          (6, 3)),
         (nn.BatchNorm1d(3, affine=False), torch.nn.BatchNorm1d(3, affine=False), (4, 3, 7)),
+        (nn.BatchNorm3d(3, momentum=momentum), torch.nn.BatchNorm3d(3, momentum=momentum),
+         (2, 3, 3, 4, 2)),
     ]:  # fmt: skip
         for _ in range(3):
             x = (rng.standard_normal(shape) * 2 + 1).astype(np.float32)

@@ -35,6 +35,7 @@ WORKLOADS = (
     "long_chain",
     "lstm_step",
     "unet_ops",
+    "distances_step",
 )
 
 

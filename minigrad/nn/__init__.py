@@ -45,6 +45,7 @@ from minigrad.nn.conv import (
 from minigrad.nn.layers import (
     GELU,
     MLP,
+    CosineSimilarity,
     Dropout,
     Embedding,
     Flatten,
@@ -53,6 +54,7 @@ from minigrad.nn.layers import (
     LeakyReLU,
     Linear,
     LogSoftmax,
+    PairwiseDistance,
     ReLU,
     RMSNorm,
     Sigmoid,

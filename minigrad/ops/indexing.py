@@ -125,6 +125,16 @@ def _array_entry(arr) -> tuple:
     return ("mask", arr) if kind == "b" else ("ints", arr)
 
 
+def _is_full_slice(entry) -> bool:
+    # by its fields: `==` on slices compares their bounds, which may be Tensors (x[:n])
+    return (
+        isinstance(entry, slice)
+        and entry.start is None
+        and entry.stop is None
+        and (entry.step is None)
+    )
+
+
 def split_index(x: Tensor, index) -> tuple:
     """PyTorch's reading of `x[index]` as (basic, advanced): `x[index]` is
     `x._data[basic][advanced]` in NumPy's terms, either part None when there is nothing to do.
@@ -199,7 +209,7 @@ def split_index(x: Tensor, index) -> tuple:
             advanced[len(view_shape)] = arr
             view_shape.extend(x.shape[d : d + k])
             d += k
-    while basic and basic[-1] == slice(None):  # trailing full slices change nothing
+    while basic and _is_full_slice(basic[-1]):  # trailing full slices change nothing
         basic.pop()
     basic = tuple(basic) if basic else None
     if not advanced:

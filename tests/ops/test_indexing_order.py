@@ -248,3 +248,11 @@ def test_bad_indices_raise_torchs_exception_type(case):
         ERROR_CASES[case](torch)
     with pytest.raises(theirs.type):
         ERROR_CASES[case](mg)
+
+
+def test_slice_bounds_may_be_tensors():
+    """x[:n] with n a 0-d tensor (training loops slice batches that way), as in PyTorch."""
+    x, n = mg.arange(10.0), mg.tensor(3)
+    assert x[:n].tolist() == [0.0, 1.0, 2.0]
+    assert x[n:].shape == (7,)
+    assert x[1:n:2].tolist() == [1.0]

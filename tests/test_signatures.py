@@ -259,8 +259,6 @@ def _survey():
 
 # Hazards found by this test and not fixed yet, because their files belong to work in
 # progress elsewhere (the integrator's list; each fix removes its entry):
-# - the loss functions lack torch's deprecated positional size_average / reduce (a torch-style
-#   positional reduction or ignore_index lands elsewhere): nn/functional.py
 # - autograd.backward lacks grad_variables, autograd.grad only_inputs (autograd.py, engine)
 # - nn.Embedding lacks max_norm / norm_type / scale_grad_by_freq / sparse before _weight
 # - optim.RMSprop lacks capturable / foreach before maximize
@@ -268,15 +266,7 @@ def _survey():
 #   the flattened matrix, but dim=tuple differs); true_divide is div (takes rounding_mode)
 # - permute / reshape functions take *dims as well as a sequence (a superset of torch's call)
 PENDING = {
-    "F.binary_cross_entropy",
-    "F.binary_cross_entropy_with_logits",
-    "F.cross_entropy",
-    "F.kl_div",
-    "F.l1_loss",
-    "F.mse_loss",
-    "F.nll_loss",
     "F.scaled_dot_product_attention",
-    "F.smooth_l1_loss",
     "Tensor.nonzero",
     "Tensor.norm",
     "Tensor.true_divide",

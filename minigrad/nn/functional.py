@@ -16,7 +16,7 @@ import numpy as np
 
 from minigrad import dtypes
 from minigrad.autograd import apply, defop
-from minigrad.nn.loss_functions import _reduce  # one reduction rule for every loss
+from minigrad.nn.loss_functions import _reduce, legacy_reduction  # one rule for every loss
 from minigrad.ops import elementwise as _ew
 from minigrad.ops import reduce as _red
 from minigrad.ops.elementwise import (
@@ -283,23 +283,62 @@ def _pair(input: Tensor, target) -> tuple[Tensor, Tensor]:
     return input, target
 
 
-def mse_loss(input: Tensor, target: Tensor, reduction: str = "mean") -> Tensor:
+def _weighted(loss: Tensor, weight: Tensor | None, reduction: str, mean_by_weight: bool):
+    """loss * weight, reduced; torch's weighted mean divides by sum(weight) for mse / l1 and by
+    the element count for huber."""
+    if weight is None:
+        return _reduce(loss, reduction)
+    if tuple(weight.shape) != tuple(loss.shape):
+        raise ValueError(
+            f"Weights and input must have the same size: weight {list(weight.shape)}, input "
+            f"{list(loss.shape)}"
+        )
+    loss = _ew.mul(loss, weight)
+    if reduction == "mean" and mean_by_weight:
+        return _ew.div(_red.sum(loss), _red.sum(weight))
+    return _reduce(loss, reduction)
+
+
+def mse_loss(
+    input: Tensor,
+    target: Tensor,
+    size_average=None,
+    reduce=None,
+    reduction: str = "mean",
+    weight: Tensor | None = None,
+) -> Tensor:
+    """(x - y)^2, optionally times an elementwise `weight` (mean: divided by sum(weight))."""
+    reduction = legacy_reduction(size_average, reduce, reduction)
     _check_reduction(reduction)
     input, target = _pair(input, target)
     d = _ew.sub(input, target)
-    return _reduce(_ew.mul(d, d), reduction)
+    return _weighted(_ew.mul(d, d), weight, reduction, mean_by_weight=True)
 
 
-def l1_loss(input: Tensor, target: Tensor, reduction: str = "mean") -> Tensor:
+def l1_loss(
+    input: Tensor,
+    target: Tensor,
+    size_average=None,
+    reduce=None,
+    reduction: str = "mean",
+    weight: Tensor | None = None,
+) -> Tensor:
+    """|x - y|, optionally times an elementwise `weight` (mean: divided by sum(weight))."""
+    reduction = legacy_reduction(size_average, reduce, reduction)
     _check_reduction(reduction)
     input, target = _pair(input, target)
-    return _reduce(_ew.abs(_ew.sub(input, target)), reduction)
+    return _weighted(_ew.abs(_ew.sub(input, target)), weight, reduction, mean_by_weight=True)
 
 
 def huber_loss(
-    input: Tensor, target: Tensor, reduction: str = "mean", delta: float = 1.0
+    input: Tensor,
+    target: Tensor,
+    reduction: str = "mean",
+    delta: float = 1.0,
+    weight: Tensor | None = None,
 ) -> Tensor:
-    """0.5 d^2 where |d| < delta, else delta (|d| - 0.5 delta)."""
+    """0.5 d^2 where |d| < delta, else delta (|d| - 0.5 delta), optionally times an elementwise
+    `weight` (mean: over the elements, as torch)."""
     _check_reduction(reduction)
     if delta <= 0:
         raise RuntimeError(
@@ -311,18 +350,24 @@ def huber_loss(
     loss = _ew.where(
         a < delta, _ew.mul(_ew.mul(d, d), 0.5), _ew.mul(_ew.sub(a, 0.5 * delta), delta)
     )
-    return _reduce(loss, reduction)
+    return _weighted(loss, weight, reduction, mean_by_weight=False)
 
 
 def smooth_l1_loss(
-    input: Tensor, target: Tensor, reduction: str = "mean", beta: float = 1.0
+    input: Tensor,
+    target: Tensor,
+    size_average=None,
+    reduce=None,
+    reduction: str = "mean",
+    beta: float = 1.0,
 ) -> Tensor:
     """0.5 d^2 / beta where |d| < beta, else |d| - 0.5 beta (beta = 0: L1)."""
+    reduction = legacy_reduction(size_average, reduce, reduction)
     _check_reduction(reduction)
     if beta < 0:
         raise RuntimeError(f"smooth_l1_loss does not support negative values for beta, got {beta}")
     if beta == 0:
-        return l1_loss(input, target, reduction)
+        return l1_loss(input, target, reduction=reduction)
     input, target = _pair(input, target)
     d = _ew.sub(input, target)
     a = _ew.abs(d)
@@ -339,9 +384,15 @@ def _same_size(name: str, input: Tensor, target: Tensor) -> None:
 
 
 def binary_cross_entropy(
-    input: Tensor, target: Tensor, weight: Tensor | None = None, reduction: str = "mean"
+    input: Tensor,
+    target: Tensor,
+    weight: Tensor | None = None,
+    size_average=None,
+    reduce=None,
+    reduction: str = "mean",
 ) -> Tensor:
     """-w [t log x + (1 - t) log(1 - x)], each log clamped to >= -100 as in PyTorch."""
+    reduction = legacy_reduction(size_average, reduce, reduction)
     _check_reduction(reduction)
     input, target = _pair(input, target)
     _same_size("binary_cross_entropy", input, target)
@@ -361,11 +412,14 @@ def binary_cross_entropy_with_logits(
     input: Tensor,
     target: Tensor,
     weight: Tensor | None = None,
+    size_average=None,
+    reduce=None,
     reduction: str = "mean",
     pos_weight: Tensor | None = None,
 ) -> Tensor:
     """-w [p t log s(x) + (1 - t) log(1 - s(x))] computed stably as
     (1 - t) x + (1 + (p - 1) t) softplus(-x) (softplus via logaddexp: finite for any x)."""
+    reduction = legacy_reduction(size_average, reduce, reduction)
     _check_reduction(reduction)
     input, target = _pair(input, target)
     _same_size("binary_cross_entropy_with_logits", input, target)
@@ -480,12 +534,15 @@ def nll_loss(
     input: Tensor,
     target: Tensor,
     weight: Tensor | None = None,
+    size_average=None,
     ignore_index: int = -100,
+    reduce=None,
     reduction: str = "mean",
 ) -> Tensor:
     """-input[n, target[n]] * weight[target[n]]; the mean divides by the summed weights of the
     targets that are not `ignore_index` (PyTorch's weighted mean). Input (N, C) or (N, C, d...)
     with class dim 1, or (C,) with a 0-d target."""
+    reduction = legacy_reduction(size_average, reduce, reduction)
     _check_reduction(reduction)
     if target._data.dtype.kind not in "iu":
         raise RuntimeError(f"expected scalar type Long but found {target.dtype} (nll_loss target)")
@@ -521,12 +578,15 @@ def cross_entropy(
     input: Tensor,
     target: Tensor,
     weight: Tensor | None = None,
+    size_average=None,
     ignore_index: int = -100,
+    reduce=None,
     reduction: str = "mean",
     label_smoothing: float = 0.0,
 ) -> Tensor:
     """log_softmax over the class dim (1, or 0 for unbatched input) then nll_loss, or for
     probability targets (a float tensor shaped like input) -sum_c w_c t_c log p_c."""
+    reduction = legacy_reduction(size_average, reduce, reduction)
     _check_reduction(reduction)
     if not 0.0 <= label_smoothing <= 1.0:
         raise ValueError(f"label_smoothing must be between 0.0 and 1.0. Got: {label_smoothing}")
@@ -560,7 +620,7 @@ def cross_entropy(
         if reduction == "mean":
             return _ew.div(_red.sum(loss), max(input.numel() // C, 0) if input.numel() else 0.0)
         return _reduce(loss, reduction)
-    nll = nll_loss(logp, target, weight, ignore_index, reduction)
+    nll = nll_loss(logp, target, weight, ignore_index=ignore_index, reduction=reduction)
     if label_smoothing == 0.0:
         return nll
     # Smoothing term: -sum_c w_c log p_c per target, 0 where ignored, PyTorch's normalisation.
@@ -582,10 +642,16 @@ def cross_entropy(
 
 
 def kl_div(
-    input: Tensor, target: Tensor, reduction: str = "mean", log_target: bool = False
+    input: Tensor,
+    target: Tensor,
+    size_average=None,
+    reduce=None,
+    reduction: str = "mean",
+    log_target: bool = False,
 ) -> Tensor:
     """target * (log target - input) pointwise (input holds log-probabilities); 0 where
     target = 0. reduction='batchmean' divides the sum by the batch size (the true KL)."""
+    reduction = legacy_reduction(size_average, reduce, reduction)
     _check_reduction(reduction, ("none", "mean", "sum", "batchmean"))
     input, target = _pair(input, target)
     if log_target:

@@ -539,8 +539,8 @@ class Tensor:
     def divide(self, b, *, rounding_mode: str | None = None) -> Tensor:
         return elementwise.div(self, b, rounding_mode=rounding_mode)
 
-    def true_divide(self, b, *, rounding_mode: str | None = None) -> Tensor:
-        return elementwise.div(self, b, rounding_mode=rounding_mode)
+    def true_divide(self, other) -> Tensor:
+        return elementwise.true_divide(self, other)
 
     def floor_divide(self, b) -> Tensor:
         return elementwise.floor_divide(self, b)
@@ -816,8 +816,8 @@ class Tensor:
     def cumsum(self, dim: int | None = None, *, dtype=None, axis=None) -> Tensor:
         return reduce.cumsum(self, dim, dtype=dtype, axis=axis)
 
-    def norm(self, p=2, dim=None, keepdim: bool = False) -> Tensor:
-        return reduce.norm(self, p, dim, keepdim)
+    def norm(self, p="fro", dim=None, keepdim: bool = False, dtype=None) -> Tensor:
+        return reduce.norm(self, p, dim, keepdim, dtype=dtype)
 
     def softmax(self, dim: int = -1, dtype=None, *, axis=None) -> Tensor:
         return reduce.softmax(self, dim, dtype, axis=axis)
@@ -839,7 +839,7 @@ class Tensor:
 
     # shape
     def reshape(self, *shape) -> Tensor:
-        return shape_ops.reshape(self, *shape)
+        return shape_ops.reshape(self, shape_ops._shape_arg(shape))
 
     def view(self, *shape) -> Tensor:
         return shape_ops.view(self, *shape)
@@ -857,7 +857,7 @@ class Tensor:
         return shape_ops.unflatten(self, dim, sizes)
 
     def permute(self, *dims) -> Tensor:
-        return shape_ops.permute(self, *dims)
+        return shape_ops.permute(self, shape_ops._shape_arg(dims))
 
     def transpose(self, dim0: int, dim1: int) -> Tensor:
         return shape_ops.transpose(self, dim0, dim1)

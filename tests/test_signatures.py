@@ -128,7 +128,12 @@ def torch_signatures(obj, name: str, method: bool) -> list[list]:
         ps = _inspected(obj, method)
         return [[(n, k, None if d is EMPTY else repr(d)) for n, k, d in ps]]
     except (ValueError, TypeError):
-        return _doc_signatures(obj, name) + _schema_signatures(name, method)
+        found = _doc_signatures(obj, name) + _schema_signatures(name, method)
+        function = getattr(torch, name, None)
+        if method and f":func:`torch.{name}`" in (obj.__doc__ or "") and function is not None:
+            # "See torch.nonzero": the method takes the function's arguments after `input`
+            found += [s[1:] for s in _doc_signatures(function, name) if s and s[0][0] == "input"]
+        return found
 
 
 def _literal(text):
@@ -262,20 +267,9 @@ def _survey():
 # - autograd.backward lacks grad_variables, autograd.grad only_inputs (autograd.py, engine)
 # - nn.Embedding lacks max_norm / norm_type / scale_grad_by_freq / sparse before _weight
 # - optim.RMSprop lacks capturable / foreach before maximize
-# - norm's default p is 2 (torch 'fro'; equal for vectors, and 'fro' is Frobenius = 2-norm of
-#   the flattened matrix, but dim=tuple differs); true_divide is div (takes rounding_mode)
-# - permute / reshape functions take *dims as well as a sequence (a superset of torch's call)
 PENDING = {
-    "F.scaled_dot_product_attention",
-    "Tensor.nonzero",
-    "Tensor.norm",
-    "Tensor.true_divide",
     "autograd.backward",
     "autograd.grad",
-    "mg.norm",
-    "mg.permute",
-    "mg.reshape",
-    "mg.true_divide",
     "nn.Embedding",
     "optim.RMSprop",
 }
@@ -318,7 +312,6 @@ KNOWN_NAME_DIFFERENCES: dict[str, str] = {
     "Tensor.sub": "b->other",
     "Tensor.subtract": "b->other",
     "Tensor.swapaxes": "dim0->axis0,dim1->axis1",
-    "Tensor.true_divide": "b->value",
     "Tensor.where": "other->y",
     "mg.abs": "x->input",
     "mg.all": "x->input",
@@ -385,15 +378,12 @@ KNOWN_NAME_DIFFERENCES: dict[str, str] = {
     "mg.neg": "x->input",
     "mg.negative": "x->input",
     "mg.nonzero": "x->input",
-    "mg.norm": "x->input",
     "mg.numel": "x->input",
     "mg.outer": "a->input,b->vec2",
-    "mg.permute": "x->input",
     "mg.prod": "x->input",
     "mg.reciprocal": "x->input",
     "mg.relu": "x->input",
     "mg.repeat_interleave": "x->input",
-    "mg.reshape": "x->input",
     "mg.roll": "x->input",
     "mg.round": "x->input",
     "mg.rsqrt": "x->input",
@@ -416,7 +406,6 @@ KNOWN_NAME_DIFFERENCES: dict[str, str] = {
     "mg.transpose": "x->input",
     "mg.tril": "x->input",
     "mg.triu": "x->input",
-    "mg.true_divide": "a->dividend,b->divisor",
     "mg.trunc": "x->input",
     "mg.unbind": "x->input",
     "mg.unflatten": "x->input",

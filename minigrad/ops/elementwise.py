@@ -309,7 +309,12 @@ def div(a, b, *, rounding_mode: str | None = None) -> Tensor:
         raise _broadcast_error(e, a, b) from None
 
 
-true_divide = divide = div
+divide = div
+
+
+def true_divide(dividend, divisor) -> Tensor:
+    """`div` without a rounding mode (torch's older name)."""
+    return div(dividend, divisor)
 
 
 def _check_integer_divisor(b: Tensor) -> None:

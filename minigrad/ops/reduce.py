@@ -350,14 +350,48 @@ def cumsum(x: Tensor, dim: int | None = None, *, dtype=None, axis=None) -> Tenso
     return apply(CUMSUM, (x,), {"axis": axis})
 
 
-def norm(x: Tensor, p=2, dim=None, keepdim: bool = False) -> Tensor:
-    """Vector p-norm over `dim` (all elements when None): p = 2 (default), 1, inf, -inf, 0, any
-    real p, or 'fro' (= 2 over all given dims)."""
+def norm(input: Tensor, p="fro", dim=None, keepdim: bool = False, out=None, dtype=None) -> Tensor:
+    """torch.norm: the vector p-norm over `dim` (all elements when None) for a number p (None:
+    2; 1, inf, -inf, 0 or any real p), and 'fro' (the 2-norm over `dim`: Frobenius for two
+    dims) with at most two dims. `dtype` casts before computing, as torch; `out` receives the
+    result (resized; no autograd through it)."""
+    if out is not None:
+        result = norm(input, p, dim, keepdim, dtype=dtype)
+        if result.requires_grad or out.requires_grad:
+            raise RuntimeError(
+                "linalg_vector_norm(): functions with out=... arguments don't support automatic "
+                "differentiation, but one of the arguments requires grad."
+            )
+        if out.dtype != result.dtype:
+            raise RuntimeError(
+                f"Expected out tensor to have dtype {result.dtype}, but got {out.dtype} instead"
+            )
+        if out.shape == result.shape:
+            return out.copy_(result)
+        out._data = result._data.copy()  # torch resizes `out` to the result's shape
+        return out
     from minigrad.ops.elementwise import abs as _abs
     from minigrad.ops.elementwise import pow as _pow
 
-    x = _float_input(x, "norm")
-    if p == "fro" or p == 2:
+    dims = (dim,) if isinstance(dim, int) else dim
+    if isinstance(p, str):
+        if p == "fro" and (dims is None or len(dims) <= 2):
+            p = 2
+        else:
+            dims = tuple(range(input.ndim)) if dims is None else tuple(dims)
+            if len(dims) != 2:
+                raise RuntimeError(
+                    f"linalg.matrix_norm: dim must be a 2-tuple. Got {' '.join(map(str, dims))}"
+                )
+            if p == "nuc":
+                raise NotImplementedError(
+                    "norm(p='nuc'): the nuclear norm needs a singular value decomposition, "
+                    "which minigrad does not have"
+                )
+            raise RuntimeError(f"linalg.matrix_norm: Order {p} not supported.")
+    p = 2 if p is None else p
+    x = _float_input(input if dtype is None else input.to(dtype), "norm")
+    if p == 2:
         return _reduce(NORM2, x, dim, keepdim, None, None)
     if p == math.inf:
         return amax(_abs(x), dim if dim is not None else (), keepdim)
@@ -368,7 +402,7 @@ def norm(x: Tensor, p=2, dim=None, keepdim: bool = False) -> Tensor:
     if p == 1:
         return sum(_abs(x), dim, keepdim)
     if not isinstance(p, (int, float)):
-        raise ValueError(f"norm(): unsupported p={p!r}")
+        raise TypeError(f"norm(): p must be a number or 'fro'/'nuc', got {p!r}")
     return _pow(sum(_pow(_abs(x), p), dim, keepdim), 1.0 / p)
 
 

@@ -54,8 +54,18 @@ def _shape_arg(shape) -> tuple:
     return tuple(int(s) for s in shape)
 
 
-def reshape(x: Tensor, *shape) -> Tensor:
-    shape = _shape_arg(shape)
+def _int_sequence(name: str, what: str, value) -> tuple:
+    """torch.reshape / torch.permute take one sequence (Tensor methods also take *ints)."""
+    if not isinstance(value, (tuple, list)):
+        raise TypeError(
+            f"{name}(): argument '{what}' (position 2) must be tuple of ints, not "
+            f"{type(value).__name__}"
+        )
+    return tuple(int(s) for s in value)
+
+
+def reshape(input: Tensor, shape) -> Tensor:
+    x, shape = input, _int_sequence("reshape", "shape", shape)
     if shape.count(-1) > 1:
         raise RuntimeError("only one dimension can be inferred")
     known = math.prod(s for s in shape if s != -1)
@@ -73,7 +83,7 @@ def reshape(x: Tensor, *shape) -> Tensor:
 def view(x: Tensor, *shape) -> Tensor:
     """`reshape` that never copies: PyTorch's rule, raising where the new shape cannot be
     expressed with strides over the same memory (a transposed tensor flattened, ...)."""
-    out = reshape(x, *shape)
+    out = reshape(x, _shape_arg(shape))
     if out is not x and x.ndim and x.numel():
         itemsize = x._data.dtype.itemsize
         strides = [st // itemsize for st in x._data.strides]
@@ -120,7 +130,7 @@ def reshape_as(x: Tensor, other: Tensor) -> Tensor:
 
 def flatten(x: Tensor, start_dim: int = 0, end_dim: int = -1) -> Tensor:
     if x.ndim == 0:
-        return reshape(x, 1)
+        return reshape(x, (1,))
     s, e = _dim(start_dim, x.ndim), _dim(end_dim, x.ndim)
     if s > e:
         raise RuntimeError("flatten() has invalid args: start_dim cannot come after end_dim")
@@ -133,8 +143,8 @@ def unflatten(x: Tensor, dim: int, sizes) -> Tensor:
     return reshape(x, x.shape[:d] + tuple(sizes) + x.shape[d + 1 :])
 
 
-def permute(x: Tensor, *dims) -> Tensor:
-    dims = _shape_arg(dims)
+def permute(input: Tensor, dims) -> Tensor:
+    x, dims = input, _int_sequence("permute", "dims", dims)
     if len(dims) != x.ndim:
         raise RuntimeError(
             f"permute(sparse_coo): number of dimensions in the tensor input does not match the "

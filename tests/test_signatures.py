@@ -264,10 +264,8 @@ def _survey():
 
 # Hazards found by this test and not fixed yet, because their files belong to work in
 # progress elsewhere (the integrator's list; each fix removes its entry):
-# - nn.Embedding lacks max_norm / norm_type / scale_grad_by_freq / sparse before _weight
 # - optim.RMSprop lacks capturable / foreach before maximize
 PENDING = {
-    "nn.Embedding",
     "optim.RMSprop",
 }
 

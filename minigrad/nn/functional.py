@@ -15,7 +15,8 @@ import math
 import numpy as np
 
 from minigrad import dtypes
-from minigrad.autograd import apply, defop
+from minigrad.autograd import apply, defop, no_grad
+from minigrad.backend import writeable
 from minigrad.nn.loss_functions import _reduce, legacy_reduction  # one rule for every loss
 from minigrad.ops import elementwise as _ew
 from minigrad.ops import reduce as _red
@@ -224,8 +225,14 @@ def _eps(dtype) -> float:
 # --- embedding -----------------------------------------------------------------------------------
 
 
-def _embedding_grad(xp, g, weight_shape, indices, padding_idx):
-    # d weight[indices] / d weight: scatter-add g's rows back (repeated indices add up)
+def _embedding_grad(xp, g, weight_shape, indices, padding_idx, freq):
+    # d weight[indices] / d weight: scatter-add g's rows back (repeated indices add up);
+    # scale_grad_by_freq divides each row's gradient by how often its index occurs
+    if freq is not None and isinstance(g, Tensor):
+        # torch's double backward of this rule is the unscaled lookup: scale the value only
+        g = g + (g / Tensor._make(freq[..., None]) - g).detach()
+    elif freq is not None:
+        g = g / freq[..., None]
     if padding_idx is not None:
         keep = (indices != padding_idx)[..., None]
         g = g * keep.astype(g.dtype) if not isinstance(g, Tensor) else xp.where(keep, g, 0)
@@ -233,14 +240,44 @@ def _embedding_grad(xp, g, weight_shape, indices, padding_idx):
 
 
 # fmt: off
-EMBEDDING = defop("embedding", lambda xp, weight, *, indices, padding_idx: weight[indices],
-                  weight=lambda xp, g, weight_shape, indices, padding_idx:  # row r: Σ g[idx = r]
-                      _embedding_grad(xp, g, weight_shape, indices, padding_idx))
+EMBEDDING = defop("embedding", lambda xp, weight, *, indices, padding_idx, freq: weight[indices],
+                  weight=lambda xp, g, weight_shape, indices, padding_idx, freq:  # Σ g[idx = r]
+                      _embedding_grad(xp, g, weight_shape, indices, padding_idx, freq))
 # fmt: on
 
 
-def embedding(input: Tensor, weight: Tensor, padding_idx: int | None = None) -> Tensor:
-    """Rows of `weight` ([num_embeddings, dim]) at the integer `input` indices."""
+def _embedding_renorm_(weight: Tensor, idx, max_norm: float, norm_type: float) -> None:
+    """torch's embedding_renorm_: each row `idx` names whose norm_type-norm exceeds max_norm is
+    scaled in place (outside autograd) to max_norm / (norm + 1e-7) of itself."""
+    rows = weight._backend_xp().unique(idx.reshape(-1))
+    if not rows.size:
+        return
+    picked = weight._data[rows]
+    norms = _red.norm(Tensor._make(picked), norm_type, 1, keepdim=True)._data
+    scale = (max_norm / (norms + 1e-7)).astype(picked.dtype)
+    scaled = picked * weight._backend_xp().where(norms > max_norm, scale, 1).astype(picked.dtype)
+    with no_grad():
+        if not writeable(weight._data):
+            weight._data = weight._data.copy()
+        weight._data[rows] = scaled
+        weight._vc[0] += 1
+
+
+def embedding(
+    input: Tensor,
+    weight: Tensor,
+    padding_idx: int | None = None,
+    max_norm: float | None = None,
+    norm_type: float = 2.0,
+    scale_grad_by_freq: bool = False,
+    sparse: bool = False,
+) -> Tensor:
+    """Rows of `weight` ([num_embeddings, dim]) at the integer `input` indices.
+
+    `max_norm`: first renormalises, in place, the looked-up rows whose `norm_type`-norm exceeds
+    it (as torch, so `weight` changes). `scale_grad_by_freq`: each row's gradient is divided by
+    how often its index occurs in `input`. `sparse=True` gives the same gradient values as a
+    dense tensor: minigrad has no sparse tensors (optimizers treat it as any gradient)."""
     if input._data.dtype.kind not in "iu":
         raise RuntimeError(
             f"Expected tensor for argument #1 'indices' to have one of the following scalar "
@@ -260,7 +297,14 @@ def embedding(input: Tensor, weight: Tensor, padding_idx: int | None = None) -> 
         if not -n <= padding_idx < n:
             raise ValueError(f"Padding_idx must be within num_embeddings ({n}), got {padding_idx}")
         padding_idx = padding_idx % n
-    return apply(EMBEDDING, (weight,), {"indices": idx, "padding_idx": padding_idx})
+    if max_norm is not None:
+        _embedding_renorm_(weight, idx, max_norm, norm_type)
+    freq = None
+    if scale_grad_by_freq:
+        xp = weight._backend_xp()
+        freq = xp.bincount(idx.reshape(-1), minlength=n)[idx].astype(weight._data.dtype)
+    params = {"indices": idx, "padding_idx": padding_idx, "freq": freq}
+    return apply(EMBEDDING, (weight,), params)
 
 
 def normalize(input: Tensor, p: float = 2.0, dim: int = 1, eps: float = 1e-12) -> Tensor:

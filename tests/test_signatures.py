@@ -264,10 +264,7 @@ def _survey():
 
 # Hazards found by this test and not fixed yet, because their files belong to work in
 # progress elsewhere (the integrator's list; each fix removes its entry):
-# - optim.RMSprop lacks capturable / foreach before maximize
-PENDING = {
-    "optim.RMSprop",
-}
+PENDING: set[str] = set()
 
 # pending renames (x -> input, a/b -> input/other, ...): positional calls are unaffected
 KNOWN_NAME_DIFFERENCES: dict[str, str] = {

@@ -196,30 +196,30 @@ def _reduce(op, x: Tensor, dim, keepdim, axis, keepdims, **params) -> Tensor:
 
 
 def sum(
-    x: Tensor, dim=None, keepdim: bool = False, *, dtype=None, axis=None, keepdims=None
+    input: Tensor, dim=None, keepdim: bool = False, *, dtype=None, axis=None, keepdims=None
 ) -> Tensor:
     if dtype is not None:
-        x = x.to(dtype)
-    elif x._data.dtype.kind in "biu":
-        x = x.to(dtypes.int64)  # PyTorch sums bool and integer tensors as int64
-    return _reduce(SUM, x, dim, keepdim, axis, keepdims)
+        input = input.to(dtype)
+    elif input._data.dtype.kind in "biu":
+        input = input.to(dtypes.int64)  # PyTorch sums bool and integer tensors as int64
+    return _reduce(SUM, input, dim, keepdim, axis, keepdims)
 
 
 def mean(
-    x: Tensor, dim=None, keepdim: bool = False, *, dtype=None, axis=None, keepdims=None
+    input: Tensor, dim=None, keepdim: bool = False, *, dtype=None, axis=None, keepdims=None
 ) -> Tensor:
     if dtype is not None:
-        x = x.to(dtype)
-    if x._data.dtype.kind not in "fc":
+        input = input.to(dtype)
+    if input._data.dtype.kind not in "fc":
         raise RuntimeError(
             f"mean(): could not infer output dtype. Input dtype must be either a floating point "
-            f"or complex dtype. Got: {x.dtype}"
+            f"or complex dtype. Got: {input.dtype}"
         )
-    return _reduce(MEAN, x, dim, keepdim, axis, keepdims)
+    return _reduce(MEAN, input, dim, keepdim, axis, keepdims)
 
 
 def var(
-    x: Tensor,
+    input: Tensor,
     dim=None,
     *,
     correction=1,
@@ -231,12 +231,12 @@ def var(
     """Variance with Bessel's `correction` (1 by default, as PyTorch; `unbiased=False` is 0)."""
     if unbiased is not None:
         correction = 1 if unbiased else 0
-    x = _float_input(x, "var")
-    return _reduce(VAR, x, dim, keepdim, axis, keepdims, correction=correction)
+    input = _float_input(input, "var")
+    return _reduce(VAR, input, dim, keepdim, axis, keepdims, correction=correction)
 
 
 def std(
-    x: Tensor,
+    input: Tensor,
     dim=None,
     *,
     correction=1,
@@ -248,16 +248,16 @@ def std(
     """Standard deviation; its gradient is 0 where it is 0 (a constant input), as PyTorch's."""
     if unbiased is not None:
         correction = 1 if unbiased else 0
-    x = _float_input(x, "std")
-    return _reduce(STD, x, dim, keepdim, axis, keepdims, correction=correction)
+    input = _float_input(input, "std")
+    return _reduce(STD, input, dim, keepdim, axis, keepdims, correction=correction)
 
 
-def amax(x: Tensor, dim=(), keepdim: bool = False, *, axis=None, keepdims=None) -> Tensor:
-    return _reduce(AMAX, x, dim if dim != () else None, keepdim, axis, keepdims)
+def amax(input: Tensor, dim=(), keepdim: bool = False, *, axis=None, keepdims=None) -> Tensor:
+    return _reduce(AMAX, input, dim if dim != () else None, keepdim, axis, keepdims)
 
 
-def amin(x: Tensor, dim=(), keepdim: bool = False, *, axis=None, keepdims=None) -> Tensor:
-    return _reduce(AMIN, x, dim if dim != () else None, keepdim, axis, keepdims)
+def amin(input: Tensor, dim=(), keepdim: bool = False, *, axis=None, keepdims=None) -> Tensor:
+    return _reduce(AMIN, input, dim if dim != () else None, keepdim, axis, keepdims)
 
 
 MinMax = namedtuple("MinMax", ["values", "indices"])
@@ -293,14 +293,14 @@ def _minmax(x: Tensor, dim, keepdim, other, largest: bool, name: str):
     return MinMax(values, indices)
 
 
-def max(x: Tensor, dim=None, keepdim: bool = False, *, other=None, axis=None):
+def max(input: Tensor, dim=None, keepdim: bool = False, *, other=None, axis=None):
     """`max(x)`: the largest value (ties share the gradient equally); `max(x, dim)`: (values,
     indices), the gradient going to the first largest element (its index); `max(x, y)`: maximum."""
-    return _minmax(x, _alias(dim, axis), keepdim, other, True, "max")
+    return _minmax(input, _alias(dim, axis), keepdim, other, True, "max")
 
 
-def min(x: Tensor, dim=None, keepdim: bool = False, *, other=None, axis=None):
-    return _minmax(x, _alias(dim, axis), keepdim, other, False, "min")
+def min(input: Tensor, dim=None, keepdim: bool = False, *, other=None, axis=None):
+    return _minmax(input, _alias(dim, axis), keepdim, other, False, "min")
 
 
 def _argextreme(x: Tensor, dim, keepdim: bool, largest: bool) -> Tensor:
@@ -314,40 +314,40 @@ def _argextreme(x: Tensor, dim, keepdim: bool, largest: bool) -> Tensor:
     return Tensor._make(fn(x._data, axis=d, keepdims=keepdim))
 
 
-def argmax(x: Tensor, dim=None, keepdim: bool = False, *, axis=None) -> Tensor:
-    return _argextreme(x, _alias(dim, axis), keepdim, True)
+def argmax(input: Tensor, dim=None, keepdim: bool = False, *, axis=None) -> Tensor:
+    return _argextreme(input, _alias(dim, axis), keepdim, True)
 
 
-def argmin(x: Tensor, dim=None, keepdim: bool = False, *, axis=None) -> Tensor:
-    return _argextreme(x, _alias(dim, axis), keepdim, False)
+def argmin(input: Tensor, dim=None, keepdim: bool = False, *, axis=None) -> Tensor:
+    return _argextreme(input, _alias(dim, axis), keepdim, False)
 
 
-def logsumexp(x: Tensor, dim=None, keepdim: bool = False, *, axis=None) -> Tensor:
+def logsumexp(input: Tensor, dim=None, keepdim: bool = False, *, axis=None) -> Tensor:
     dim = _alias(dim, axis)
     if dim is None:
         raise TypeError('logsumexp() missing 1 required positional arguments: "dim"')
-    return _reduce(LOGSUMEXP, _float_input(x, "logsumexp"), dim, keepdim, None, None)
+    return _reduce(LOGSUMEXP, _float_input(input, "logsumexp"), dim, keepdim, None, None)
 
 
-def prod(x: Tensor, dim=None, keepdim: bool = False, *, dtype=None, axis=None) -> Tensor:
+def prod(input: Tensor, dim=None, keepdim: bool = False, *, dtype=None, axis=None) -> Tensor:
     dim = _alias(dim, axis)
     if dtype is not None:
-        x = x.to(dtype)
+        input = input.to(dtype)
     if dim is not None and not isinstance(dim, int):
         raise TypeError(f"prod(): dim must be an int or None, got {dim!r}")
-    return _reduce(PROD, x, dim, keepdim, None, None)
+    return _reduce(PROD, input, dim, keepdim, None, None)
 
 
-def cumsum(x: Tensor, dim: int | None = None, *, dtype=None, axis=None) -> Tensor:
+def cumsum(input: Tensor, dim: int | None = None, *, dtype=None, axis=None) -> Tensor:
     dim = _alias(dim, axis)
     if dim is None:
         raise TypeError('cumsum() missing 1 required positional arguments: "dim"')
     if dtype is not None:
-        x = x.to(dtype)
-    axis = _dim(dim, x.ndim)  # checked on 0-d tensors too (dim must be 0 or -1)
-    if x.ndim == 0:
-        return x.clone()
-    return apply(CUMSUM, (x,), {"axis": axis})
+        input = input.to(dtype)
+    axis = _dim(dim, input.ndim)  # checked on 0-d tensors too (dim must be 0 or -1)
+    if input.ndim == 0:
+        return input.clone()
+    return apply(CUMSUM, (input,), {"axis": axis})
 
 
 def norm(input: Tensor, p="fro", dim=None, keepdim: bool = False, out=None, dtype=None) -> Tensor:
@@ -406,46 +406,46 @@ def norm(input: Tensor, p="fro", dim=None, keepdim: bool = False, out=None, dtyp
     return _pow(sum(_pow(_abs(x), p), dim, keepdim), 1.0 / p)
 
 
-def softmax(x: Tensor, dim: int = -1, dtype=None, *, axis=None) -> Tensor:
+def softmax(input: Tensor, dim: int = -1, dtype=None, *, axis=None) -> Tensor:
     dim = dim if axis is None else axis
     if dtype is not None:
-        x = x.to(dtype)
-    x = _float_input(x, "softmax")
-    axis = _dim(dim, x.ndim)
-    return apply(SOFTMAX, (x,), {"axis": axis if x.ndim else None})
+        input = input.to(dtype)
+    input = _float_input(input, "softmax")
+    axis = _dim(dim, input.ndim)
+    return apply(SOFTMAX, (input,), {"axis": axis if input.ndim else None})
 
 
-def log_softmax(x: Tensor, dim: int = -1, dtype=None, *, axis=None) -> Tensor:
+def log_softmax(input: Tensor, dim: int = -1, dtype=None, *, axis=None) -> Tensor:
     dim = dim if axis is None else axis
     if dtype is not None:
-        x = x.to(dtype)
-    x = _float_input(x, "log_softmax")
-    axis = _dim(dim, x.ndim)
-    return apply(LOG_SOFTMAX, (x,), {"axis": axis if x.ndim else None})
+        input = input.to(dtype)
+    input = _float_input(input, "log_softmax")
+    axis = _dim(dim, input.ndim)
+    return apply(LOG_SOFTMAX, (input,), {"axis": axis if input.ndim else None})
 
 
-def nonzero(x: Tensor, *, as_tuple: bool = False):
-    xp = x._backend_xp()
-    if x.ndim == 0:  # PyTorch: a 0-d tensor is one position with no coordinates
-        n = 1 if bool(x._data) else 0
+def nonzero(input: Tensor, *, as_tuple: bool = False):
+    xp = input._backend_xp()
+    if input.ndim == 0:  # PyTorch: a 0-d tensor is one position with no coordinates
+        n = 1 if bool(input._data) else 0
         if as_tuple:
             return (Tensor._make(xp.zeros(n, dtype=xp.int64)),)
         return Tensor._make(xp.zeros((n, 0), dtype=xp.int64))
-    idx = xp.nonzero(x._data)
+    idx = xp.nonzero(input._data)
     if as_tuple:
         return tuple(Tensor._make(i) for i in idx)
     return Tensor._make(xp.stack(idx, axis=-1) if idx else xp.zeros((0, 0), dtype=xp.int64))
 
 
-def count_nonzero(x: Tensor, dim=None, *, axis=None) -> Tensor:
-    return sum(x != 0, _alias(dim, axis))
+def count_nonzero(input: Tensor, dim=None, *, axis=None) -> Tensor:
+    return sum(input != 0, _alias(dim, axis))
 
 
-def all(x: Tensor, dim=None, keepdim: bool = False, *, axis=None) -> Tensor:
-    xp = x._backend_xp()
-    return Tensor._make(xp.all(x._data, axis=_axes(x, dim, axis), keepdims=keepdim))
+def all(input: Tensor, dim=None, keepdim: bool = False, *, axis=None) -> Tensor:
+    xp = input._backend_xp()
+    return Tensor._make(xp.all(input._data, axis=_axes(input, dim, axis), keepdims=keepdim))
 
 
-def any(x: Tensor, dim=None, keepdim: bool = False, *, axis=None) -> Tensor:
-    xp = x._backend_xp()
-    return Tensor._make(xp.any(x._data, axis=_axes(x, dim, axis), keepdims=keepdim))
+def any(input: Tensor, dim=None, keepdim: bool = False, *, axis=None) -> Tensor:
+    xp = input._backend_xp()
+    return Tensor._make(xp.any(input._data, axis=_axes(input, dim, axis), keepdims=keepdim))

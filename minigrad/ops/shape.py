@@ -128,19 +128,19 @@ def reshape_as(x: Tensor, other: Tensor) -> Tensor:
     return reshape(x, other.shape)
 
 
-def flatten(x: Tensor, start_dim: int = 0, end_dim: int = -1) -> Tensor:
-    if x.ndim == 0:
-        return reshape(x, (1,))
-    s, e = _dim(start_dim, x.ndim), _dim(end_dim, x.ndim)
+def flatten(input: Tensor, start_dim: int = 0, end_dim: int = -1) -> Tensor:
+    if input.ndim == 0:
+        return reshape(input, (1,))
+    s, e = _dim(start_dim, input.ndim), _dim(end_dim, input.ndim)
     if s > e:
         raise RuntimeError("flatten() has invalid args: start_dim cannot come after end_dim")
-    shape = x.shape[:s] + (math.prod(x.shape[s : e + 1]),) + x.shape[e + 1 :]
-    return reshape(x, shape)
+    shape = input.shape[:s] + (math.prod(input.shape[s : e + 1]),) + input.shape[e + 1 :]
+    return reshape(input, shape)
 
 
-def unflatten(x: Tensor, dim: int, sizes) -> Tensor:
-    d = _dim(dim, x.ndim)
-    return reshape(x, x.shape[:d] + tuple(sizes) + x.shape[d + 1 :])
+def unflatten(input: Tensor, dim: int, sizes) -> Tensor:
+    d = _dim(dim, input.ndim)
+    return reshape(input, input.shape[:d] + tuple(sizes) + input.shape[d + 1 :])
 
 
 def permute(input: Tensor, dims) -> Tensor:
@@ -160,29 +160,34 @@ def permute(input: Tensor, dims) -> Tensor:
     return apply(PERMUTE, (x,), {"axes": axes, "inverse": inverse})
 
 
-def transpose(x: Tensor, dim0: int, dim1: int) -> Tensor:
-    if x.ndim < 2 and dim0 in (0, -1) and dim1 in (0, -1):
-        return x
-    axes = list(range(x.ndim))
-    a, b = _dim(dim0, x.ndim), _dim(dim1, x.ndim)
+def transpose(input: Tensor, dim0: int, dim1: int) -> Tensor:
+    if input.ndim < 2 and dim0 in (0, -1) and dim1 in (0, -1):
+        return input
+    axes = list(range(input.ndim))
+    a, b = _dim(dim0, input.ndim), _dim(dim1, input.ndim)
     axes[a], axes[b] = axes[b], axes[a]
-    return permute(x, axes)
+    return permute(input, axes)
 
 
-swapaxes = swapdims = transpose
+swapdims = transpose
 
 
-def t(x: Tensor) -> Tensor:
-    if x.ndim > 2:
-        raise RuntimeError(f"t() expects a tensor with <= 2 dimensions, but self is {x.ndim}D")
-    return transpose(x, 0, 1) if x.ndim == 2 else x
+def swapaxes(input: Tensor, axis0: int, axis1: int) -> Tensor:
+    """`transpose` under NumPy's name (torch's argument names: axis0, axis1)."""
+    return transpose(input, axis0, axis1)
 
 
-def movedim(x: Tensor, source: int, destination: int) -> Tensor:
-    axes = list(range(x.ndim))
-    s = axes.pop(_dim(source, x.ndim))
-    axes.insert(_dim(destination, x.ndim), s)
-    return permute(x, axes)
+def t(input: Tensor) -> Tensor:
+    if input.ndim > 2:
+        raise RuntimeError(f"t() expects a tensor with <= 2 dimensions, but self is {input.ndim}D")
+    return transpose(input, 0, 1) if input.ndim == 2 else input
+
+
+def movedim(input: Tensor, source: int, destination: int) -> Tensor:
+    axes = list(range(input.ndim))
+    s = axes.pop(_dim(source, input.ndim))
+    axes.insert(_dim(destination, input.ndim), s)
+    return permute(input, axes)
 
 
 moveaxis = movedim
@@ -212,8 +217,8 @@ def expand(x: Tensor, *shape) -> Tensor:
     return apply(EXPAND, (x,), {"shape": full})
 
 
-def broadcast_to(x: Tensor, shape) -> Tensor:
-    return expand(x, tuple(shape))
+def broadcast_to(input: Tensor, shape) -> Tensor:
+    return expand(input, tuple(shape))
 
 
 def expand_as(x: Tensor, other: Tensor) -> Tensor:
@@ -226,17 +231,17 @@ def broadcast_tensors(*tensors: Tensor) -> tuple:
     return tuple(expand(t, shape) for t in tensors)
 
 
-def squeeze(x: Tensor, dim=None, *, axis=None) -> Tensor:
+def squeeze(input: Tensor, dim=None, *, axis=None) -> Tensor:
     dim = dim if axis is None else axis
     if dim is None:
-        return reshape(x, tuple(n for n in x.shape if n != 1))
-    dims = {_dim(d, x.ndim) for d in ((dim,) if isinstance(dim, int) else dim)}  # 0-d too
-    return reshape(x, tuple(n for i, n in enumerate(x.shape) if not (i in dims and n == 1)))
+        return reshape(input, tuple(n for n in input.shape if n != 1))
+    dims = {_dim(d, input.ndim) for d in ((dim,) if isinstance(dim, int) else dim)}  # 0-d too
+    return reshape(input, tuple(n for i, n in enumerate(input.shape) if not (i in dims and n == 1)))
 
 
-def unsqueeze(x: Tensor, dim: int) -> Tensor:
-    d = _dim(dim, x.ndim + 1)
-    return reshape(x, x.shape[:d] + (1,) + x.shape[d:])
+def unsqueeze(input: Tensor, dim: int) -> Tensor:
+    d = _dim(dim, input.ndim + 1)
+    return reshape(input, input.shape[:d] + (1,) + input.shape[d:])
 
 
 def cat(tensors, dim: int = 0, *, axis: int | None = None) -> Tensor:
@@ -287,10 +292,10 @@ def vstack(tensors) -> Tensor:
     return cat([t if t.ndim > 1 else unsqueeze(t, 0) for t in tensors], 0)
 
 
-def split(x: Tensor, split_size_or_sections, dim: int = 0) -> tuple:
+def split(tensor: Tensor, split_size_or_sections, dim: int = 0) -> tuple:
     """Split into pieces of `split_size` (the last may be smaller) or of the listed sizes."""
-    d = _dim(dim, x.ndim)
-    n = x.shape[d]
+    d = _dim(dim, tensor.ndim)
+    n = tensor.shape[d]
     if isinstance(split_size_or_sections, int):
         size = split_size_or_sections
         if size <= 0:
@@ -305,51 +310,53 @@ def split(x: Tensor, split_size_or_sections, dim: int = 0) -> tuple:
             )
     out, start = [], 0
     for s in sizes:
-        out.append(x[(slice(None),) * d + (slice(start, start + s),)])
+        out.append(tensor[(slice(None),) * d + (slice(start, start + s),)])
         start += s
     return tuple(out)
 
 
-def chunk(x: Tensor, chunks: int, dim: int = 0) -> tuple:
+def chunk(input: Tensor, chunks: int, dim: int = 0) -> tuple:
     if chunks <= 0:
         raise RuntimeError("chunk expects `chunks` to be greater than 0")
-    n = x.shape[_dim(dim, x.ndim)]
-    return split(x, max(1, -(-n // chunks)), dim)
+    n = input.shape[_dim(dim, input.ndim)]
+    return split(input, max(1, -(-n // chunks)), dim)
 
 
-def unbind(x: Tensor, dim: int = 0) -> tuple:
-    d = _dim(dim, x.ndim)
-    return tuple(x[(slice(None),) * d + (i,)] for i in range(x.shape[d]))
+def unbind(input: Tensor, dim: int = 0) -> tuple:
+    d = _dim(dim, input.ndim)
+    return tuple(input[(slice(None),) * d + (i,)] for i in range(input.shape[d]))
 
 
-def pad(x: Tensor, pad, mode: str = "constant", value: float | None = None) -> Tensor:
+def pad(input: Tensor, pad, mode: str = "constant", value: float | None = None) -> Tensor:
     """PyTorch's F.pad: `pad` lists (left, right) pairs from the last dimension backwards.
     Modes: constant, reflect, replicate, circular (the last three gather with an index, so their
     backward scatter-adds)."""
-    if len(pad) % 2 or len(pad) // 2 > x.ndim:
+    if len(pad) % 2 or len(pad) // 2 > input.ndim:
         raise RuntimeError(
-            f"Padding length must be divisible by 2 and at most 2*{x.ndim}, got {len(pad)}"
+            f"Padding length must be divisible by 2 and at most 2*{input.ndim}, got {len(pad)}"
         )
-    widths = [(0, 0)] * x.ndim
+    widths = [(0, 0)] * input.ndim
     for k in range(len(pad) // 2):
-        widths[x.ndim - 1 - k] = (int(pad[2 * k]), int(pad[2 * k + 1]))
+        widths[input.ndim - 1 - k] = (int(pad[2 * k]), int(pad[2 * k + 1]))
     if mode == "constant":
         if any(lo < 0 or hi < 0 for lo, hi in widths):
             index = tuple(
                 slice(-lo if lo < 0 else 0, n + hi if hi < 0 else n)
-                for (lo, hi), n in zip(widths, x.shape)
+                for (lo, hi), n in zip(widths, input.shape)
             )
-            x = x[index]
+            input = input[index]
             widths = [(max(lo, 0), max(hi, 0)) for lo, hi in widths]
-        return apply(PAD, (x,), {"widths": tuple(widths), "value": 0 if value is None else value})
+        return apply(
+            PAD, (input,), {"widths": tuple(widths), "value": 0 if value is None else value}
+        )
     if value not in (None, 0):
         raise ValueError(f"Padding mode {mode!r} doesn't take in value argument")
-    xp = x._backend_xp()
-    out = x
+    xp = input._backend_xp()
+    out = input
     for d, (lo, hi) in enumerate(widths):
         if lo == hi == 0:
             continue
-        n = x.shape[d]
+        n = input.shape[d]
         i = xp.arange(-lo, n + hi)
         if mode == "replicate":
             i = xp.clip(i, 0, n - 1)
@@ -357,7 +364,7 @@ def pad(x: Tensor, pad, mode: str = "constant", value: float | None = None) -> T
             if lo >= n or hi >= n:
                 raise RuntimeError(
                     f"Padding size should be less than the corresponding input dimension, but "
-                    f"got: padding ({lo}, {hi}) at dimension {d} of input {list(x.shape)}"
+                    f"got: padding ({lo}, {hi}) at dimension {d} of input {list(input.shape)}"
                 )
             period = 2 * (n - 1)
             i = xp.abs(i) % period if period else i * 0
@@ -372,36 +379,38 @@ def pad(x: Tensor, pad, mode: str = "constant", value: float | None = None) -> T
     return out
 
 
-def flip(x: Tensor, dims) -> Tensor:
+def flip(input: Tensor, dims) -> Tensor:
     dims = (dims,) if isinstance(dims, int) else tuple(dims)
-    axis = tuple(_dim(d, x.ndim) for d in dims)
+    axis = tuple(_dim(d, input.ndim) for d in dims)
     if len(set(axis)) != len(axis):
         raise RuntimeError(f"dim {axis[0]} appears multiple times in the list of dims {dims}")
-    return apply(FLIP, (x,), {"axis": axis if x.ndim else ()})
+    return apply(FLIP, (input,), {"axis": axis if input.ndim else ()})
 
 
-def roll(x: Tensor, shifts, dims=None) -> Tensor:
+def roll(input: Tensor, shifts, dims=None) -> Tensor:
     if dims is None:
-        return reshape(roll(flatten(x), shifts, 0), x.shape)
+        return reshape(roll(flatten(input), shifts, 0), input.shape)
     shifts = (shifts,) if isinstance(shifts, int) else tuple(shifts)
     dims = (dims,) if isinstance(dims, int) else tuple(dims)
     if len(shifts) != len(dims):
         raise RuntimeError(
             f"shifts and dimensions must align. shifts: {len(shifts)}, dims: {len(dims)}"
         )
-    return apply(ROLL, (x,), {"shifts": shifts, "axis": tuple(_dim(d, x.ndim) for d in dims)})
+    return apply(
+        ROLL, (input,), {"shifts": shifts, "axis": tuple(_dim(d, input.ndim) for d in dims)}
+    )
 
 
-def tril(x: Tensor, diagonal: int = 0) -> Tensor:
-    if x.ndim < 2:
+def tril(input: Tensor, diagonal: int = 0) -> Tensor:
+    if input.ndim < 2:
         raise RuntimeError("tril: input tensor must have at least 2 dimensions")
-    return apply(TRIL, (x,), {"k": diagonal})
+    return apply(TRIL, (input,), {"k": diagonal})
 
 
-def triu(x: Tensor, diagonal: int = 0) -> Tensor:
-    if x.ndim < 2:
+def triu(input: Tensor, diagonal: int = 0) -> Tensor:
+    if input.ndim < 2:
         raise RuntimeError("triu: input tensor must have at least 2 dimensions")
-    return apply(TRIU, (x,), {"k": diagonal})
+    return apply(TRIU, (input,), {"k": diagonal})
 
 
 def repeat(x: Tensor, *sizes) -> Tensor:
@@ -419,19 +428,19 @@ def repeat(x: Tensor, *sizes) -> Tensor:
     return reshape(out, tuple(r * n for r, n in zip(sizes, shape)))
 
 
-def repeat_interleave(x: Tensor, repeats: int, dim: int | None = None) -> Tensor:
+def repeat_interleave(input: Tensor, repeats: int, dim: int | None = None) -> Tensor:
     if dim is None:
-        x, dim = flatten(x), 0
-    d = _dim(dim, x.ndim)
-    y = unsqueeze(x, d + 1)
+        input, dim = flatten(input), 0
+    d = _dim(dim, input.ndim)
+    y = unsqueeze(input, d + 1)
     shape = list(y.shape)
     shape[d + 1] = repeats
     y = expand(y, shape)
     return flatten(y, d, d + 1)
 
 
-def clone(x: Tensor) -> Tensor:
-    return apply(CLONE, (x,), {})
+def clone(input: Tensor) -> Tensor:
+    return apply(CLONE, (input,), {})
 
 
 def to_device(x: Tensor, device: Device) -> Tensor:

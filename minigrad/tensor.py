@@ -243,6 +243,15 @@ class Tensor:
 
     __hash__ = object.__hash__  # by identity (defining __eq__ below would unset it)
 
+    def __deepcopy__(self, memo: dict) -> Tensor:
+        """`copy.deepcopy(t)` (of a leaf, as torch): its own storage, requires_grad and a copy
+        of .grad; `copy.deepcopy(model.state_dict())` keeps a best-so-far model so."""
+        from minigrad.nn.module import _copy_tensor
+
+        if id(self) not in memo:
+            memo[id(self)] = _copy_tensor(self)
+        return memo[id(self)]
+
     def __reduce__(self):
         raise TypeError(
             "minigrad tensors are not picklable by design: use mg.save(obj, path), which writes "

@@ -45,6 +45,8 @@ from minigrad.creation import (
     randn_like,
     randperm,
     tensor,
+    tril_indices,
+    triu_indices,
     zeros,
     zeros_like,
 )
@@ -94,6 +96,7 @@ def numel(input: Tensor) -> _builtins.int:
 from minigrad import cuda, data, distributed, nn, optim, serialization, testing, utils, viz  # noqa: E402, I001
 from minigrad.backend import get_default_device, set_default_device  # noqa: E402
 from minigrad.serialization import load, save  # noqa: E402
+from minigrad.nn.functional import cosine_similarity, pairwise_distance  # noqa: E402
 from minigrad import amp, backends, onnx  # noqa: E402
 from minigrad.amp import autocast  # noqa: E402
 from minigrad.nn import modules as _nn_modules  # noqa: E402, F401  (torch.nn.modules paths)

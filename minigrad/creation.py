@@ -262,6 +262,32 @@ def eye(
     return _finish(xp.eye(n, m, dtype=dt), requires_grad)
 
 
+def _triangle_indices(kind: str, row: int, col: int, offset: int, dtype, device) -> Tensor:
+    dt = dtypes.as_dtype(dtype) if dtype is not None else dtypes.int64
+    if dt.kind not in "iu":
+        raise NotImplementedError(f"\"{kind}\" not implemented for '{dtypes.torch_name(dt)}'")
+    if row < 0:
+        raise RuntimeError(f"row must be non-negative, got{row}")
+    if col < 0:
+        raise RuntimeError(f"col must be non-negative, got{col}")
+    xp = _xp(_device(device))
+    triangle = xp.tril_indices if kind == "tril_indices" else xp.triu_indices
+    rows, cols = triangle(row, offset, col)
+    return _finish(xp.stack([rows, cols]).astype(dt), False)
+
+
+def tril_indices(row: int, col: int, offset: int = 0, *, dtype=None, device=None) -> Tensor:
+    """The (row, col) coordinates of the lower triangle (on and below diagonal `offset`) of a
+    row x col matrix, row by row: a 2 x N int64 tensor."""
+    return _triangle_indices("tril_indices", row, col, offset, dtype, device)
+
+
+def triu_indices(row: int, col: int, offset: int = 0, *, dtype=None, device=None) -> Tensor:
+    """The (row, col) coordinates of the upper triangle (on and above diagonal `offset`) of a
+    row x col matrix, row by row: a 2 x N int64 tensor."""
+    return _triangle_indices("triu_indices", row, col, offset, dtype, device)
+
+
 # --- random ------------------------------------------------------------------------------------
 # Every sampler draws from `generator` (an mg.Generator on the output's device) or, when None, from
 # that device's default stream (mg.default_generator on the CPU). See minigrad/random.py.

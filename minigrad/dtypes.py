@@ -124,3 +124,27 @@ def result_type(dims: list, zero_dims: list, scalars: list) -> np.dtype:
         if result is None or _category(dt) > _category(result):
             result = dt
     return result
+
+
+# PyTorch's C++ names of the dtypes, as its "not implemented for 'Float'" errors spell them
+_TORCH_NAMES = {
+    "float16": "Half", "float32": "Float", "float64": "Double", "bool": "Bool", "int8": "Char",
+    "uint8": "Byte", "int16": "Short", "int32": "Int", "int64": "Long",
+}  # fmt: skip
+
+
+def torch_name(dtype) -> str:
+    """PyTorch's scalar-type name of `dtype` ('Float' for float32), for error messages."""
+    name = np.dtype(dtype).name
+    return _TORCH_NAMES.get(name, name)
+
+
+def int_argument(value, function: str, name: str, position: int) -> builtins.int:
+    """`value` as an int, or PyTorch's TypeError for a float/other where an int is required
+    (e.g. "diagonal(): argument 'offset' (position 2) must be int, not float")."""
+    if isinstance(value, builtins.bool) or not hasattr(value, "__index__"):
+        raise TypeError(
+            f"{function}(): argument '{name}' (position {position}) must be int, not "
+            f"{type(value).__name__}"
+        )
+    return value.__index__()

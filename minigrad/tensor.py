@@ -925,8 +925,46 @@ class Tensor:
     def repeat(self, *sizes) -> Tensor:
         return shape_ops.repeat(self, *sizes)
 
-    def repeat_interleave(self, repeats: int, dim: int | None = None) -> Tensor:
-        return shape_ops.repeat_interleave(self, repeats, dim)
+    def repeat_interleave(
+        self, repeats, dim: int | None = None, *, output_size: int | None = None
+    ) -> Tensor:
+        return shape_ops.repeat_interleave(self, repeats, dim, output_size=output_size)
+
+    # long tail: structure
+    def diag(self, diagonal: int = 0) -> Tensor:
+        return shape_ops.diag(self, diagonal)
+
+    def diagonal(self, offset: int = 0, dim1: int = 0, dim2: int = 1) -> Tensor:
+        return shape_ops.diagonal(self, offset, dim1, dim2)
+
+    def diag_embed(self, offset: int = 0, dim1: int = -2, dim2: int = -1) -> Tensor:
+        return shape_ops.diag_embed(self, offset, dim1, dim2)
+
+    def trace(self) -> Tensor:
+        return shape_ops.trace(self)
+
+    def rot90(self, k: int = 1, dims=(0, 1)) -> Tensor:
+        return shape_ops.rot90(self, k, dims)
+
+    def unfold(self, dimension: int, size: int, step: int) -> Tensor:
+        return shape_ops.unfold(self, dimension, size, step)
+
+    def histc(self, bins: int = 100, min=0, max=0) -> Tensor:
+        return searching.histc(self, bins, min, max)
+
+    def unique(
+        self,
+        sorted: bool = True,
+        return_inverse: bool = False,
+        return_counts: bool = False,
+        dim: int | None = None,
+    ):
+        return searching.unique(self, sorted, return_inverse, return_counts, dim)
+
+    def unique_consecutive(
+        self, return_inverse: bool = False, return_counts: bool = False, dim: int | None = None
+    ):
+        return searching.unique_consecutive(self, return_inverse, return_counts, dim)
 
     # indexing and products
     def gather(self, dim: int, index: Tensor) -> Tensor:
@@ -1236,5 +1274,5 @@ autograd.Tensor = Tensor
 # The one real import cycle: Tensor's math methods call minigrad.ops, whose functions build
 # Tensors. The class is complete above, so importing the ops here (once) closes the loop.
 from minigrad import creation  # noqa: E402
-from minigrad.ops import elementwise, indexing, linalg, reduce  # noqa: E402
+from minigrad.ops import elementwise, indexing, linalg, reduce, searching  # noqa: E402
 from minigrad.ops import shape as shape_ops  # noqa: E402  (`shape` is a Tensor property)

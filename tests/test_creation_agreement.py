@@ -71,3 +71,28 @@ def test_bad_creation_arguments_raise_torch_exception_types(case):
 def test_arange_still_accepts_good_ranges():
     for args in [(5,), (0, 5, 2), (5, 0, -1), (0.0, 1.0, 0.25), (3, 3)]:
         np.testing.assert_array_equal(mg.arange(*args).numpy(), torch.arange(*args).numpy())
+
+
+TRIANGLE_CASES = [(3, 4, 1), (0, 4, 0), (3, 3, -5), (4, 2, -1), (1, 1, 3), (5, 5, 0), (2, 6, 4)]
+
+
+@pytest.mark.parametrize("row, col, offset", TRIANGLE_CASES)
+@pytest.mark.parametrize("name", ["tril_indices", "triu_indices"])
+def test_triangle_indices_match_torch(name, row, col, offset):
+    ours, theirs = getattr(mg, name)(row, col, offset), getattr(torch, name)(row, col, offset)
+    assert ours.dtype == mg.int64 and ours.shape == tuple(theirs.shape)
+    np.testing.assert_array_equal(ours.numpy(), theirs.numpy())
+    assert getattr(mg, name)(row, col, offset, dtype=mg.int32).dtype == mg.int32
+
+
+@pytest.mark.parametrize("name", ["tril_indices", "triu_indices"])
+@pytest.mark.parametrize(
+    "kwargs", [{"row": -1, "col": 3}, {"row": 3, "col": -2}, {"row": 3, "col": 3, "dtype": "f"}]
+)
+def test_triangle_indices_errors_match_torch(name, kwargs):
+    kwargs = dict(kwargs)
+    dtype = kwargs.pop("dtype", None)
+    with pytest.raises(Exception) as theirs:
+        getattr(torch, name)(**kwargs, **({"dtype": torch.float32} if dtype else {}))
+    with pytest.raises(theirs.type):
+        getattr(mg, name)(**kwargs, **({"dtype": mg.float32} if dtype else {}))

@@ -197,6 +197,34 @@ OPS = [
         None,
     ),  # fmt: skip
     ("tril triu repeat", lambda a: a.tril() + a.triu(1) + a.repeat(1, 1), [(3, 3)], None),
+    ("diagonal", lambda a: a.diagonal(1, 0, 2) * 2, [(3, 2, 4)], None),
+    ("diag_embed trace", lambda a: a.diag_embed(-1).sum(0) + a.trace(), [(3, 3)], None),
+    ("unfold", lambda a: a.t().unfold(0, 2, 1) * 2, [(3, 4)], None),
+    (
+        "rot90 meshgrid",
+        lambda a: a.rot90() + mg.meshgrid(a[0], a[1], indexing="xy")[0],
+        [(4, 4)],
+        None,
+    ),
+    ("cdist", lambda a, b: mg.cdist(a, b), [(3, 4), (2, 5, 4)], None),
+    (
+        "cdist mm",
+        lambda a, b: mg.cdist(a, b, compute_mode="use_mm_for_euclid_dist"),
+        [(3, 4), (5, 4)],
+        None,
+    ),
+    (
+        "cdist p",
+        lambda a, b: mg.cdist(a, b, 1.5) + mg.cdist(a, b, float("inf")),
+        [(3, 4), (5, 4)],
+        None,
+    ),
+    (
+        "cosine pairwise",
+        lambda a, b: F.cosine_similarity(a, b) + F.pairwise_distance(a, b),
+        [(3, 4), (3, 4)],
+        None,
+    ),
     ("indexing", lambda a: a[1:, ::2] + a[mg.tensor([0, 0])][:, ::2], [(3, 4)], None),
     (
         "gather index_select",

@@ -51,6 +51,9 @@ DELIBERATE = {
     # documented signature, which minigrad follows, is (input, kernel_size, stride=None,
     # padding=0, dilation=1, ceil_mode=False, return_indices=False).
     "F.max_pool2d",
+    # torch's docstring says device='cpu', but its schema takes Device? device=None and the
+    # result follows torch.set_default_device; minigrad's None does the same.
+    "mg.tril_indices", "mg.triu_indices",
 }  # fmt: skip
 
 

@@ -34,6 +34,7 @@ from minigrad.nn.conv import AvgPool2d, BatchNorm1d, BatchNorm2d, Conv1d, Conv2d
 from minigrad.nn.layers import (
     GELU,
     MLP,
+    CosineSimilarity,
     Dropout,
     Embedding,
     Flatten,
@@ -42,6 +43,7 @@ from minigrad.nn.layers import (
     LeakyReLU,
     Linear,
     LogSoftmax,
+    PairwiseDistance,
     ReLU,
     RMSNorm,
     Sigmoid,

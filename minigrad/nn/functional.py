@@ -17,7 +17,12 @@ import numpy as np
 from minigrad import dtypes
 from minigrad.autograd import apply, defop, no_grad
 from minigrad.backend import writeable
-from minigrad.nn.loss_functions import _reduce, legacy_reduction  # one rule for every loss
+from minigrad.nn.loss_functions import (  # noqa: F401
+    _broadcast_pair,
+    _reduce,  # one reduction rule for every loss
+    legacy_reduction,
+    pairwise_distance,
+)
 from minigrad.ops import elementwise as _ew
 from minigrad.ops import reduce as _red
 from minigrad.ops.elementwise import (
@@ -34,7 +39,8 @@ from minigrad.tensor import Tensor
 __all__ = [
     "relu", "relu_", "gelu", "silu", "tanh", "sigmoid", "softplus", "leaky_relu", "softmax",
     "log_softmax", "pad", "linear", "dropout", "layer_norm", "rms_norm", "embedding", "one_hot",
-    "normalize", "mse_loss", "l1_loss", "huber_loss", "smooth_l1_loss", "binary_cross_entropy",
+    "normalize", "cosine_similarity", "pairwise_distance", "mse_loss", "l1_loss", "huber_loss",
+    "smooth_l1_loss", "binary_cross_entropy",
     "binary_cross_entropy_with_logits", "cross_entropy", "nll_loss", "kl_div",
 ]  # fmt: skip
 
@@ -308,9 +314,42 @@ def embedding(
 
 
 def normalize(input: Tensor, p: float = 2.0, dim: int = 1, eps: float = 1e-12) -> Tensor:
-    """x / max(||x||_p, eps) along `dim`."""
+    """x / max(||x||_p, eps) along `dim` (floating-point input, as PyTorch's vector_norm)."""
+    _float_norm_input(input)
     norm = _red.norm(input, p, dim, keepdim=True)
     return _ew.div(input, _ew.clamp(norm, min=eps))
+
+
+def _float_norm_input(input: Tensor) -> None:
+    if input._data.dtype.kind not in "fc":
+        raise RuntimeError(
+            f"linalg.vector_norm: Expected a floating point or complex tensor as input. Got "
+            f"{dtypes.torch_name(input.dtype)}"
+        )
+
+
+def cosine_similarity(x1: Tensor, x2: Tensor, dim: int = 1, eps: float = 1e-8) -> Tensor:
+    """<x1, x2> / (||x1|| ||x2||) along `dim` (inputs broadcast), as PyTorch computes it: each
+    input divided by its norm first (the result stays in [-1, 1]), each norm at least `eps`.
+
+    As in PyTorch the eps floor is not differentiated: where a norm is below eps the gradient
+    is that of x / ||x|| taken at the floored value.
+    """
+    x1, x2 = promote(x1, x2)
+    if x1._data.dtype.kind != "f":
+        raise RuntimeError(
+            f"expected common dtype to be floating point, yet common dtype is "
+            f"{dtypes.torch_name(x1.dtype)}"
+        )
+    x1, x2 = _broadcast_pair(x1, x2)
+
+    def floored_norm(x: Tensor) -> Tensor:
+        norm = _red.norm(x, 2, dim, keepdim=True)
+        level = norm.detach()
+        # the floor's value (eps exactly: (n - n) + eps) with the norm's own gradient
+        return _ew.where(level >= eps, norm, (norm - level) + eps)
+
+    return _red.sum((x1 / floored_norm(x1)) * (x2 / floored_norm(x2)), dim)
 
 
 # --- losses --------------------------------------------------------------------------------------

@@ -1,6 +1,7 @@
-"""Layers: Linear, MLP, Embedding, LayerNorm, RMSNorm, Dropout, Identity, Flatten and the
-activation modules. Parameter shapes, default initialisations and reprs are PyTorch's; MLP is a
-convenience PyTorch lacks (a Sequential of Linear / activation / Dropout)."""
+"""Layers: Linear, MLP, Embedding, LayerNorm, RMSNorm, Dropout, Identity, Flatten, the
+distance modules (CosineSimilarity, PairwiseDistance) and the activation modules. Parameter
+shapes, default initialisations and reprs are PyTorch's; MLP is a convenience PyTorch lacks (a
+Sequential of Linear / activation / Dropout)."""
 
 from __future__ import annotations
 
@@ -316,6 +317,31 @@ class Flatten(Module):
 
     def extra_repr(self) -> str:
         return f"start_dim={self.start_dim}, end_dim={self.end_dim}"
+
+
+class CosineSimilarity(Module):
+    """F.cosine_similarity(x1, x2, dim, eps) as a module."""
+
+    def __init__(self, dim: int = 1, eps: float = 1e-8):
+        super().__init__()
+        self.dim = dim
+        self.eps = eps
+
+    def forward(self, x1: Tensor, x2: Tensor) -> Tensor:
+        return F.cosine_similarity(x1, x2, self.dim, self.eps)
+
+
+class PairwiseDistance(Module):
+    """F.pairwise_distance(x1, x2, p, eps, keepdim) as a module."""
+
+    def __init__(self, p: float = 2.0, eps: float = 1e-6, keepdim: bool = False):
+        super().__init__()
+        self.norm = p  # PyTorch's attribute name
+        self.eps = eps
+        self.keepdim = keepdim
+
+    def forward(self, x1: Tensor, x2: Tensor) -> Tensor:
+        return F.pairwise_distance(x1, x2, self.norm, self.eps, self.keepdim)
 
 
 class Unflatten(Module):

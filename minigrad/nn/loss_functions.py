@@ -13,6 +13,7 @@ import warnings
 from minigrad.autograd import no_grad
 from minigrad.ops import elementwise as _ew
 from minigrad.ops import reduce as _red
+from minigrad.ops.shape import broadcast_tensors
 from minigrad.tensor import Tensor
 
 __all__ = [
@@ -114,14 +115,21 @@ def cosine_embedding_loss(
     return _reduce(_ew.add(pos, neg), reduction)
 
 
-def _pairwise_distance(x1: Tensor, x2: Tensor, p: float, eps: float) -> Tensor:
-    """||x1 - x2 + eps||_p over the last dim (torch's pairwise_distance)."""
-    diff = _ew.add(_ew.sub(x1, x2), eps)
-    if p == math.inf:
-        return _red.amax(_ew.abs(diff), -1)
-    if p == 2:
-        return _ew.sqrt(_red.sum(_ew.mul(diff, diff), -1))
-    return _ew.pow(_red.sum(_ew.pow(_ew.abs(diff), p), -1), 1.0 / p)
+def _broadcast_pair(x1: Tensor, x2: Tensor) -> tuple:
+    try:
+        return broadcast_tensors(x1, x2)
+    except ValueError as e:
+        raise _ew._broadcast_error(e, x1, x2) from None
+
+
+def pairwise_distance(
+    x1: Tensor, x2: Tensor, p: float = 2.0, eps: float = 1e-6, keepdim: bool = False
+) -> Tensor:
+    """||x1 - x2 + eps||_p over the last dim (inputs broadcast), as PyTorch: eps is added to
+    the difference, so equal inputs give a small positive distance and a finite gradient.
+    (F.pairwise_distance; the triplet losses' distance.)"""
+    x1, x2 = _broadcast_pair(*_ew.promote(x1, x2))
+    return _red.norm(_ew.add(_ew.sub(x1, x2), eps), p, -1 if x1.ndim else None, keepdim)
 
 
 def _triplet(anchor, positive, negative, distance, margin, swap, reduction) -> Tensor:
@@ -158,7 +166,7 @@ def triplet_margin_loss(
             f"dimensions, but got {anchor.ndim}D inputs"
         )
     return _triplet(
-        anchor, positive, negative, lambda a, b: _pairwise_distance(a, b, p, eps), margin,
+        anchor, positive, negative, lambda a, b: pairwise_distance(a, b, p, eps), margin,
         swap, reduction,
     )  # fmt: skip
 
@@ -177,7 +185,7 @@ def triplet_margin_with_distance_loss(
     if margin <= 0:
         raise ValueError(f"triplet_margin_with_distance_loss: expected margin to be greater "
                          f"than 0, got {margin} instead")  # fmt: skip
-    distance = distance_function or (lambda a, b: _pairwise_distance(a, b, 2, 1e-6))
+    distance = distance_function or (lambda a, b: pairwise_distance(a, b, 2, 1e-6))
     return _triplet(anchor, positive, negative, distance, margin, swap, reduction)
 
 

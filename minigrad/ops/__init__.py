@@ -9,7 +9,7 @@ backward (on arrays) and higher-order backward (on Tensors).
 from __future__ import annotations
 
 from minigrad import autograd
-from minigrad.ops import elementwise, indexing, linalg, reduce, shape
+from minigrad.ops import elementwise, indexing, linalg, reduce, searching, shape
 from minigrad.ops.elementwise import *  # noqa: F403
 from minigrad.ops.indexing import (  # noqa: F401
     gather,
@@ -20,8 +20,26 @@ from minigrad.ops.indexing import (  # noqa: F401
     take,
     take_along_dim,
 )
-from minigrad.ops.linalg import bmm, dot, einsum, inner, linear, matmul, mm, mv, outer  # noqa: F401
+from minigrad.ops.linalg import (  # noqa: F401
+    bmm,
+    cdist,
+    dot,
+    einsum,
+    inner,
+    linear,
+    matmul,
+    mm,
+    mv,
+    outer,
+)
 from minigrad.ops.reduce import *  # noqa: F403
+from minigrad.ops.searching import (  # noqa: F401
+    bucketize,
+    histc,
+    searchsorted,
+    unique,
+    unique_consecutive,
+)
 from minigrad.ops.shape import *  # noqa: F403
 
 

@@ -1,4 +1,5 @@
-"""Matrix products: matmul (1-D, 2-D, batched with broadcast batch dims), linear and einsum.
+"""Matrix products: matmul (1-D, 2-D, batched with broadcast batch dims), linear and einsum;
+cdist, the p-norm distance between every pair of rows of two batches of matrices.
 
 The rules fold batch dimensions into one GEMM where a weight is shared across the batch
 (`x @ W` with x of shape [B, T, k]), instead of producing a [B, k, m] gradient and summing it.
@@ -6,6 +7,9 @@ The rules fold batch dimensions into one GEMM where a weight is shared across th
 
 from __future__ import annotations
 
+import math
+
+from minigrad import dtypes
 from minigrad.autograd import apply, defop
 from minigrad.backend import _BACKENDS
 from minigrad.ops.elementwise import promote
@@ -53,7 +57,114 @@ LINEAR_BIAS = defop("linear", lambda xp, x, weight, bias: _matmul_add(xp, x, wei
 EINSUM = defop("einsum", lambda xp, *xs, equation: xp.einsum(equation, *xs, optimize=len(xs) > 2),
                xs=lambda xp, g, i, xs, equation:  # einsum(g, the other inputs) -> input i's indices
                    _einsum_grad(xp, g, i, xs, equation))
+CDIST = defop("cdist", lambda xp, x1, x2, *, p, use_mm: _cdist(xp, x1, x2, p, use_mm),
+              x1=lambda xp, g, x1, x2, out, p:           # sum_r g w, w = sign(d)(|d|/dist)^(p-1)
+                  _cdist_grad(xp, g, x1, x2, out, p),
+              x2=lambda xp, g, x1, x2, out, p:           # d = x1 - x2: the x1 rule, mirrored
+                  _cdist_grad(xp, xp.swapaxes(g, -1, -2), x2, x1, xp.swapaxes(out, -1, -2), p))
 # fmt: on
+
+
+def _cdist(xp, x1, x2, p: float, use_mm: bool):
+    """dist[..., i, j] = ||x1[..., i, :] - x2[..., j, :]||_p."""
+    if use_mm:  # p = 2 as |a|^2 + |b|^2 - 2 a.b: one GEMM, no [P, R, M] difference tensor
+        squares = (
+            xp.sum(x1 * x1, axis=-1)[..., :, None]
+            + xp.sum(x2 * x2, axis=-1)[..., None, :]
+            - 2 * xp.matmul(x1, xp.swapaxes(x2, -1, -2))
+        )
+        return xp.sqrt(xp.maximum(squares, 0))
+    diff = xp.abs(x1[..., :, None, :] - x2[..., None, :, :])
+    if diff.shape[-1] == 0:
+        return xp.sum(diff, axis=-1)
+    if p == 0:
+        return xp.sum(diff != 0, axis=-1).astype(x1.dtype)
+    if p == 1:
+        return xp.sum(diff, axis=-1)
+    if p == 2:
+        return xp.sqrt(xp.sum(diff * diff, axis=-1))
+    if p == math.inf:
+        return xp.max(diff, axis=-1)
+    return xp.sum(diff**p, axis=-1) ** (1 / p)
+
+
+def _cdist_grad(xp, g, x1, x2, out, p: float):
+    """d dist / d x1 applied to g (dist[..., i, j] between x1's row i and x2's row j): each
+    pair pulls row i along w = sign(d) (|d| / dist)^(p-1), d = x1_i - x2_j, 0 where dist = 0;
+    p = 1: sign(d); p = inf: sign(d) where |d| is the max; p = 0: nothing."""
+    if p == 2:  # w = d / dist: sum_j g_ij (x1_i - x2_j) / dist_ij as GEMMs
+        scaled = xp.where(out > 0, g / xp.where(out > 0, out, 1), 0)
+        return x1 * xp.sum(scaled, axis=-1, keepdims=True) - xp.matmul(scaled, x2)
+    diff = xp.expand_dims(x1, -2) - xp.expand_dims(x2, -3)  # [..., P, R, M]
+    dist = xp.expand_dims(out, -1)
+    if p == 0:
+        weight = diff * 0
+    elif p == 1:
+        weight = xp.sign(diff)
+    elif p == math.inf:
+        weight = xp.where(xp.abs(diff) == dist, xp.sign(diff), 0)
+    else:
+        ratio = xp.abs(diff) / xp.where(dist > 0, dist, 1)
+        ratio = xp.where(diff == 0, 1, ratio)  # keeps 0^(p-1), p < 1, out of every branch
+        weight = xp.where((diff == 0) | (dist == 0), 0, xp.sign(diff) * ratio ** (p - 1))
+    return xp.sum(xp.expand_dims(g, -1) * weight, axis=-2)
+
+
+def cdist(
+    x1: Tensor,
+    x2: Tensor,
+    p: float = 2.0,
+    compute_mode: str = "use_mm_for_euclid_dist_if_necessary",
+) -> Tensor:
+    """The p-norm distance between each row of x1 [..., P, M] and each row of x2 [..., R, M]:
+    [..., P, R], batch dims broadcast. p = 2 uses one matrix product (|a|^2 + |b|^2 - 2 a.b)
+    when P or R exceeds 25 ('use_mm_for_euclid_dist_if_necessary', PyTorch's rule), always
+    ('use_mm_for_euclid_dist') or never ('donot_use_mm_for_euclid_dist')."""
+    modes = {
+        "use_mm_for_euclid_dist_if_necessary": None,
+        "use_mm_for_euclid_dist": True,
+        "donot_use_mm_for_euclid_dist": False,
+    }
+    if compute_mode not in modes:
+        raise ValueError(f"{compute_mode} is not a valid value for compute_mode")
+    for name, t in (("X1", x1), ("X2", x2)):
+        if t.ndim < 2:
+            raise RuntimeError(f"cdist only supports at least 2D tensors, {name} got: {t.ndim}D")
+    for name, t in (("X1", x1), ("X2", x2)):
+        if t._data.dtype.kind != "f":
+            raise RuntimeError(
+                f"cdist only supports floating-point dtypes, {name} got: "
+                f"{dtypes.torch_name(t.dtype)}"
+            )
+    if x1.shape[-1] != x2.shape[-1]:
+        raise RuntimeError(
+            f"X1 and X2 must have the same number of columns. X1: {x1.shape[-1]} X2: {x2.shape[-1]}"
+        )
+    p = float(p)
+    if not p >= 0:
+        raise RuntimeError("cdist only supports non-negative p values")
+    if x1.dtype != x2.dtype:
+        raise RuntimeError(
+            f"expected scalar type {dtypes.torch_name(x1.dtype)} but found "
+            f"{dtypes.torch_name(x2.dtype)}"
+        )
+    if x1.dtype == dtypes.float16:
+        raise NotImplementedError("\"cdist\" not implemented for 'Half'")
+    try:
+        x1._backend_xp().broadcast_shapes(x1.shape[:-2], x2.shape[:-2])
+    except ValueError:
+        a, b = x1.shape[:-2], x2.shape[:-2]
+        n = max(len(a), len(b))
+        a, b = (1,) * (n - len(a)) + a, (1,) * (n - len(b)) + b
+        k = next(i for i in range(n) if a[i] != b[i] and 1 not in (a[i], b[i]))
+        raise RuntimeError(
+            f"The size of tensor a ({a[k]}) must match the size of tensor b ({b[k]}) at "
+            f"non-singleton dimension {k}"
+        ) from None
+    use_mm = modes[compute_mode]
+    if use_mm is None:
+        use_mm = x1.shape[-2] > 25 or x2.shape[-2] > 25
+    return apply(CDIST, (x1, x2), {"p": p, "use_mm": p == 2 and use_mm})
 
 
 def _matmul_add(xp, x, weight, bias):

@@ -15,7 +15,7 @@ import numpy as _np
 from minigrad import dtypes
 from minigrad.autograd import apply, defop
 from minigrad.backend import _BACKENDS
-from minigrad.ops.elementwise import _float_input, cast, where
+from minigrad.ops.elementwise import _float_input, where
 from minigrad.tensor import Tensor, _dim
 
 _ndarray = _np.ndarray
@@ -397,8 +397,11 @@ def norm(input: Tensor, p="fro", dim=None, keepdim: bool = False, out=None, dtyp
         return amax(_abs(x), dim if dim is not None else (), keepdim)
     if p == -math.inf:
         return amin(_abs(x), dim if dim is not None else (), keepdim)
-    if p == 0:
-        return sum(cast(x != 0, x.dtype), dim, keepdim)
+    if p == 0:  # the count of nonzeros (NaN counts), with PyTorch's zero gradient via sign
+        from minigrad.ops.elementwise import isnan as _isnan
+        from minigrad.ops.elementwise import sign as _sign
+
+        return sum(where(_isnan(x), 1, _abs(_sign(x))), dim, keepdim)
     if p == 1:
         return sum(_abs(x), dim, keepdim)
     if not isinstance(p, (int, float)):

@@ -8,10 +8,13 @@ through a view is caught by the in-place check like one on the base.
 from __future__ import annotations
 
 import math
+import warnings as _warnings
 
+from minigrad import dtypes
 from minigrad.autograd import apply, defop
 from minigrad.backend import Device
 from minigrad.backend import to_device as _to_device
+from minigrad.ops import indexing
 from minigrad.ops.elementwise import promote
 from minigrad.tensor import Tensor, _dim
 
@@ -36,11 +39,71 @@ TRIL = defop("tril", lambda xp, x, *, k: xp.tril(x, k),
 TRIU = defop("triu", lambda xp, x, *, k: xp.triu(x, k),
              x=lambda xp, g, k: xp.triu(g, k))                        # 1 on/above diagonal k
 CLONE = defop("clone", lambda xp, x: xp.array(x, copy=True), x=lambda g: g)  # d(copy)/dx = 1
+DIAGONAL = defop("diagonal", lambda xp, x, *, offset, dim1, dim2, index, axes:
+                _strided_diagonal(xp, x, offset, dim1, dim2), view=True,
+                x=lambda xp, g, x_shape, index, axes:            # g back onto the diagonal
+                xp.unindex(xp.transpose(g, axes), x_shape, index))
+UNFOLD = defop("unfold", lambda xp, x, *, dim, size, step, index, axes:
+               _strided_windows(xp, x, dim, size, step), view=True,
+               x=lambda xp, g, x_shape, index, axes:       # windows summed back where they overlap
+               xp.unindex(xp.transpose(g, axes), x_shape, index))
 TO_DEVICE = defop("to_copy", lambda xp, x, *, device: _to_device(x, device),
                   x=lambda g, x_device:                               # g, on x's device
                   _to_device(g, x_device) if not isinstance(g, Tensor)
                   else to_device(g, x_device))
 # fmt: on
+
+
+def _strided_diagonal(xp, x, offset: int, dim1: int, dim2: int):
+    """The diagonal of `x` as a strided view (NumPy's own `diagonal` is read-only, and a write
+    through torch's diagonal reaches the base): dims dim1, dim2 dropped, the diagonal last."""
+    start = [slice(None)] * x.ndim
+    if offset >= 0:
+        start[dim2] = slice(offset, None)
+    else:
+        start[dim1] = slice(-offset, None)
+    x = x[tuple(start)]
+    length = min(x.shape[dim1], x.shape[dim2])
+    keep = [d for d in range(x.ndim) if d not in (dim1, dim2)]
+    shape = tuple(x.shape[d] for d in keep) + (length,)
+    strides = tuple(x.strides[d] for d in keep) + (x.strides[dim1] + x.strides[dim2],)
+    return xp.lib.stride_tricks.as_strided(x, shape, strides)
+
+
+def _strided_windows(xp, x, dim: int, size: int, step: int):
+    """Windows of `size` every `step` along `dim` as a strided view: dim becomes the window
+    count, a new last dim runs along each window."""
+    count = (x.shape[dim] - size) // step + 1
+    shape = x.shape[:dim] + (count,) + x.shape[dim + 1 :] + (size,)
+    stride = x.strides[dim]
+    strides = x.strides[:dim] + (stride * step,) + x.strides[dim + 1 :] + (stride,)
+    return xp.lib.stride_tricks.as_strided(x, shape, strides)
+
+
+def _last_to(position: int, ndim: int) -> tuple:
+    """The permutation moving the last of `ndim` axes to `position`."""
+    return tuple(range(position)) + (ndim - 1,) + tuple(range(position, ndim - 1))
+
+
+def _diagonal_index(xp, shape: tuple, offset: int, dim1: int, dim2: int) -> tuple:
+    """(index, axes): `index` reads the diagonal of a tensor of `shape` with integer arrays,
+    and `axes` moves a diagonal-last tensor's last axis to where `t[index]` puts it (in place
+    when dim1 and dim2 are adjacent, else first, as NumPy places advanced indices)."""
+    rows = max(0, -offset)
+    cols = max(0, offset)
+    length = max(0, min(shape[dim1] - rows, shape[dim2] - cols))
+    index = [slice(None)] * len(shape)
+    index[dim1] = xp.arange(rows, rows + length)
+    index[dim2] = xp.arange(cols, cols + length)
+    position = min(dim1, dim2) if abs(dim1 - dim2) == 1 else 0
+    return tuple(index), _last_to(position, len(shape) - 1)
+
+
+def _diagonal_dims(ndim: int, dim1: int, dim2: int) -> tuple:
+    d1, d2 = _dim(dim1, ndim), _dim(dim2, ndim)
+    if d1 == d2:
+        raise RuntimeError(f"diagonal dimensions cannot be identical {dim1}, {dim2}")
+    return d1, d2
 
 
 def _slice_of(i: int, shapes: tuple, axis: int) -> tuple:
@@ -388,17 +451,22 @@ def flip(input: Tensor, dims) -> Tensor:
 
 
 def roll(input: Tensor, shifts, dims=None) -> Tensor:
-    if dims is None:
-        return reshape(roll(flatten(input), shifts, 0), input.shape)
     shifts = (shifts,) if isinstance(shifts, int) else tuple(shifts)
+    if not shifts:
+        raise RuntimeError("`shifts` required")
+    if dims is None:
+        if len(shifts) != 1:
+            raise RuntimeError(f"shifts and dimensions must align. shifts: {len(shifts)}, dims:0")
+        return reshape(roll(flatten(input), shifts, 0), input.shape)
     dims = (dims,) if isinstance(dims, int) else tuple(dims)
     if len(shifts) != len(dims):
         raise RuntimeError(
-            f"shifts and dimensions must align. shifts: {len(shifts)}, dims: {len(dims)}"
+            f"shifts and dimensions must align. shifts: {len(shifts)}, dims:{len(dims)}"
         )
-    return apply(
-        ROLL, (input,), {"shifts": shifts, "axis": tuple(_dim(d, input.ndim) for d in dims)}
-    )
+    if input.ndim == 0:
+        raise IndexError(f"Dimension specified as {dims[0]} but tensor has no dimensions")
+    axis = tuple(_dim(d, input.ndim) for d in dims)
+    return apply(ROLL, (input,), {"shifts": shifts, "axis": axis})
 
 
 def tril(input: Tensor, diagonal: int = 0) -> Tensor:
@@ -428,15 +496,63 @@ def repeat(x: Tensor, *sizes) -> Tensor:
     return reshape(out, tuple(r * n for r, n in zip(sizes, shape)))
 
 
-def repeat_interleave(input: Tensor, repeats: int, dim: int | None = None) -> Tensor:
+def repeat_interleave(
+    input: Tensor, repeats=None, dim: int | None = None, *, output_size: int | None = None
+) -> Tensor:
+    """Repeat each element (each slice along `dim`; all elements flattened when dim is None)
+    `repeats` times: an int, or an integer tensor with one count per slice (or one for all).
+    `repeat_interleave(counts)` alone gives 0, 1, ... each repeated by its count."""
+    if repeats is None:  # torch.repeat_interleave(repeats): the indices, repeated
+        counts = input
+        _check_repeat_counts(counts)
+        xp = counts._backend_xp()
+        index = xp.repeat(xp.arange(counts.numel()), counts._data.reshape(-1))
+        return Tensor._make(index)
     if dim is None:
         input, dim = flatten(input), 0
     d = _dim(dim, input.ndim)
+    n = input.shape[d] if input.ndim else 1
+    if isinstance(repeats, Tensor):
+        _check_repeat_counts(repeats)
+        if repeats.ndim == 1 and repeats.numel() != 1 and repeats.numel() != n:
+            raise RuntimeError(
+                f"repeats must have the same size as input along dim, but got repeats.size(0) = "
+                f"{repeats.numel()} and input.size({d}) = {n}"
+            )
+        if repeats.numel() == 1:
+            repeats = int(repeats.item())
+        else:
+            xp = input._backend_xp()
+            index = xp.repeat(xp.arange(n), repeats._data)
+            _check_output_size(output_size, index.shape[0])
+            return indexing.index_select(input, d, Tensor._make(index))
+    repeats = int(repeats)
+    if repeats < 0:
+        raise RuntimeError("Repeats must be non-negative")
+    _check_output_size(output_size, n * repeats)
     y = unsqueeze(input, d + 1)
     shape = list(y.shape)
     shape[d + 1] = repeats
     y = expand(y, shape)
     return flatten(y, d, d + 1)
+
+
+def _check_repeat_counts(repeats: Tensor) -> None:
+    if repeats.ndim > 1:
+        raise RuntimeError("repeats must be 0-dim or 1-dim tensor")
+    if repeats._data.dtype.kind not in "iu":
+        raise NotImplementedError(
+            f"\"repeat_interleave_cpu\" not implemented for '{dtypes.torch_name(repeats.dtype)}'"
+        )
+    if repeats.numel() and int(repeats._data.min()) < 0:
+        raise RuntimeError("repeats can not be negative")
+
+
+def _check_output_size(output_size, size: int) -> None:
+    if output_size is not None and output_size != size:
+        raise RuntimeError(
+            f"repeat_interleave: output_size={output_size} does not match the repeated size {size}"
+        )
 
 
 def clone(input: Tensor) -> Tensor:
@@ -445,3 +561,164 @@ def clone(input: Tensor) -> Tensor:
 
 def to_device(x: Tensor, device: Device) -> Tensor:
     return apply(TO_DEVICE, (x,), {"device": device})
+
+
+# --- long tail: diagonals, rotations, grids, sliding windows -----------------------------------
+
+
+def diagonal(input: Tensor, offset: int = 0, dim1: int = 0, dim2: int = 1) -> Tensor:
+    """The diagonal `offset` of the (dim1, dim2) planes, as a view (writes reach `input`): those
+    two dims are removed and the diagonal becomes the last dim (PyTorch's diagonal)."""
+    offset = dtypes.int_argument(offset, "diagonal", "offset", 2)
+    d1, d2 = _diagonal_dims(input.ndim, dim1, dim2)
+    index, axes = _diagonal_index(input._backend_xp(), input.shape, offset, d1, d2)
+    params = {"offset": offset, "dim1": d1, "dim2": d2, "index": index, "axes": axes}
+    return apply(DIAGONAL, (input,), params)
+
+
+_diagonal_of = diagonal  # for diag(), whose `diagonal` parameter (PyTorch's name) hides it
+
+
+def diag_embed(input: Tensor, offset: int = 0, dim1: int = -2, dim2: int = -1) -> Tensor:
+    """Zeros with `input`'s last dim written on diagonal `offset` of new dims dim1, dim2 (the
+    inverse of `diagonal`; other dims keep their order)."""
+    offset = dtypes.int_argument(offset, "diag_embed", "offset", 2)
+    ndim = input.ndim + 1
+    d1, d2 = _diagonal_dims(ndim, dim1, dim2)
+    n = input.shape[-1] + abs(offset)
+    rest = iter(input.shape[:-1])
+    shape = tuple(n if d in (d1, d2) else next(rest) for d in range(ndim))
+    index, axes = _diagonal_index(input._backend_xp(), shape, offset, d1, d2)
+    return indexing.unindex(permute(input, axes), shape, index)
+
+
+def diag(input: Tensor, diagonal: int = 0) -> Tensor:
+    """A 1-D input: the square matrix with it on diagonal `diagonal`; a 2-D input: a copy of
+    that diagonal (PyTorch's diag)."""
+    diagonal = dtypes.int_argument(diagonal, "diag", "diagonal", 2)
+    if input.ndim == 1:
+        return diag_embed(input, diagonal, 0, 1)
+    if input.ndim == 2:
+        return clone(_diagonal_of(input, diagonal))
+    raise RuntimeError(f"diag(): Supports 1D or 2D tensors. Got {input.ndim}D")
+
+
+def trace(input: Tensor) -> Tensor:
+    """Sum of the main diagonal of a matrix (integers sum to int64, as in PyTorch)."""
+    from minigrad.ops.reduce import sum as _sum
+
+    if input.ndim != 2:
+        raise RuntimeError(f"trace: expected a matrix, but got tensor with dim {input.ndim}")
+    if input.dtype == dtypes.bool:
+        raise NotImplementedError("\"trace\" not implemented for 'Bool'")
+    return _sum(diagonal(input))
+
+
+def rot90(input: Tensor, k: int = 1, dims=(0, 1)) -> Tensor:
+    """Rotate by k * 90 degrees in the plane `dims`, from dims[0] towards dims[1]."""
+    dims = list(dims)
+    if len(dims) != 2:
+        raise RuntimeError(f"expected total rotation dims == 2, but got dims = {len(dims)}")
+    if input.ndim < 2:
+        raise RuntimeError(f"expected total dims >= 2, but got total dims = {input.ndim}")
+    d0, d1 = _dim(dims[0], input.ndim), _dim(dims[1], input.ndim)
+    if d0 == d1:
+        raise RuntimeError(
+            f"expected rotation dims to be different, but got dim0 = {dims[0]} and dim1 = {dims[1]}"
+        )
+    k = dtypes.int_argument(k, "rot90", "k", 2) % 4
+    if k == 1:
+        return transpose(flip(input, d1), d0, d1)
+    if k == 2:
+        return flip(input, (d0, d1))
+    if k == 3:
+        return transpose(flip(input, d0), d0, d1)
+    return clone(input)
+
+
+def meshgrid(*tensors, indexing: str | None = None) -> tuple:
+    """Coordinate grids from 0-D/1-D tensors: output i varies along dim i ('ij', the default)
+    or, with 'xy', the first two dims swapped (NumPy's Cartesian order). Each output is an
+    expanded view of its input. Like PyTorch, warns when `indexing` is not given."""
+    if len(tensors) == 1 and isinstance(tensors[0], (list, tuple)):
+        tensors = tuple(tensors[0])
+    if indexing is None:
+        _warnings.warn(
+            "torch.meshgrid: in an upcoming release, it will be required to pass the indexing "
+            "argument.",
+            UserWarning,
+            stacklevel=2,
+        )
+        indexing = "ij"
+    if indexing not in ("ij", "xy"):
+        raise RuntimeError(
+            f'torch.meshgrid: indexing must be one of "xy" or "ij", but received: {indexing}'
+        )
+    if not tensors:
+        raise RuntimeError("meshgrid expects a non-empty TensorList")
+    for t in tensors:
+        if t.ndim > 1:
+            raise RuntimeError(
+                f"torch.meshgrid: Expected 0D or 1D tensor in the tensor list but got a tensor "
+                f"of shape {list(t.shape)}"
+            )
+    first = tensors[0]
+    for t in tensors[1:]:
+        if t.dtype != first.dtype:
+            raise RuntimeError(
+                f"meshgrid expects all tensors to have the same dtype, got {first.dtype} and "
+                f"{t.dtype}"
+            )
+        if t.device != first.device:
+            raise RuntimeError(
+                f"meshgrid expects all tensors to have the same device, got {first.device} and "
+                f"{t.device}"
+            )
+    axis_of = list(range(len(tensors)))
+    if indexing == "xy" and len(tensors) > 1:
+        axis_of[0], axis_of[1] = 1, 0
+    sizes = [t.numel() for t in tensors]
+    shape = [0] * len(tensors)
+    for i, a in enumerate(axis_of):
+        shape[a] = sizes[i]
+    grids = []
+    for t, a in zip(tensors, axis_of):
+        along = [1] * len(tensors)
+        along[a] = sizes[axis_of.index(a)]
+        grids.append(expand(reshape(t, tuple(along)), tuple(shape)))
+    return tuple(grids)
+
+
+def unfold(input: Tensor, dimension: int, size: int, step: int) -> Tensor:
+    """Tensor.unfold: every window of `size` elements, `step` apart, along `dimension`, as a
+    view (dimension becomes the window count; a new last dim of `size` runs along each)."""
+    dimension = dtypes.int_argument(dimension, "unfold", "dimension", 1)
+    size = dtypes.int_argument(size, "unfold", "size", 2)
+    step = dtypes.int_argument(step, "unfold", "step", 3)
+    if input.ndim == 0:
+        _dim(dimension, 1)
+        if size > 1:
+            raise RuntimeError(f"maximum size for tensor at dimension 0 is 1 but size is {size}")
+        if step <= 0:
+            raise RuntimeError(f"step is {step} but must be > 0")
+        return reshape(input, (1,)) if size == 1 else reshape(input, (1,))[:0]
+    d = _dim(dimension, input.ndim)
+    if size > input.shape[d]:
+        raise RuntimeError(
+            f"maximum size for tensor at dimension {d} is {input.shape[d]} but size is {size}"
+        )
+    if size < 0:
+        raise RuntimeError(f"size is {size} but must be >= 0")
+    if step <= 0:
+        raise RuntimeError(f"step is {step} but must be > 0")
+    xp = input._backend_xp()
+    count = (input.shape[d] - size) // step + 1
+    index = (slice(None),) * d + (xp.arange(count)[:, None] * step + xp.arange(size),)
+    params = {
+        "dim": d,
+        "size": size,
+        "step": step,
+        "index": index,
+        "axes": _last_to(d + 1, input.ndim + 1),
+    }
+    return apply(UNFOLD, (input,), params)

@@ -187,3 +187,116 @@ def test_embedding_scale_grad_by_freq_gradcheck(seed, padding_idx):
     (g,) = mg.autograd.grad((f(w, padding_idx) ** 3).sum(), w, create_graph=True)
     (gg,) = mg.autograd.grad((g**2).sum(), w)
     np.testing.assert_allclose(gg.numpy(), tgg.numpy(), rtol=1e-10, atol=1e-12)
+
+
+# --- distances: cosine_similarity, pairwise_distance, normalize ----------------------------------
+
+_DIST_SHAPES = st.sampled_from(
+    [((3, 4), (4,)), ((2, 3), (2, 3)), ((2, 1, 3), (4, 3)), ((4,), (4,))]
+)
+
+
+@given(shapes=_DIST_SHAPES, seed=st.integers(0, 2**16), dim=st.sampled_from([0, -1]))
+def test_cosine_similarity_gradcheck(shapes, seed, dim):
+    rng = np.random.default_rng(seed)
+    a, b = leaf(rng.standard_normal(shapes[0])), leaf(rng.standard_normal(shapes[1]))
+    fn = lambda x, y: F.cosine_similarity(x, y, dim)  # noqa: E731
+    assert gradcheck(fn, [a, b], atol=1e-5, rtol=1e-3)
+    assert gradgradcheck(fn, [a, b], atol=1e-5, rtol=1e-3)
+
+
+@given(shapes=_DIST_SHAPES, seed=st.integers(0, 2**16), p=st.sampled_from([1.0, 2.0, 3.0, -1.0]))
+def test_pairwise_distance_gradcheck(shapes, seed, p):
+    rng = np.random.default_rng(seed)
+    a, b = leaf(rng.standard_normal(shapes[0])), leaf(rng.standard_normal(shapes[1]))
+    fn = lambda x, y: F.pairwise_distance(x, y, p, keepdim=True)  # noqa: E731
+    assert gradcheck(fn, [a, b], atol=1e-5, rtol=1e-3)
+
+
+def _r(m, *shape):
+    """The same float32 normal samples as a minigrad or torch tensor."""
+    data = np.random.default_rng(len(shape) * 10 + sum(shape)).standard_normal(shape)
+    return m.tensor(data.astype(np.float32))
+
+
+DISTANCE_CASES = [
+    lambda F, m: F.cosine_similarity(_r(m, 3, 4), _r(m, 4)),
+    lambda F, m: F.cosine_similarity(_r(m, 3, 4), _r(m, 4), dim=0),
+    lambda F, m: F.cosine_similarity(_r(m, 2, 3, 4), _r(m, 3, 1), -1, 0.5),
+    lambda F, m: F.cosine_similarity(m.zeros(3, 4), _r(m, 3, 4)),
+    lambda F, m: F.cosine_similarity(_r(m, 4), _r(m, 4).double(), 0),
+    lambda F, m: F.cosine_similarity(_r(m, 3, 0), _r(m, 3, 0)),
+    lambda F, m: F.pairwise_distance(_r(m, 3, 4), _r(m, 4)),
+    lambda F, m: F.pairwise_distance(_r(m, 3, 4), _r(m, 4), keepdim=True),
+    lambda F, m: F.pairwise_distance(_r(m, 4), _r(m, 4)),
+    lambda F, m: F.pairwise_distance(m.tensor(1.0), m.tensor(3.0)),
+    lambda F, m: F.pairwise_distance(_r(m, 2, 4), _r(m, 2, 4), p=0),
+    lambda F, m: F.pairwise_distance(_r(m, 2, 4), _r(m, 2, 4), p=float("inf")),
+    lambda F, m: F.pairwise_distance(_r(m, 2, 4), _r(m, 2, 4), p=-1),
+    lambda F, m: F.pairwise_distance(_r(m, 2, 4), _r(m, 2, 4), 3, 0.1),
+    lambda F, m: F.pairwise_distance(m.tensor([[1, 2]]), m.tensor([[3, 5]])),
+    lambda F, m: m.pairwise_distance(_r(m, 2, 3, 4), _r(m, 2, 3, 4)),
+    lambda F, m: m.cosine_similarity(_r(m, 2, 3, 4), _r(m, 2, 3, 4)),
+    lambda F, m: F.normalize(m.tensor([[3.0, 4]]), p=float("inf")),
+    lambda F, m: F.normalize(m.tensor([[3.0, 4]]), p=0),
+    lambda F, m: F.normalize(_r(m, 2, 3, 4), 1.5, -1),
+    lambda F, m: F.normalize(m.zeros(2, 3)),
+]
+DISTANCE_ERRORS = [
+    lambda F, m: F.cosine_similarity(_r(m, 3, 4), _r(m, 2, 4)),
+    lambda F, m: F.cosine_similarity(_r(m, 4), _r(m, 4)),
+    lambda F, m: F.cosine_similarity(m.tensor([1, 2]), m.tensor([3, 4]), 0),
+    lambda F, m: F.pairwise_distance(_r(m, 3, 4), _r(m, 2, 4)),
+    lambda F, m: F.normalize(m.tensor([1.0, 2])),
+    lambda F, m: F.normalize(m.tensor([1, 2]), dim=0),
+]
+
+
+@pytest.mark.parametrize("case", range(len(DISTANCE_CASES)))
+def test_distances_match_torch(case):
+    torch = pytest.importorskip("torch")
+    results = []
+    for lib, functional in ((torch, torch.nn.functional), (mg, F)):
+        results.append(DISTANCE_CASES[case](functional, lib))
+    ours, theirs = results[1], results[0]
+    assert str(ours.dtype) == str(theirs.dtype).replace("torch.", "")
+    assert tuple(ours.shape) == tuple(theirs.shape)
+    np.testing.assert_allclose(ours.numpy(), theirs.numpy(), rtol=1e-6, atol=1e-7)
+
+
+@pytest.mark.parametrize("case", range(len(DISTANCE_ERRORS)))
+def test_distance_errors_match_torch(case):
+    torch = pytest.importorskip("torch")
+    with pytest.raises(Exception) as theirs:
+        DISTANCE_ERRORS[case](torch.nn.functional, torch)
+    with pytest.raises(theirs.type):
+        DISTANCE_ERRORS[case](F, mg)
+
+
+@pytest.mark.parametrize("name", ["cosine_similarity", "pairwise_distance"])
+def test_distance_values_and_gradients_match_torch(name):
+    torch = pytest.importorskip("torch")
+    rng = np.random.default_rng(3)
+    data = [rng.standard_normal((4, 5)), rng.standard_normal((1, 5))]
+    data[1][0, :2] = 0.0
+    results = []
+    for lib, functional in ((torch, torch.nn.functional), (mg, F)):
+        a, b = (lib.tensor(d, requires_grad=True) for d in data)
+        out = getattr(functional, name)(a, b)
+        (out * lib.tensor(np.arange(4.0))).sum().backward()
+        results.append([out.detach().numpy(), a.grad.numpy(), b.grad.numpy()])
+    for ours, theirs in zip(results[1], results[0]):
+        np.testing.assert_allclose(ours, theirs, rtol=1e-12, atol=1e-15)
+
+
+def test_distance_modules_match_torch():
+    torch = pytest.importorskip("torch")
+    data = [np.random.default_rng(5).standard_normal((3, 4)) for _ in range(2)]
+    for ours, theirs in [
+        (mg.nn.CosineSimilarity(0, 0.5), torch.nn.CosineSimilarity(0, 0.5)),
+        (mg.nn.PairwiseDistance(3.0, 1e-3, True), torch.nn.PairwiseDistance(3.0, 1e-3, True)),
+        (mg.nn.PairwiseDistance(), torch.nn.PairwiseDistance()),
+    ]:
+        got = ours(*(mg.tensor(d) for d in data)).numpy()
+        np.testing.assert_allclose(got, theirs(*(torch.tensor(d) for d in data)).numpy())
+        assert repr(ours) == repr(theirs)

@@ -9,7 +9,7 @@ import minigrad as mg
 from minigrad.testing import strategies as S
 from minigrad.testing.opcheck import check_op
 
-COVERED = {"matmul", "linear", "einsum"}
+COVERED = {"matmul", "linear", "einsum", "cdist"}
 
 test_matmul = check_op(
     lambda a, b: a @ b, S.matmul_shapes(max_dims=2), reference=np.matmul, gradgrad=True
@@ -135,3 +135,59 @@ for _k, _eq in enumerate(EQUATIONS):
 def test_einsum_list_operands_and_spaces():
     a, b = mg.ones(2, 3), mg.ones(3, 4)
     assert mg.einsum("ij, jk -> ik", [a, b]).shape == (2, 4)
+
+
+# --- cdist --------------------------------------------------------------------------------------
+
+_CDIST_SHAPES = st.tuples(
+    st.sampled_from([(), (2,), (1, 2)]), st.sampled_from([(), (2,)]),
+    st.integers(1, 4), st.integers(1, 4), st.integers(1, 3),
+).map(lambda s: (s[0] + (s[2], s[4]), s[1] + (s[3], s[4])))  # fmt: skip
+
+
+def _cdist_reference(x1, x2, p, compute_mode):
+    diff = np.abs(x1[..., :, None, :] - x2[..., None, :, :])
+    if p == np.inf:
+        return diff.max(-1)
+    return (diff**p).sum(-1) ** (1 / p)
+
+
+def _cdist_smooth(x1, x2, p, compute_mode):
+    """Away from the kinks: no two coordinates (nor, for inf, two |differences|) too close."""
+    diff = np.abs(x1[..., :, None, :] - x2[..., None, :, :])
+    if diff.min(initial=1.0) < 0.1:
+        return False
+    if p == np.inf and diff.shape[-1] > 1:
+        top = np.sort(diff, axis=-1)
+        return bool(np.all(top[..., -1] - top[..., -2] > 0.1))
+    return True
+
+
+test_cdist = check_op(
+    mg.cdist,
+    _CDIST_SHAPES,
+    params=lambda *shapes: st.fixed_dictionaries(
+        {
+            "p": st.sampled_from([0.5, 1.0, 2.0, 3.0, np.inf]),
+            "compute_mode": st.sampled_from(
+                [
+                    "use_mm_for_euclid_dist_if_necessary",
+                    "use_mm_for_euclid_dist",
+                    "donot_use_mm_for_euclid_dist",
+                ]
+            ),
+        }
+    ),  # fmt: skip
+    valid=_cdist_smooth,
+    reference=_cdist_reference,
+    gradgrad=True,
+)
+
+
+def test_cdist_at_zero_distance_has_zero_gradient():
+    x = mg.tensor([[1.0, 2.0], [0.5, -1.0]], requires_grad=True)
+    for p in (0.5, 1.0, 2.0, 3.0):
+        for mode in ("use_mm_for_euclid_dist", "donot_use_mm_for_euclid_dist"):
+            x.grad = None
+            mg.cdist(x, x.detach(), p, mode).diagonal().sum().backward()
+            assert np.all(np.isfinite(x.grad.numpy())) and np.all(x.grad.numpy() == 0)

@@ -74,3 +74,57 @@ def test_inner_over_any_dims_matches_torch(shapes):
 def test_inner_shape_error_as_torch():
     with pytest.raises(RuntimeError, match=r"last dimension must match.*\[2, 3\] and \[4, 5\]"):
         mg.inner(mg.zeros(2, 3), mg.zeros(4, 5))
+
+
+# --- cdist ---------------------------------------------------------------------------------------
+
+CDIST_MODES = ["use_mm_for_euclid_dist_if_necessary", "use_mm_for_euclid_dist",
+               "donot_use_mm_for_euclid_dist"]  # fmt: skip
+CDIST_SHAPES = [((3, 4), (5, 4)), ((2, 3, 4), (5, 4)), ((3, 1, 3, 4), (2, 30, 4)),
+                ((0, 3), (2, 3)), ((2, 0), (3, 0)), ((27, 3), (4, 3))]  # fmt: skip
+
+
+@pytest.mark.parametrize("shapes", CDIST_SHAPES, ids=str)
+@pytest.mark.parametrize("p", [0.0, 0.5, 1.0, 2.0, 3.0, float("inf")])
+def test_cdist_values_and_gradients_match_torch(shapes, p):
+    import numpy as np
+
+    rng = np.random.default_rng(0)
+    a, b = rng.standard_normal(shapes[0]), rng.standard_normal(shapes[1])
+    for mode in CDIST_MODES:
+        results = []
+        for lib in (torch, mg):
+            x1, x2 = lib.tensor(a, requires_grad=True), lib.tensor(b, requires_grad=True)
+            out = lib.cdist(x1, x2, p, mode)
+            weight = np.random.default_rng(1).standard_normal(tuple(out.shape))
+            (out * lib.tensor(weight)).sum().backward()
+            results.append([out.detach().numpy(), x1.grad.numpy(), x2.grad.numpy()])
+        for ours, theirs in zip(results[1], results[0]):
+            np.testing.assert_allclose(ours, theirs, rtol=1e-9, atol=1e-12)
+
+
+CDIST_ERRORS = [
+    lambda m: m.cdist(m.ones(3, 4), m.ones(5, 4, dtype=m.int64)),
+    lambda m: m.cdist(m.ones(3, 4, dtype=m.int64), m.ones(5, 4)),
+    lambda m: m.cdist(m.ones(3, 4), m.ones(5, 4, dtype=m.float64)),
+    lambda m: m.cdist(m.ones(3, 4), m.ones(5, 3)),
+    lambda m: m.cdist(m.ones(4), m.ones(5, 4)),
+    lambda m: m.cdist(m.ones(3, 4), m.ones(4)),
+    lambda m: m.cdist(m.ones(3, 4), m.ones(5, 4), p=-1),
+    lambda m: m.cdist(m.ones(3, 4), m.ones(5, 4), compute_mode="fast"),
+    lambda m: m.cdist(m.ones(3, 4, dtype=m.float16), m.ones(5, 4, dtype=m.float16)),
+    lambda m: m.cdist(m.ones(2, 3, 4), m.ones(3, 5, 4)),
+]
+
+
+@pytest.mark.parametrize("case", range(len(CDIST_ERRORS)))
+def test_cdist_errors_match_torch(case):
+    with pytest.raises(Exception) as theirs:
+        CDIST_ERRORS[case](torch)
+    with pytest.raises(theirs.type):
+        CDIST_ERRORS[case](mg)
+
+
+def test_cdist_float32_stays_float32():
+    out = mg.cdist(mg.randn(2, 3), mg.randn(4, 3))
+    assert out.dtype == mg.float32 and out.shape == (2, 4)

@@ -25,6 +25,8 @@ COVERED = {
     "triu",
     "clone",
     "to_copy",
+    "diagonal",
+    "unfold",
 }
 
 ANY = S.shapes()
@@ -396,6 +398,8 @@ def _roll_params(draw, shape):
     if draw(st.booleans()):
         return {"shifts": draw(st.integers(-5, 5)), "dims": None}
     dims = draw(_dims_tuple(shape))["dims"]
+    if not dims:  # torch: roll(x, (), ()) raises "`shifts` required"
+        return {"shifts": draw(st.integers(-5, 5)), "dims": None}
     return {"shifts": tuple(draw(st.integers(-5, 5)) for _ in dims), "dims": dims}
 
 
@@ -455,3 +459,133 @@ def test_true_divide_has_no_rounding_mode():
     assert mg.true_divide(dividend=a, divisor=b).tolist() == [2.5, 3.5]
     with pytest.raises(TypeError):
         mg.true_divide(a, b, rounding_mode="floor")
+
+
+# --- long tail: diagonals, rotations, grids, sliding windows ------------------------------------
+
+
+@st.composite
+def _diagonal_params(draw, shape):
+    n = len(shape)
+    dim1, dim2 = draw(st.lists(st.integers(-n, n - 1), min_size=2, max_size=2).filter(
+        lambda d: d[0] % n != d[1] % n))  # fmt: skip
+    return {"offset": draw(st.integers(-3, 3)), "dim1": dim1, "dim2": dim2}
+
+
+test_diagonal = check_op(
+    lambda x, offset, dim1, dim2: x.diagonal(offset, dim1, dim2),
+    MATRIX,
+    params=_diagonal_params,
+    gradgrad=True,
+    reference=lambda x, offset, dim1, dim2: np.diagonal(x, offset, dim1, dim2),
+)
+
+
+def _diag_embed_reference(x, offset, dim1, dim2):
+    ndim = x.ndim + 1
+    d1, d2 = dim1 % ndim, dim2 % ndim
+    n = x.shape[-1] + abs(offset)
+    rest = iter(x.shape[:-1])
+    out = np.zeros(tuple(n if d in (d1, d2) else next(rest) for d in range(ndim)))
+    planes = np.moveaxis(out, (d1, d2), (-2, -1))  # a view: writes land in out
+    for k in range(x.shape[-1]):
+        planes[..., k + max(0, -offset), k + max(0, offset)] = x[..., k]
+    return out
+
+
+@st.composite
+def _diag_embed_params(draw, shape):
+    return draw(_diagonal_params(shape + (1,)))
+
+
+test_diag_embed = check_op(
+    lambda x, offset, dim1, dim2: x.diag_embed(offset, dim1, dim2),
+    NONEMPTY,
+    params=_diag_embed_params,
+    gradgrad=True,
+    reference=_diag_embed_reference,
+)
+test_diag = check_op(
+    lambda x, diagonal: mg.diag(x, diagonal),
+    S.shapes(min_dims=1, max_dims=2),
+    params=fixed(diagonal=st.integers(-3, 3)),
+    gradgrad=True,
+    reference=lambda x, diagonal: np.diag(x, diagonal),
+)
+test_trace = check_op(
+    lambda x: x.trace(), S.shapes(min_dims=2, max_dims=2), reference=np.trace, gradgrad=True
+)
+
+
+@st.composite
+def _rot90_params(draw, shape):
+    return {"k": draw(st.integers(-5, 5)), **_named(draw(_diagonal_params(shape)))}
+
+
+def _named(p):
+    return {"dims": (p["dim1"], p["dim2"])}
+
+
+test_rot90 = check_op(
+    lambda x, k, dims: x.rot90(k, dims),
+    MATRIX,
+    params=_rot90_params,
+    reference=lambda x, k, dims: np.rot90(x, k, dims),
+)
+test_meshgrid = check_op(
+    lambda a, b, c, indexing: mg.meshgrid(a, b, c, indexing=indexing),
+    st.tuples(S.shapes(1, 1), S.shapes(0, 0), S.shapes(1, 1)),
+    params=fixed(indexing=st.sampled_from(["ij", "xy"])),
+    reference=lambda a, b, c, indexing: np.meshgrid(a, b, c, indexing=indexing),
+)
+
+
+@st.composite
+def _unfold_params(draw, shape):
+    d = draw(st.integers(-len(shape), len(shape) - 1))
+    size = draw(st.integers(1, shape[d]))
+    return {"dimension": d, "size": size, "step": draw(st.integers(1, 3))}
+
+
+def _unfold_reference(x, dimension, size, step):
+    d = dimension % x.ndim
+    windows = np.lib.stride_tricks.sliding_window_view(x, size, axis=d)
+    return windows[(slice(None),) * d + (slice(None, None, step),)]
+
+
+test_unfold = check_op(
+    lambda x, dimension, size, step: x.unfold(dimension, size, step),
+    NONEMPTY,
+    params=_unfold_params,
+    gradgrad=True,
+    reference=_unfold_reference,
+)
+test_repeat_interleave_counts = check_op(
+    lambda x, counts, dim: x.repeat_interleave(mg.tensor(counts), dim),
+    S.shapes(min_dims=1, max_dims=1),
+    params=lambda shape: st.fixed_dictionaries(
+        {
+            "counts": st.lists(st.integers(0, 3), min_size=shape[0], max_size=shape[0]),
+            "dim": st.sampled_from([0, -1, None]),
+        }
+    ),  # fmt: skip
+    reference=lambda x, counts, dim: np.repeat(x, counts),
+)
+
+
+def test_diagonal_and_unfold_are_views_that_writes_reach():
+    base = mg.zeros(3, 4)
+    base.diagonal(1).add_(mg.tensor([1.0, 2.0, 3.0]))
+    assert base.numpy()[[0, 1, 2], [1, 2, 3]].tolist() == [1.0, 2.0, 3.0]
+    base.t().diagonal().fill_(7.0)  # through a transposed view too
+    assert base.numpy()[[0, 1, 2], [0, 1, 2]].tolist() == [7.0, 7.0, 7.0]
+    windows = base.unfold(1, 2, 2)
+    windows[0, 1, 0] = -1.0
+    assert float(base[0, 2]) == -1.0
+    assert base.diagonal()._base is base and windows._base is base
+
+
+def test_view_of_a_graph_tensor_refuses_in_place_writes():
+    x = mg.ones(3, 3, requires_grad=True) * 1.0
+    with pytest.raises(RuntimeError, match="in-place operation on a view"):
+        x.diagonal().mul_(2)

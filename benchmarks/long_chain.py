@@ -5,9 +5,14 @@ into three leaves. Its cost per op beside tiny_ops' (300 ops) shows whether anyt
 faster than the graph: see long_chain_forward for the forward alone. The garbage collector
 stays on here (common.py pauses it inside timed blocks for the other workloads), because what
 it costs on a long-lived graph is part of what this workload measures.
+
+`MINIGRAD_BENCH_CHAIN_OPS=10000 python benchmarks/run.py long_chain` runs another length (the
+environment reaches the timing processes): the cost per op should not grow with it.
 """
 
 from __future__ import annotations
+
+import os
 
 if __package__ in (None, ""):
     import common
@@ -15,8 +20,9 @@ else:
     from benchmarks import common
 
 N = 16
-ROUNDS = 33_333  # 3 ops per round
+ROUNDS = int(os.environ.get("MINIGRAD_BENCH_CHAIN_OPS", 100_000)) // 3  # 3 ops per round
 OPS = 3 * ROUNDS + 1  # + the final sum
+BLOCK = max(2, 200_000 // OPS)  # steps per timed block: ~0.5 s at any length
 
 
 def _data():
@@ -71,14 +77,14 @@ def _builder(framework: str, backward: bool):
 
 WORKLOAD = common.Workload(
     name="long_chain",
-    description="100,000-op chain (mul, tanh, add) on 16-element float32 + sum, fwd+bwd",
+    description=f"{OPS:,}-op chain (mul, tanh, add) on 16-element float32 + sum, fwd+bwd",
     unit="µs/op",
     unit_scale=1e6,
     per=OPS,
     build_minigrad=_builder("minigrad", backward=True),
     build_torch=_builder("torch", backward=True),
     warmup=1,
-    block=2,
+    block=BLOCK,
     blocks=3,
     notes=["garbage collector on (see long_chain.py)"],
 )

@@ -13,14 +13,14 @@ else:
 
 WORKLOAD = common.Workload(
     name="long_chain_forward",
-    description="forward of long_chain's 100,000-op chain (recorded, not backpropagated)",
+    description=f"forward of long_chain's {long_chain.OPS:,}-op chain (recorded, no backward)",
     unit="µs/op",
     unit_scale=1e6,
     per=long_chain.OPS,
     build_minigrad=long_chain._builder("minigrad", backward=False),
     build_torch=long_chain._builder("torch", backward=False),
     warmup=1,
-    block=2,
+    block=long_chain.BLOCK,
     blocks=3,
     notes=["garbage collector on (see long_chain.py)"],
 )

@@ -34,6 +34,7 @@ WORKLOADS = (
     "long_chain_forward",
     "long_chain",
     "lstm_step",
+    "scatter_step",
     "distances_step",
 )
 

@@ -19,11 +19,13 @@ import os
 
 import numpy as np
 
-from minigrad import autograd
+from minigrad import _gc, autograd
 from minigrad.autograd import Node, Op
-from minigrad.backend import _BACKENDS, to_host
+from minigrad.backend import _BACKENDS, MULTI_DEVICE_TYPES, to_host
 
 _plain_record = autograd._record
+_plain_apply = autograd._apply
+_until_gc_sample = _gc.SAMPLE
 _new = object.__new__
 
 
@@ -98,13 +100,79 @@ def record(inputs, arrays, params, out, residuals):
 
 
 def _compiled(op: Op, mask: int):
-    table = op.__dict__.setdefault("_fast_records", {})
-    record = table.get(mask)
-    if record is None:
+    try:
+        return op._fast_records[mask]
+    except (AttributeError, KeyError):  # the first use of this op, or of this mask
         text, env = _source(op, mask)
         exec(compile(text, f"<minigrad._fast {op.name} mask {mask}>", "exec"), env)
-        record = table[mask] = env["record"]
-    return record
+        records = op.__dict__.setdefault("_fast_records", {})
+        records[mask] = env["record"]
+        return records[mask]
+
+
+def _apply_source(op: Op) -> str:
+    """The text of `apply(inputs, params)` for `op`: autograd._apply's steps for its number of
+    inputs, written out (no loop over the inputs, no list); anything unusual (another number
+    of inputs, mixed array types, a multi-device backend) goes to autograd._apply itself."""
+    n = len(op.input_names)
+    ts = [f"t{k}" for k in range(n)]
+    ds = [f"d{k}" for k in range(n)]
+    same = "".join(f"type({d}) is not array_type or " for d in ds[1:])
+    mask = " | ".join(
+        f"{t}.requires_grad << {k}" if k else t + ".requires_grad" for k, t in enumerate(ts)
+    )
+    lines = [
+        "def apply(inputs, params):",
+        f"    if len(inputs) != {n}:",
+        "        return _plain_apply(_op, inputs, params)",
+        f"    {''.join(t + ', ' for t in ts)}= inputs",
+        *[f"    {d} = {t}._data" for t, d in zip(ts, ds)],
+        "    array_type = type(d0)",
+        f"    if {same}array_type in _MULTI_DEVICE_TYPES:",
+        "        return _plain_apply(_op, inputs, params)",
+        f"    result = _forward(_BACKENDS[array_type].xp, {', '.join(ds)}, **params)",
+        "    result, *residuals = result" if op.residuals else "    residuals = ()",
+        f"    mask = {mask}",
+        "    record = mask != 0 and _mode.grad_enabled",
+        "    out = _make(result, record)",
+    ]
+    if op.view:
+        lines += [
+            "    out._vc = t0._vc",
+            '    root = getattr(t0, "_base", None)',
+            "    out._base = t0 if root is None else root",
+        ]
+    lines += [
+        "    if record:",
+        f"        arrays = [{', '.join(ds)}]",
+        "        out.grad_fn = _record(_op, inputs, arrays, params, out, residuals, mask)",
+        "    return out",
+    ]
+    return "\n".join(lines) + "\n"
+
+
+def _compile_apply(op: Op, inputs, params):
+    """Op.fast_apply until an op has its own: make it (or mark the op plain), then apply."""
+    fast = None
+    if not op.variadic and op.backward is None and 0 < len(op.input_names) <= 8:
+        env = {
+            "_op": op,
+            "_forward": op.forward,
+            "_plain_apply": _plain_apply,
+            "_MULTI_DEVICE_TYPES": MULTI_DEVICE_TYPES,
+            "_BACKENDS": _BACKENDS,
+            "_mode": autograd.mode,
+            "_make": autograd.Tensor._make,
+            "_record": record,
+        }
+        exec(compile(_apply_source(op), f"<minigrad._fast {op.name} apply>", "exec"), env)
+        fast = env["apply"]
+    op.fast_apply = fast  # on the instance: from now on autograd.apply calls it directly
+    _compiled_ops.append(op)
+    return _plain_apply(op, inputs, params) if fast is None else fast(inputs, params)
+
+
+_compiled_ops: list = []  # ops given their own fast_apply (uninstall takes it away again)
 
 
 def record(op: Op, inputs, arrays, params, out, residuals, mask: int) -> Node:
@@ -118,6 +186,11 @@ def record(op: Op, inputs, arrays, params, out, residuals, mask: int) -> Node:
         _same_node(node, _plain_record(op, inputs, arrays, params, out, residuals, mask))
     if autograd._anomaly_contexts and autograd.mode.anomaly:
         node.where = autograd._forward_site()
+    global _until_gc_sample  # autograd._count_for_gc, inlined
+    _until_gc_sample -= 1
+    if _until_gc_sample <= 0:
+        _until_gc_sample = _gc.SAMPLE
+        _gc.sample(node)
     for observer in autograd.record_observers:
         observer(node)
     return node
@@ -157,7 +230,11 @@ CHECK = os.environ.get("MINIGRAD_CHECK_FAST") == "1"
 
 def install() -> None:
     autograd._record = record
+    Op.fast_apply = _compile_apply  # a method until each op has its own (see _compile_apply)
 
 
 def uninstall() -> None:
     autograd._record = _plain_record
+    Op.fast_apply = None
+    while _compiled_ops:
+        vars(_compiled_ops.pop()).pop("fast_apply", None)

@@ -37,6 +37,7 @@ from weakref import ref as _weakref
 
 import numpy as np
 
+from minigrad import _gc
 from minigrad.backend import _BACKENDS, MULTI_DEVICE_TYPES
 from minigrad.backend import writeable as _writeable
 
@@ -182,6 +183,9 @@ class Op:
     the forward returns after its output (indices, masks): saved for the rules and treated as
     constants under double backward. `formulas[input]` is the math, where given as text.
     """
+
+    # minigrad._fast's generated version of `apply` for this op, when installed (None: none).
+    fast_apply: Callable | None = None
 
     def __init__(
         self,
@@ -496,6 +500,12 @@ def _modified_error(node, name: str, now: int, expected: int) -> RuntimeError:
 
 def apply(op: Op, inputs: Sequence, params: dict) -> Any:
     """Run `op` on Tensors; record a Node when grad mode is on and some input needs a gradient."""
+    if op.fast_apply is not None:  # the steps of _apply, generated for this op (minigrad/_fast.py)
+        return op.fast_apply(inputs, params)
+    return _apply(op, inputs, params)
+
+
+def _apply(op: Op, inputs: Sequence, params: dict) -> Any:
     arrays = []
     mask = 0  # bit k set: input k requires grad
     array_type = type(inputs[0]._data)
@@ -561,9 +571,23 @@ def _record(op: Op, inputs, arrays, params, out, residuals, mask: int) -> Node:
     node = Node(op, next, params, saved, shapes, tuple(versions))
     if _anomaly_contexts and mode.anomaly:
         node.where = _forward_site()
+    _count_for_gc(node)
     for observer in record_observers:
         observer(node)
     return node
+
+
+# Every SAMPLE-th recorded node goes to minigrad._gc, which spaces out the cyclic garbage
+# collector's full collections while a large graph is alive (why: see that module).
+_until_gc_sample = _gc.SAMPLE
+
+
+def _count_for_gc(node) -> None:
+    global _until_gc_sample
+    _until_gc_sample -= 1
+    if _until_gc_sample <= 0:  # a race between threads only moves the next sample
+        _until_gc_sample = _gc.SAMPLE
+        _gc.sample(node)
 
 
 def _edge(t):
@@ -1228,6 +1252,7 @@ class Function:
         node.ctx = ctx
         if _anomaly_contexts and mode.anomaly:
             node.where = _forward_site()
+        _count_for_gc(node)
         out.grad_fn = node
         return out
 

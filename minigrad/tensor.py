@@ -17,12 +17,14 @@ from minigrad import autograd, dtypes
 from minigrad.backend import _BACKENDS, Device, backend_for_device, backend_of, to_device
 from minigrad.backend import writeable as _writeable
 
-# A row-major copy; PyTorch names its backward CloneBackward0 too.
+# A row-major copy (`Tensor.contiguous`). Its own name, apart from ops.shape's "clone" (an
+# exact copy in any layout), but PyTorch names the backward of both CloneBackward0.
 _CONTIGUOUS = autograd.defop(
-    "clone",
+    "contiguous",
     lambda xp, x: xp.ascontiguousarray(x),
     x=lambda g: g,  # d(copy)/dx = 1
 )
+_CONTIGUOUS.backward_name = "CloneBackward0"
 
 
 class Tensor:
@@ -982,6 +984,168 @@ class Tensor:
     def take_along_dim(self, indices: Tensor, dim: int | None = None) -> Tensor:
         return indexing.take_along_dim(self, indices, dim)
 
+    # long tail: scattering (minigrad/ops/scattering.py); the `_` forms write in place
+    def scatter(self, dim: int, index: Tensor, src=None, *, value=None, reduce=None) -> Tensor:
+        return scattering.scatter(self, dim, index, src, value=value, reduce=reduce)
+
+    def scatter_(self, dim: int, index: Tensor, src=None, *, value=None, reduce=None) -> Tensor:
+        return self._inplace(scattering.scatter(self, dim, index, src, value=value, reduce=reduce))
+
+    def scatter_add(self, dim: int, index: Tensor, src: Tensor) -> Tensor:
+        return scattering.scatter_add(self, dim, index, src)
+
+    def scatter_add_(self, dim: int, index: Tensor, src: Tensor) -> Tensor:
+        return self._inplace(scattering.scatter_add(self, dim, index, src))
+
+    def scatter_reduce(
+        self, dim: int, index: Tensor, src: Tensor, reduce: str, *, include_self: bool = True
+    ) -> Tensor:
+        return scattering.scatter_reduce(self, dim, index, src, reduce, include_self=include_self)
+
+    def scatter_reduce_(
+        self, dim: int, index: Tensor, src: Tensor, reduce: str, *, include_self: bool = True
+    ) -> Tensor:
+        return self._inplace(
+            scattering.scatter_reduce(self, dim, index, src, reduce, include_self=include_self)
+        )
+
+    def index_add(self, dim: int, index: Tensor, source: Tensor, *, alpha=1) -> Tensor:
+        return scattering.index_add(self, dim, index, source, alpha=alpha)
+
+    def index_add_(self, dim: int, index: Tensor, source: Tensor, *, alpha=1) -> Tensor:
+        return self._inplace(scattering.index_add(self, dim, index, source, alpha=alpha))
+
+    def index_copy(self, dim: int, index: Tensor, source: Tensor) -> Tensor:
+        return scattering.index_copy(self, dim, index, source)
+
+    def index_copy_(self, dim: int, index: Tensor, source: Tensor) -> Tensor:
+        return self._inplace(scattering.index_copy(self, dim, index, source))
+
+    def index_fill(self, dim: int, index: Tensor, value) -> Tensor:
+        return scattering.index_fill(self, dim, index, value)
+
+    def index_fill_(self, dim: int, index: Tensor, value) -> Tensor:
+        return self._inplace(scattering.index_fill(self, dim, index, value))
+
+    def masked_scatter(self, mask: Tensor, source: Tensor) -> Tensor:
+        return scattering.masked_scatter(self, mask, source)
+
+    def masked_scatter_(self, mask: Tensor, source: Tensor) -> Tensor:
+        return self._inplace(scattering.masked_scatter(self, mask, source))
+
+    def index_put(self, indices, values, accumulate: bool = False) -> Tensor:
+        return scattering.index_put(self, indices, values, accumulate)
+
+    def index_put_(self, indices, values, accumulate: bool = False) -> Tensor:
+        return self._inplace(scattering.index_put(self, indices, values, accumulate))
+
+    # long tail: order statistics (minigrad/ops/sorting.py); results are (values, indices)
+    def sort(self, dim: int = -1, descending: bool = False, *, stable: bool = False):
+        return sorting.sort(self, dim, descending, stable=stable)
+
+    def argsort(self, dim: int = -1, descending: bool = False, *, stable: bool = False) -> Tensor:
+        return sorting.argsort(self, dim, descending, stable=stable)
+
+    def msort(self) -> Tensor:
+        return sorting.msort(self)
+
+    def topk(self, k: int, dim: int = -1, largest: bool = True, sorted: bool = True):
+        return sorting.topk(self, k, dim, largest, sorted)
+
+    def kthvalue(self, k: int, dim: int = -1, keepdim: bool = False):
+        return sorting.kthvalue(self, k, dim, keepdim)
+
+    def median(self, dim: int | None = None, keepdim: bool = False):
+        return sorting.median(self, dim, keepdim)
+
+    def nanmedian(self, dim: int | None = None, keepdim: bool = False):
+        return sorting.nanmedian(self, dim, keepdim)
+
+    def mode(self, dim: int = -1, keepdim: bool = False):
+        return sorting.mode(self, dim, keepdim)
+
+    # long tail: math (minigrad/ops/mathfns.py)
+    def asin(self) -> Tensor:
+        return mathfns.asin(self)
+
+    def arcsin(self) -> Tensor:
+        return mathfns.asin(self)
+
+    def acos(self) -> Tensor:
+        return mathfns.acos(self)
+
+    def arccos(self) -> Tensor:
+        return mathfns.acos(self)
+
+    def atan(self) -> Tensor:
+        return mathfns.atan(self)
+
+    def arctan(self) -> Tensor:
+        return mathfns.atan(self)
+
+    def sinh(self) -> Tensor:
+        return mathfns.sinh(self)
+
+    def cosh(self) -> Tensor:
+        return mathfns.cosh(self)
+
+    def asinh(self) -> Tensor:
+        return mathfns.asinh(self)
+
+    def arcsinh(self) -> Tensor:
+        return mathfns.asinh(self)
+
+    def acosh(self) -> Tensor:
+        return mathfns.acosh(self)
+
+    def arccosh(self) -> Tensor:
+        return mathfns.acosh(self)
+
+    def atanh(self) -> Tensor:
+        return mathfns.atanh(self)
+
+    def arctanh(self) -> Tensor:
+        return mathfns.atanh(self)
+
+    def exp2(self) -> Tensor:
+        return mathfns.exp2(self)
+
+    def atan2(self, other: Tensor) -> Tensor:
+        return mathfns.atan2(self, other)
+
+    def arctan2(self, other: Tensor) -> Tensor:
+        return mathfns.atan2(self, other)
+
+    def logaddexp(self, other: Tensor) -> Tensor:
+        return mathfns.logaddexp(self, other)
+
+    def logaddexp2(self, other: Tensor) -> Tensor:
+        return mathfns.logaddexp2(self, other)
+
+    def hypot(self, other: Tensor) -> Tensor:
+        return mathfns.hypot(self, other)
+
+    def copysign(self, other) -> Tensor:
+        return mathfns.copysign(self, other)
+
+    def xlogy(self, other) -> Tensor:
+        return mathfns.xlogy(self, other)
+
+    def lerp(self, end: Tensor, weight) -> Tensor:
+        return mathfns.lerp(self, end, weight)
+
+    def cumprod(self, dim: int | None = None, *, dtype=None, axis=None) -> Tensor:
+        return mathfns.cumprod(self, dim, dtype=dtype, axis=axis)
+
+    def cummax(self, dim: int | None = None, *, axis=None):
+        return mathfns.cummax(self, dim, axis=axis)
+
+    def cummin(self, dim: int | None = None, *, axis=None):
+        return mathfns.cummin(self, dim, axis=axis)
+
+    def logcumsumexp(self, dim: int | None = None, *, axis=None) -> Tensor:
+        return mathfns.logcumsumexp(self, dim, axis=axis)
+
     # random sampling in place (minigrad/creation.py; generator= as PyTorch)
     def normal_(self, mean: float = 0.0, std: float = 1.0, *, generator=None) -> Tensor:
         return creation.normal_(self, mean, std, generator=generator)
@@ -1274,5 +1438,14 @@ autograd.Tensor = Tensor
 # The one real import cycle: Tensor's math methods call minigrad.ops, whose functions build
 # Tensors. The class is complete above, so importing the ops here (once) closes the loop.
 from minigrad import creation  # noqa: E402
-from minigrad.ops import elementwise, indexing, linalg, reduce, searching  # noqa: E402
+from minigrad.ops import (  # noqa: E402
+    elementwise,
+    indexing,
+    linalg,
+    mathfns,
+    reduce,
+    scattering,
+    searching,
+    sorting,
+)
 from minigrad.ops import shape as shape_ops  # noqa: E402  (`shape` is a Tensor property)

@@ -170,6 +170,7 @@ def _xp_names(code: types.CodeType, namespace: dict, seen: set) -> set:
 # Tensor side is written with minigrad ops); the scan above cannot tell the two sides apart.
 _ARRAY_SIDE_ONLY = {
     "prod": {"concatenate", "cumprod", "moveaxis", "ones"},  # reduce._prod_others
+    "logcumsumexp": {"concatenate", "logaddexp", "moveaxis"},  # mathfns._logcumsumexp_grad
     "nll_loss": {"zeros"},  # functional._nll_grad
     # nn.rnn's fused layers: under create_graph their rules differentiate the composed cell
     "lstm_layer": {"concatenate", "empty", "full", "zeros_like"},

@@ -262,8 +262,14 @@ OPS = [
     ),  # fmt: skip
     ("rope", lambda x: F.apply_rope(x, 3) + F.apply_rope(x, interleaved=True), [(2, 5, 4)], None),
     (
-        "neg sign clone casts",
-        lambda a: -a + mg.sign(a) * a.clone() + a.double().float() + a.cpu().to(a.device),
+        "neg sign clone contiguous casts",
+        lambda a: (
+            -a
+            + mg.sign(a) * a.clone()
+            + a.double().float()
+            + a.cpu().to(a.device)
+            + a.t().contiguous().t()
+        ),
         [(3, 4)],
         None,
     ),  # fmt: skip
@@ -331,6 +337,64 @@ OPS = [
     ("lstm_layer", lambda a: _seeded(mg.nn.LSTM, 4, 3)(a)[0], [(5, 2, 4)], None),
     ("gru_layer", lambda a: _seeded(mg.nn.GRU, 4, 3)(a)[0], [(5, 2, 4)], None),
     ("rnn_layer", lambda a: _seeded(mg.nn.RNN, 4, 3)(a)[0], [(5, 2, 4)], None),
+    # ops/scattering (sort, topk, median, ... read their values with gather, covered above)
+    (
+        "scatter scatter_add",
+        lambda a, b: (
+            a.scatter(1, mg.tensor([[0, 2], [1, 3], [3, 0]]), b)
+            + a.scatter_add(0, mg.tensor([[0, 0, 2, 1], [2, 0, 2, 1]]), b)
+        ),
+        [(3, 4), (3, 4)],
+        None,
+    ),  # fmt: skip
+    (
+        "scatter_reduce prod amax",
+        lambda a, b: (
+            a.scatter_reduce(1, mg.tensor([[0, 0, 2], [1, 3, 1], [3, 3, 3]]), b, "prod")
+            + a.scatter_reduce(0, mg.tensor([[2, 0, 2, 1]]), b, "amax", include_self=False)
+        ),
+        [(3, 4), (3, 4)],
+        None,
+    ),  # fmt: skip
+    (
+        "index_add",
+        lambda a, b: a.index_add(0, mg.tensor([2, 0, 2]), b, alpha=2),
+        [(3, 4)] * 2,
+        None,
+    ),
+    # ops/mathfns
+    (
+        "inverse trig",
+        lambda a: mg.asin(a.tanh() * 0.9) + mg.acos(a.tanh() * 0.9) + mg.atan(a),
+        [(3, 4)],
+        None,
+    ),  # fmt: skip
+    (
+        "hyperbolic",
+        lambda a: (
+            mg.sinh(a) + mg.cosh(a) + mg.asinh(a) + mg.acosh(a + 1) + mg.atanh(a.tanh() * 0.9)
+        ),
+        [(3, 4)],
+        POS,
+    ),  # fmt: skip
+    ("exp2", lambda a: mg.exp2(a), [(3, 4)], None),
+    ("atan2", lambda a, b: mg.atan2(a, b), [(3, 4), (4,)], POS),
+    ("logaddexp", lambda a, b: mg.logaddexp(a, b) + mg.logaddexp2(a, b), [(3, 4), (3, 1)], None),
+    ("copysign hypot", lambda a, b: mg.copysign(a, b) + mg.hypot(a, b), [(3, 4), (4,)], None),
+    ("xlogy", lambda a, b: mg.xlogy(a, b), [(3, 4), (3, 4)], POS),
+    ("lerp", lambda a, b, w: a.lerp(b, w) + a.lerp(b, 0.3), [(3, 4), (3, 4), (4,)], None),
+    (
+        "cumprod logcumsumexp",
+        lambda a: a.cumprod(1) + a.logcumsumexp(0) + mg.cumprod(a * (a > 1), 1),
+        [(3, 4)],
+        POS,
+    ),  # fmt: skip
+    (
+        "cummax std_mean",
+        lambda a: a.cummax(1).values + a.cummin(0).values + sum(mg.std_mean(a, 0)),
+        [(3, 4)],
+        None,
+    ),  # fmt: skip
 ]
 
 

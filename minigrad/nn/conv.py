@@ -255,14 +255,27 @@ def _pool_offsets(kernel, stride, dilation, out_hw):
 
 
 def _pool_forward(xp, x, *, kernel, stride, padding, dilation):
-    # one pass per kernel offset over output-sized slices; `where` keeps the offset of each
-    # window's first maximum (a NaN wins and stays, as in PyTorch)
     lowest = -math.inf if x.dtype.kind == "f" else np.iinfo(x.dtype).min
     padded = _pad_hw(xp, x, padding, lowest)
     out_hw = tuple(
         (size - d * (k - 1) - 1) // s + 1
         for size, k, s, d in zip(padded.shape[2:], kernel, stride, dilation)
     )
+    if _tiles(kernel, stride, dilation):
+        best, where = _pool_forward_tiled(xp, padded, kernel, out_hw)
+        if x.dtype.kind != "f" or not bool(xp.isnan(best).any()):
+            return best, where
+    return _pool_forward_by_offsets(xp, padded, kernel, stride, dilation, out_hw)
+
+
+def _tiles(kernel, stride, dilation) -> bool:
+    """Whether the windows tile the input (stride = kernel, no dilation: MaxPool2d(k))."""
+    return tuple(stride) == tuple(kernel) and tuple(dilation) == (1, 1)
+
+
+def _pool_forward_by_offsets(xp, padded, kernel, stride, dilation, out_hw):
+    # the reference: one pass per kernel offset over output-sized slices; `where` keeps the
+    # offset of each window's first maximum (a NaN wins, and a later NaN too, as in PyTorch)
     best = where = None
     for k, rows, cols in _pool_offsets(kernel, stride, dilation, out_hw):
         value = padded[:, :, rows, cols]
@@ -273,6 +286,27 @@ def _pool_forward(xp, x, *, kernel, stride, padding, dilation):
         better = (value > best) | (value != value)
         xp.copyto(best, value, where=better)
         xp.copyto(where, k, where=better)
+    return best, where
+
+
+def _pool_forward_tiled(xp, padded, kernel, out_hw):
+    """_pool_forward_by_offsets for windows that tile the input, without its masked copies
+    (cnn_step's 2x2 pools: 7.0 -> 3.2 ms): the maximum over the offsets' slices, then each
+    window's offset is the first whose value equals it (offsets assigned last to first).
+    Without NaNs only (a NaN equals nothing; the caller then takes the reference).
+    tests/nn/test_conv.py pins both equal."""
+    (kh, kw), (oh, ow) = kernel, out_hw
+    values = [
+        padded[:, :, i : i + kh * oh : kh, j : j + kw * ow : kw]
+        for i in range(kh)
+        for j in range(kw)
+    ]
+    best = values[0].copy()
+    for value in values[1:]:
+        xp.maximum(best, value, out=best)
+    where = xp.full(best.shape, len(values) - 1, dtype=np.int32)
+    for k in range(len(values) - 2, -1, -1):
+        where[values[k] == best] = k
     return best, where
 
 
@@ -288,14 +322,38 @@ def _pool_positions(xp, where, kernel, stride, padding, dilation):
 
 
 def _pool_grad(xp, g, x_shape, where, kernel, stride, padding, dilation):
-    # g goes to each window's maximum: offset by offset, where `where` names it; overlapping
-    # windows add up because each offset adds into its own (duplicate-free) slice
     _no_double_backward("max_pool2d", g)
+    if _tiles(kernel, stride, dilation):
+        return _pool_grad_tiled(xp, g, x_shape, where, kernel, padding)
+    return _pool_grad_by_offsets(xp, g, x_shape, where, kernel, stride, padding, dilation)
+
+
+def _pool_grad_by_offsets(xp, g, x_shape, where, kernel, stride, padding, dilation):
+    # the reference: g goes to each window's maximum, offset by offset, where `where` names it;
+    # overlapping windows add up because each offset adds into its own (duplicate-free) slice
     n, c, h, w = x_shape
     ph, pw = padding
     dx = xp.zeros_like(g, shape=(n, c, h + 2 * ph, w + 2 * pw))
     for k, rows, cols in _pool_offsets(kernel, stride, dilation, where.shape[2:]):
         dx[:, :, rows, cols] += xp.where(where == k, g, 0)
+    return dx[:, :, ph : ph + h, pw : pw + w]
+
+
+def _pool_grad_tiled(xp, g, x_shape, where, kernel, padding):
+    """_pool_grad_by_offsets for windows that tile the input (see _pool_forward_tiled): the
+    offsets' slices do not overlap, so each is written once instead of added into zeros."""
+    n, c, h, w = x_shape
+    (kh, kw), (ph, pw) = kernel, padding
+    oh, ow = where.shape[2:]
+    padded_hw = (h + 2 * ph, w + 2 * pw)
+    if (oh * kh, ow * kw) == padded_hw:  # every element is in some window
+        dx = xp.empty_like(g, shape=(n, c, *padded_hw))
+    else:
+        dx = xp.zeros_like(g, shape=(n, c, *padded_hw))
+    for i in range(kh):
+        for j in range(kw):
+            rows, cols = slice(i, i + kh * oh, kh), slice(j, j + kw * ow, kw)
+            dx[:, :, rows, cols] = xp.where(where == i * kw + j, g, 0)
     return dx[:, :, ph : ph + h, pw : pw + w]
 
 

@@ -9,7 +9,17 @@ backward (on arrays) and higher-order backward (on Tensors).
 from __future__ import annotations
 
 from minigrad import autograd
-from minigrad.ops import elementwise, indexing, linalg, reduce, searching, shape
+from minigrad.ops import (  # noqa: F401
+    elementwise,
+    indexing,
+    linalg,
+    mathfns,
+    reduce,
+    scattering,
+    searching,
+    shape,
+    sorting,
+)
 from minigrad.ops.elementwise import *  # noqa: F403
 from minigrad.ops.indexing import (  # noqa: F401
     gather,
@@ -32,7 +42,9 @@ from minigrad.ops.linalg import (  # noqa: F401
     mv,
     outer,
 )
+from minigrad.ops.mathfns import *  # noqa: F403
 from minigrad.ops.reduce import *  # noqa: F403
+from minigrad.ops.scattering import *  # noqa: F403
 from minigrad.ops.searching import (  # noqa: F401
     bucketize,
     histc,
@@ -41,6 +53,7 @@ from minigrad.ops.searching import (  # noqa: F401
     unique_consecutive,
 )
 from minigrad.ops.shape import *  # noqa: F403
+from minigrad.ops.sorting import *  # noqa: F403
 
 
 class GraphNamespace:
@@ -85,6 +98,9 @@ graph_namespace = GraphNamespace(
         sum=reduce.sum,
         mean=reduce.mean,
         cumsum=lambda x, axis: reduce.cumsum(x, axis),
+        cumprod=lambda x, axis: mathfns.cumprod(x, axis),
+        sinh=mathfns.sinh,
+        cosh=mathfns.cosh,
         matmul=linalg.matmul,
         einsum=linalg.einsum,
         reshape=shape.reshape,

@@ -7,6 +7,8 @@ integer index repeats a position (`unindex`).
 
 from __future__ import annotations
 
+import warnings
+
 from minigrad import dtypes
 from minigrad.autograd import apply, defop
 from minigrad.ops.elementwise import as_tensor_like, cast, where
@@ -17,23 +19,71 @@ GETITEM = defop("select", lambda xp, x, *, index: x[index], view=True,
                 x=lambda xp, g, x_shape, index: xp.unindex(g, x_shape, index))   # scatter back
 INDEX = defop("index", lambda xp, x, *, index: x[index],
               x=lambda xp, g, x_shape, index: xp.unindex(g, x_shape, index))     # scatter-add back
-UNINDEX = defop("unindex", lambda xp, g, *, shape, index: xp.unindex(g, shape, index),
-                g=lambda g, index: g[index])                                   # adjoint of indexing
+UNINDEX = defop("unindex", lambda xp, values, *, shape, index: xp.unindex(values, shape, index),
+                values=lambda g, index: g[index])                              # adjoint of indexing
 # fmt: on
 
 
-def _is_basic(index: tuple) -> bool:
-    return all(isinstance(i, (int, slice)) or i is None or i is Ellipsis for i in index)
-
-
-def _normalize_index(x: Tensor, index) -> tuple:
-    """Turn Tensors and lists inside an index into backend arrays, with clear errors."""
-    if not isinstance(index, tuple):
-        index = (index,)
+def _as_index_array(x: Tensor, i):
+    """A list, tuple or array-like index as a backend array, typed as PyTorch types a list index:
+    bool when every entry is a bool, else int64 (float entries truncate, as in PyTorch)."""
     xp = x._backend_xp()
+    try:
+        arr = xp.asarray(i)
+    except (ValueError, TypeError) as e:
+        raise IndexError(f"could not make an index tensor of {i!r}: {e}") from None
+    if arr.dtype.kind == "b" or (arr.dtype.kind == "u" and arr.dtype.itemsize == 1):
+        return arr
+    if isinstance(i, (list, tuple)):
+        if arr.dtype.kind not in "biuf":
+            raise IndexError(f"lists used as indices must hold ints or bools, got {arr.dtype}")
+        return arr.astype(xp.int64)
+    if arr.dtype.kind not in "iu":
+        raise IndexError(
+            f"tensors used as indices must be long, int, byte or bool tensors, got {arr.dtype}"
+        )
+    return arr
+
+
+def _sequence_is_tuple(index) -> bool:
+    """PyTorch's legacy rule: a list index holding a sequence, tensor, slice, None or Ellipsis
+    is read as a tuple of indices (x[[0, [1, 2]]] is x[0, [1, 2]])."""
+    if not isinstance(index, list) or len(index) >= 32:
+        return False
+    return any(
+        isinstance(i, (Tensor, list, tuple, slice)) or i is None or i is Ellipsis
+        or hasattr(i, "__array__") and getattr(i, "ndim", 0) > 0
+        for i in index
+    )  # fmt: skip
+
+
+def _entries(x: Tensor, index) -> list:
+    """The index as a list of ("int", k), ("slice", s), ("none",), ("ellipsis",),
+    ("flag", bool) (a bool scalar: a new dim of size 1, kept or emptied), ("ints", array) and
+    ("mask", array)."""
+    if _sequence_is_tuple(index):
+        warnings.warn(
+            "Using a non-tuple sequence for multidimensional indexing is deprecated; use "
+            "x[tuple(seq)] instead of x[seq]",
+            UserWarning,
+            stacklevel=5,
+        )
+        index = tuple(index)
+    elif not isinstance(index, tuple):
+        index = (index,)
     out = []
     for i in index:
-        if isinstance(i, Tensor):
+        if i is None:
+            out.append(("none",))
+        elif i is Ellipsis:
+            out.append(("ellipsis",))
+        elif isinstance(i, slice):
+            out.append(("slice", i))
+        elif isinstance(i, bool):
+            out.append(("flag", i))
+        elif isinstance(i, int):
+            out.append(("int", i))
+        elif isinstance(i, Tensor):
             if i._data.dtype.kind not in "biu":
                 raise IndexError(
                     f"tensors used as indices must be long, int, byte or bool tensors, "
@@ -44,59 +94,167 @@ def _normalize_index(x: Tensor, index) -> tuple:
                     f"indices should be either on cpu or on the same device as the indexed tensor "
                     f"({x.device}), got indices on {i.device}"
                 )
-            i = i._data
-        elif (
-            isinstance(i, (list, tuple))
-            or hasattr(i, "__array__")
-            and not isinstance(i, (int, slice))
-        ):
-            i = xp.asarray(i)
-        elif not (isinstance(i, (int, slice)) or i is None or i is Ellipsis):
-            if hasattr(i, "__index__"):
-                i = int(i)
-            else:
-                raise IndexError(
-                    f"only integers, slices (`:`), ellipsis (`...`), None and long or byte "
-                    f"Variables are valid indices (got {type(i).__name__})"
-                )
-        out.append(i)
-    return tuple(out)
+            out.append(_array_entry(i._data))
+        elif isinstance(i, (list, tuple)) or hasattr(i, "__array__"):
+            out.append(_array_entry(_as_index_array(x, i)))
+        elif hasattr(i, "__index__"):
+            out.append(("int", int(i)))
+        else:
+            raise IndexError(
+                f"only integers, slices (`:`), ellipsis (`...`), None and long or byte "
+                f"Variables are valid indices (got {type(i).__name__})"
+            )
+    return out
+
+
+def _array_entry(arr) -> tuple:
+    """An index array as PyTorch reads it: a 0-d integer one is an int (a basic select), a 0-d
+    bool or byte one a bool flag, a byte one (deprecated there) a mask."""
+    kind = arr.dtype.kind
+    is_byte = kind == "u" and arr.dtype.itemsize == 1
+    if arr.ndim == 0:
+        return ("flag", bool(arr)) if kind == "b" or is_byte else ("int", int(arr))
+    if is_byte:
+        warnings.warn(
+            "indexing with dtype torch.uint8 is now deprecated, please use a dtype torch.bool "
+            "instead.",
+            UserWarning,
+            stacklevel=6,
+        )
+        return ("mask", arr.astype(bool))
+    return ("mask", arr) if kind == "b" else ("ints", arr)
+
+
+def split_index(x: Tensor, index) -> tuple:
+    """PyTorch's reading of `x[index]` as (basic, advanced): `x[index]` is
+    `x._data[basic][advanced]` in NumPy's terms, either part None when there is nothing to do.
+
+    PyTorch applies ints, slices, None and Ellipsis first, as views (an int, or a 0-d integer
+    tensor, removes its dim there, so it never counts as an advanced index, unlike NumPy's rule).
+    Only integer arrays and masks are left for the second step, where NumPy's and PyTorch's
+    rule agree: adjacent ones put their broadcast shape in their place, ones separated by a
+    slice put it first.
+    """
+    entries = _entries(x, index)
+    ellipses = sum(e[0] == "ellipsis" for e in entries)
+    if ellipses > 1:
+        raise IndexError("an index can only have a single ellipsis ('...')")
+    dims_read = {"int": 1, "slice": 1, "ints": 1, "none": 0, "ellipsis": 0, "flag": 0}
+    used = sum(e[1].ndim if e[0] == "mask" else dims_read[e[0]] for e in entries)
+    if x.ndim == 0 and any(e[0] in ("int", "ints", "mask") for e in entries):
+        raise IndexError(
+            "invalid index of a 0-dim tensor. Use `tensor.item()` in Python or "
+            "`tensor.item<T>()` in C++ to convert a 0-dim tensor to a number"
+        )
+    if used > x.ndim:
+        raise IndexError(f"too many indices for tensor of dimension {x.ndim}")
+    xp = x._backend_xp()
+    basic, advanced = [], {}  # advanced: position in x._data[basic] -> index array
+    view_shape = []  # the shape of x._data[basic], to check masks against
+    d = 0  # the dim of x the next entry reads
+    for entry in entries:
+        kind = entry[0]
+        if kind == "int":
+            k, n = entry[1], x.shape[d]
+            if not -n <= k < n:
+                raise IndexError(f"index {k} is out of bounds for dimension {d} with size {n}")
+            basic.append(k)
+            d += 1
+        elif kind == "slice":
+            basic.append(entry[1])
+            view_shape.append(len(range(*entry[1].indices(x.shape[d]))))
+            d += 1
+        elif kind == "none":
+            basic.append(None)
+            view_shape.append(1)
+        elif kind == "ellipsis":
+            n = x.ndim - used
+            basic.extend([slice(None)] * n)
+            view_shape.extend(x.shape[d : d + n])
+            d += n
+        elif kind == "flag":  # a new dim of size 1, kept (True) or emptied (False)
+            basic.append(None)
+            advanced[len(view_shape)] = xp.ones(1, dtype=bool) if entry[1] else xp.zeros(1, bool)
+            view_shape.append(1)
+        elif kind == "ints":
+            arr, n = entry[1], x.shape[d]
+            if arr.size and (int(arr.min()) < -n or int(arr.max()) >= n):
+                bad = int(arr.min()) if int(arr.min()) < -n else int(arr.max())
+                raise IndexError(f"index {bad} is out of bounds for dimension {d} with size {n}")
+            basic.append(slice(None))
+            advanced[len(view_shape)] = arr
+            view_shape.append(n)
+            d += 1
+        else:  # mask
+            arr = entry[1]
+            k = arr.ndim
+            for j in range(k):
+                if arr.shape[j] != x.shape[d + j]:
+                    raise IndexError(
+                        f"The shape of the mask {list(arr.shape)} at index {j} does not match "
+                        f"the shape of the indexed tensor {view_shape + list(x.shape[d:])} at "
+                        f"index {len(view_shape) + j}"
+                    )
+            basic.extend([slice(None)] * k)
+            advanced[len(view_shape)] = arr
+            view_shape.extend(x.shape[d : d + k])
+            d += k
+    while basic and basic[-1] == slice(None):  # trailing full slices change nothing
+        basic.pop()
+    basic = tuple(basic) if basic else None
+    if not advanced:
+        return basic, None
+    adv, p = [], 0
+    while p <= max(advanced):
+        arr = advanced.get(p)
+        adv.append(slice(None) if arr is None else arr)
+        p += 1 if arr is None or arr.dtype.kind != "b" else arr.ndim
+    return basic, tuple(adv)
 
 
 def getitem(x: Tensor, index) -> Tensor:
-    index = _normalize_index(x, index)
+    """`x[index]` with PyTorch's rules (see split_index): a view unless arrays or masks index."""
+    basic, advanced = split_index(x, index)
+    out = x
     try:
-        x._data[index] if not _is_basic(index) else None
+        if basic is not None:
+            out = apply(GETITEM, (out,), {"index": basic})
+        if advanced is not None:
+            out = apply(INDEX, (out,), {"index": advanced})
     except IndexError as e:
         raise IndexError(f"{e} (indexing a tensor of shape {list(x.shape)})") from None
-    if _is_basic(index):
-        try:
-            return apply(GETITEM, (x,), {"index": index})
-        except IndexError as e:
-            raise IndexError(f"{e} (indexing a tensor of shape {list(x.shape)})") from None
-    return apply(INDEX, (x,), {"index": index})
+    return out
 
 
-def unindex(g: Tensor, shape: tuple, index: tuple) -> Tensor:
-    """Zeros of `shape` with `g` added at `index` (differentiable; used by double backward)."""
-    return apply(UNINDEX, (g,), {"shape": tuple(shape), "index": index})
+def unindex(values: Tensor, shape: tuple, index: tuple) -> Tensor:
+    """Zeros of `shape` with `values` added at `index` (differentiable; used by double backward)."""
+    return apply(UNINDEX, (values,), {"shape": tuple(shape), "index": index})
 
 
 def index_put(x: Tensor, index, value) -> Tensor:
     """`x` with `x[index]` replaced by `value`, differentiable in both (out of place).
 
-    As in NumPy, an integer index that repeats a position writes it once: the last write wins,
-    and only that element of `value` gets the gradient there.
+    The positions are those `x[index]` reads (PyTorch's rules, split_index); leading size-1
+    dims of `value` are dropped first, as PyTorch does. An integer index that repeats a position
+    writes it once: the last write wins, and only that element of `value` gets the gradient.
     """
-    index = _normalize_index(x, index)
+    if index is False:  # PyTorch's setitem skips a bare False without looking at the value
+        return x
+    basic, advanced = split_index(x, index)
     value = value if isinstance(value, Tensor) else as_tensor_like(value, x)
     if value._data.dtype != x._data.dtype:
         value = cast(value, x._data.dtype)
     xp = x._backend_xp()
     try:
-        target_shape = x._data[index].shape
+        target = x._data if basic is None else x._data[basic]
+        target_shape = target.shape if advanced is None else target[advanced].shape
     except IndexError as e:
         raise IndexError(f"{e} (assigning into a tensor of shape {list(x.shape)})") from None
+    ones = 0
+    while ones < value.ndim and value.shape[ones] == 1:
+        ones += 1
+    if ones:
+        value = value.reshape(value.shape[ones:])
     try:
         flat = value.expand(target_shape).reshape(-1)
     except RuntimeError as e:
@@ -104,11 +262,16 @@ def index_put(x: Tensor, index, value) -> Tensor:
             f"shape mismatch: value tensor of shape {list(value.shape)} cannot be broadcast to "
             f"indexing result of shape {list(target_shape)}"
         ) from e
-    if flat.shape[0] == 0:
-        return x
+    if flat.shape[0] == 0:  # nothing written; value stays in the graph (a zero gradient)
+        nowhere = Tensor._make(xp.zeros(x.shape, dtype=bool))
+        return where(nowhere, flat.sum().expand(x.shape), x)
     # source[p]: which element of the flattened value lands on position p (-1: none)
     source = xp.full(x.shape, -1, dtype=xp.int64)
-    source[index] = xp.arange(flat.shape[0]).reshape(target_shape)
+    positions = xp.arange(flat.shape[0]).reshape(target_shape)
+    if advanced is None:
+        source[... if basic is None else basic] = positions
+    else:  # x._data[basic] has the dims the arrays index, so it is a view here, not a scalar
+        (source if basic is None else source[basic])[advanced] = positions
     mask = source >= 0
     picked = getitem(flat, Tensor._make(xp.where(mask, source, 0)))
     return where(Tensor._make(mask), picked, x)

@@ -8,6 +8,7 @@ through a view is caught by the in-place check like one on the base.
 from __future__ import annotations
 
 import math
+import operator
 import warnings as _warnings
 
 from minigrad import dtypes
@@ -390,56 +391,162 @@ def unbind(input: Tensor, dim: int = 0) -> tuple:
     return tuple(input[(slice(None),) * d + (i,)] for i in range(input.shape[d]))
 
 
+_PAD_MODES = ("constant", "reflect", "replicate", "circular")
+
+
 def pad(input: Tensor, pad, mode: str = "constant", value: float | None = None) -> Tensor:
-    """PyTorch's F.pad: `pad` lists (left, right) pairs from the last dimension backwards.
-    Modes: constant, reflect, replicate, circular (the last three gather with an index, so their
-    backward scatter-adds)."""
-    if len(pad) % 2 or len(pad) // 2 > input.ndim:
+    """PyTorch's F.pad: `pad` lists (left, right) pairs from the last dimension backwards; a
+    negative width crops. Modes: constant (any rank), and reflect, replicate, circular for 1, 2
+    or 3 padded dims of an input with one or two more dims (the last three gather with an index,
+    so their backward scatter-adds)."""
+    if mode not in _PAD_MODES:
+        raise NotImplementedError(f"Unrecognised padding mode {mode}")
+    widths_in = []
+    for k, p in enumerate(pad):
+        try:
+            widths_in.append(operator.index(p))
+        except TypeError:
+            raise TypeError(
+                f"pad(): argument 'pad' (position 2) must be tuple of ints, but found element of "
+                f"type {type(p).__name__} at pos {k}"
+            ) from None
+    if len(widths_in) % 2:
+        raise RuntimeError("Padding length must be divisible by 2")
+    if len(widths_in) > 2 * input.ndim:
         raise RuntimeError(
-            f"Padding length must be divisible by 2 and at most 2*{input.ndim}, got {len(pad)}"
+            f"Padding length should be less than or equal to two times the input dimension but "
+            f"got padding length {len(widths_in)} and input of dimension {input.ndim}"
         )
-    widths = [(0, 0)] * input.ndim
-    for k in range(len(pad) // 2):
-        widths[input.ndim - 1 - k] = (int(pad[2 * k]), int(pad[2 * k + 1]))
+    k = len(widths_in) // 2  # padded dims: the last k
+    widths = [(0, 0)] * (input.ndim - k) + [
+        (widths_in[2 * j], widths_in[2 * j + 1]) for j in reversed(range(k))
+    ]
     if mode == "constant":
-        if any(lo < 0 or hi < 0 for lo, hi in widths):
-            index = tuple(
-                slice(-lo if lo < 0 else 0, n + hi if hi < 0 else n)
-                for (lo, hi), n in zip(widths, input.shape)
-            )
-            input = input[index]
-            widths = [(max(lo, 0), max(hi, 0)) for lo, hi in widths]
-        return apply(
-            PAD, (input,), {"widths": tuple(widths), "value": 0 if value is None else value}
-        )
+        return _pad_constant(input, widths, 0 if value is None else value)
     if value not in (None, 0):
-        raise ValueError(f"Padding mode {mode!r} doesn't take in value argument")
-    xp = input._backend_xp()
-    out = input
-    for d, (lo, hi) in enumerate(widths):
-        if lo == hi == 0:
-            continue
-        n = input.shape[d]
-        i = xp.arange(-lo, n + hi)
-        if mode == "replicate":
-            i = xp.clip(i, 0, n - 1)
-        elif mode == "reflect":
+        raise RuntimeError(f'Padding mode "{mode}" doesn\'t take in value argument')
+    if k not in (1, 2, 3) or input.ndim not in (k + 1, k + 2):
+        raise NotImplementedError(
+            f"Padding size {2 * k} is not supported for {input.ndim}D input tensor.\n"
+            f"Supported combinations for non-constant padding:\n"
+            f"  - 2D or 3D input: padding size = 2 (pads last dimension)\n"
+            f"  - 3D or 4D input: padding size = 4 (pads last 2 dimensions)\n"
+            f"  - 4D or 5D input: padding size = 6 (pads last 3 dimensions)"
+        )
+    if mode == "circular":
+        return _pad_circular(input, widths, k)
+    return _pad_edges(input, widths, k, mode)
+
+
+def _pad_constant(x: Tensor, widths: list, value) -> Tensor:
+    """Negative widths crop first (a view), then positive ones pad with `value`."""
+    for d, ((lo, hi), n) in enumerate(zip(widths, x.shape)):
+        if n + min(lo, 0) + min(hi, 0) < 0:
+            raise RuntimeError(
+                f"narrow(): length must be non-negative. (padding ({lo}, {hi}) crops more than "
+                f"the {n} element(s) of dimension {d})"
+            )
+    x, widths = _crop(x, widths)
+    return apply(PAD, (x,), {"widths": tuple(widths), "value": value})
+
+
+def _crop(x: Tensor, widths: list) -> tuple:
+    """x with the negative widths cut off (a view; at most everything), and the widths left."""
+    if all(lo >= 0 and hi >= 0 for lo, hi in widths):
+        return x, widths
+    keep = tuple(slice(max(-lo, 0), max(n + min(hi, 0), 0)) for (lo, hi), n in zip(widths, x.shape))
+    return x[keep], [(max(lo, 0), max(hi, 0)) for lo, hi in widths]
+
+
+def _pad_edges(x: Tensor, widths: list, k: int, mode: str) -> Tensor:
+    """reflect / replicate: PyTorch pads the input, then crops where a width is negative, so
+    output position j reads input position j - left, mirrored or clamped into range."""
+    first = x.ndim - k  # the first padded dim
+    if any(n == 0 for n in x.shape[1 if x.ndim == k + 2 else 0 :]):
+        raise RuntimeError(
+            f"Expected {k + 1}D or {k + 2}D (batch mode) tensor with possibly 0 batch size and "
+            f"other non-zero dimensions for input, but got: {list(x.shape)}"
+        )
+    if mode == "reflect":
+        for d in range(first, x.ndim):
+            (lo, hi), n = widths[d], x.shape[d]
             if lo >= n or hi >= n:
                 raise RuntimeError(
                     f"Padding size should be less than the corresponding input dimension, but "
                     f"got: padding ({lo}, {hi}) at dimension {d} of input {list(input.shape)}"
                 )
+    out = [n + lo + hi for (lo, hi), n in zip(widths[first:], x.shape[first:])]
+    if all(m < 1 for m in out):
+        names = "DHW"[-k:]
+        sizes = ", ".join(f"{c}: {n}" for c, n in zip(names, x.shape[first:]))
+        outs = " ".join(f"{c}: {m}" for c, m in zip(names, out))
+        raise RuntimeError(f"input ({sizes}) is too small. Calculated output {outs}")
+    if any(m < 0 for m in out):
+        raise RuntimeError(
+            f"Trying to create tensor with negative dimension {min(out)}: "
+            f"{list(x.shape[:first]) + out}"
+        )
+    xp = x._backend_xp()
+    for d in range(first, x.ndim):
+        (lo, hi), n = widths[d], x.shape[d]
+        if lo == hi == 0:
+            continue
+        i = xp.arange(-lo, n + hi)
+        if mode == "replicate":
+            i = xp.clip(i, 0, n - 1)
+        else:  # reflect about the first and the last element: period 2(n - 1)
             period = 2 * (n - 1)
             i = xp.abs(i) % period if period else i * 0
             i = xp.where(i >= n, period - i, i)
-        elif mode == "circular":
-            i = i % n
-        else:
-            raise NotImplementedError(
-                f"padding mode {mode!r}: use constant, reflect, replicate or circular"
+        x = x[(slice(None),) * d + (Tensor._make(i),)]
+    return x
+
+
+def _pad_circular(x: Tensor, widths: list, k: int) -> Tensor:
+    """circular: PyTorch crops first (negative widths), then wraps the cropped tensor around,
+    at most once: a width may not exceed what it wraps."""
+    first = x.ndim - k
+    for d in range(first, x.ndim):
+        (lo, hi), n = widths[d], x.shape[d]
+        if lo > n or hi > n:
+            raise RuntimeError(
+                f"Padding value causes wrapping around more than once. (padding ({lo}, {hi}) at "
+                f"dimension {d} of input {list(x.shape)})"
             )
-        out = out[(slice(None),) * d + (Tensor._make(i),)]
-    return out
+        if n + lo + hi < 0:
+            raise RuntimeError(
+                f"Negative padding value is resulting in an empty dimension (padding ({lo}, "
+                f"{hi}) at dimension {d} of input {list(x.shape)})"
+            )
+        # PyTorch copies (broadcasting) the kept input into the middle of the output, slicing
+        # both as Python does (a negative end counts from the back): a crop past the far end
+        # can fail there
+        m = n + lo + hi
+        middle = range(m)[max(lo, 0) : m - max(hi, 0)]
+        kept = range(n)[max(-lo, 0) : n - max(-hi, 0)]
+        if len(kept) not in (len(middle), 1):
+            raise RuntimeError(
+                f"The size of tensor a ({len(middle)}) must match the size of tensor b "
+                f"({len(kept)}) at non-singleton dimension {d}: circular padding ({lo}, {hi}) "
+                f"crops past the {n} element(s) of dimension {d} of input {list(x.shape)}"
+            )
+    out_shape = [n + lo + hi for (lo, hi), n in zip(widths, x.shape)]
+    if 0 in out_shape:  # nothing to wrap: an empty result of the padded shape
+        empty = x[tuple(slice(0, 0) for _ in x.shape)]
+        return apply(PAD, (empty,), {"widths": tuple((0, m) for m in out_shape), "value": 0})
+    x, widths = _crop(x, widths)
+    xp = x._backend_xp()
+    for d in range(first, x.ndim):
+        (lo, hi), n = widths[d], x.shape[d]
+        if lo == hi == 0:
+            continue
+        if lo > n or hi > n:
+            raise RuntimeError(
+                f"Padding value causes wrapping around more than once: padding ({lo}, {hi}) at "
+                f"dimension {d} wraps {n} element(s) left after cropping"
+            )
+        x = x[(slice(None),) * d + (Tensor._make(xp.arange(-lo, n + hi) % n),)]
+    return x
 
 
 def flip(input: Tensor, dims) -> Tensor:

@@ -304,3 +304,60 @@ def test_ceil_mode_pooling_matches_torch(fn, count_include_pad):
                 torch.tensor(x), k, s, p, return_indices=True, ceil_mode=True
             )
             np.testing.assert_array_equal(idx.numpy(), tidx.numpy())
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    shape=st.tuples(st.integers(1, 2), st.integers(1, 3), st.integers(1, 7), st.integers(1, 7)),
+    k=st.integers(1, 3),
+    pad=st.integers(0, 1),
+    dtype=st.sampled_from([np.float32, np.float64, np.int64]),
+    nan=st.booleans(),
+    seed=st.integers(0, 2**16),
+)
+def test_tiled_max_pool_equals_the_per_offset_reference(shape, k, pad, dtype, nan, seed):
+    """MaxPool2d(k)'s three-pass path (windows that tile the input) against the per-offset
+    loop it stands in for: the same maxima, offsets and gradients, ties and -inf included."""
+    from minigrad.nn import conv
+
+    pad = min(pad, k // 2)
+    n, c, h, w = shape
+    if h + 2 * pad < k or w + 2 * pad < k:
+        return
+    rng = np.random.default_rng(seed)
+    x = rng.integers(-2, 3, shape).astype(dtype)  # few values: many ties
+    if dtype != np.int64:
+        x[rng.random(shape) < 0.1] = -np.inf
+        if nan:
+            x[rng.random(shape) < 0.2] = np.nan
+    params = dict(kernel=(k, k), stride=(k, k), padding=(pad, pad), dilation=(1, 1))
+    best, where = conv._pool_forward(np, x, **params)
+    lowest = -np.inf if dtype != np.int64 else np.iinfo(dtype).min
+    padded = conv._pad_hw(np, x, (pad, pad), lowest)
+    ref_best, ref_where = conv._pool_forward_by_offsets(
+        np, padded, (k, k), (k, k), (1, 1), best.shape[2:]
+    )
+    np.testing.assert_array_equal(best, ref_best)
+    np.testing.assert_array_equal(where, ref_where)
+    assert best.dtype == ref_best.dtype and where.dtype == ref_where.dtype
+    if dtype == np.int64:
+        return
+    g = rng.standard_normal(best.shape).astype(dtype)
+    np.testing.assert_array_equal(
+        conv._pool_grad(np, g, x.shape, where, **params),
+        conv._pool_grad_by_offsets(np, g, x.shape, where, **params),
+    )
+
+
+def test_max_pool2d_window_with_two_nans_matches_torch():
+    torch = _torch()
+    x = np.array([[[[np.nan, 1.0, 0.0, 2.0], [5.0, np.nan, 3.0, 1.0]]]])
+    xt = torch.tensor(x, requires_grad=True)
+    out_t, idx_t = torch.nn.functional.max_pool2d(xt, 2, return_indices=True)
+    out_t.sum().backward()
+    xm = mg.tensor(x, requires_grad=True)
+    out, idx = F.max_pool2d(xm, 2, return_indices=True)
+    out.sum().backward()
+    np.testing.assert_array_equal(out.detach().numpy(), out_t.detach().numpy())
+    np.testing.assert_array_equal(idx.numpy(), idx_t.numpy())
+    np.testing.assert_array_equal(xm.grad.numpy(), xt.grad.numpy())

@@ -15,6 +15,7 @@ from minigrad.autograd import Op
 
 HERE = Path(__file__).parent
 EXTRA_MODULES = [
+    "minigrad.tensor",  # Tensor.contiguous's op
     "minigrad.nn.functional",
     "minigrad.nn.attention",
     "minigrad.nn.conv",

@@ -24,6 +24,7 @@ COVERED = {
     "tril",
     "triu",
     "clone",
+    "contiguous",  # Tensor.contiguous's op (minigrad/tensor.py): test_contiguous
     "to_copy",
     "diagonal",
     "unfold",
@@ -309,7 +310,12 @@ test_unbind = check_op(
 
 @st.composite
 def _pad_params(draw, shape, mode):
-    k = draw(st.integers(1, len(shape)))
+    """Widths for the last k dims; reflect/replicate/circular pad 1-3 dims of an input with one
+    or two more (PyTorch's rule). Circular widths may be negative: it crops, then wraps."""
+    if mode == "constant":
+        k = draw(st.integers(1, len(shape)))
+    else:
+        k = draw(st.sampled_from([j for j in (len(shape) - 1, len(shape) - 2) if 1 <= j <= 3]))
     pad = []
     for d in range(len(shape) - 1, len(shape) - 1 - k, -1):
         n = shape[d]
@@ -318,6 +324,11 @@ def _pad_params(draw, shape, mode):
             hi = draw(st.integers(-(n - 1 + min(lo, 0)), 3))
         elif mode == "reflect":
             lo, hi = draw(st.integers(0, n - 1)), draw(st.integers(0, n - 1))
+        elif mode == "circular":  # crop to m >= 1 elements, then wrap at most m on each side
+            lo = draw(st.integers(-(n - 1), min(n, 3)))
+            hi = draw(st.integers(-(n - 1 + min(lo, 0)), min(n, 3)))
+            m = n + min(lo, 0) + min(hi, 0)
+            lo, hi = min(lo, m), min(hi, m)
         else:
             lo, hi = draw(st.integers(0, min(n, 3))), draw(st.integers(0, min(n, 3)))
         pad += [lo, hi]
@@ -331,7 +342,7 @@ def _pad_ref(x, pad, mode, value=None):
     widths = [(0, 0)] * x.ndim
     for k in range(len(pad) // 2):
         widths[x.ndim - 1 - k] = (pad[2 * k], pad[2 * k + 1])
-    # negative widths crop first (constant mode)
+    # negative widths crop first (constant and circular modes)
     crop = tuple(slice(max(-lo, 0), n - max(-hi, 0)) for (lo, hi), n in zip(widths, x.shape))
     x = x[crop]
     widths = [(max(lo, 0), max(hi, 0)) for lo, hi in widths]
@@ -344,7 +355,7 @@ def _pad_ref(x, pad, mode, value=None):
 def _pad_test(mode):
     return check_op(
         lambda x, **p: mg.pad(x, **p) if hasattr(mg, "pad") else shape_ops.pad(x, **p),
-        NONEMPTY,
+        NONEMPTY if mode == "constant" else S.shapes(min_dims=2, max_dims=4),
         params=lambda s: _pad_params(s, mode),
         reference=_pad_ref,
         gradgrad=mode == "constant",

@@ -473,7 +473,7 @@ def _pad_edges(x: Tensor, widths: list, k: int, mode: str) -> Tensor:
             if lo >= n or hi >= n:
                 raise RuntimeError(
                     f"Padding size should be less than the corresponding input dimension, but "
-                    f"got: padding ({lo}, {hi}) at dimension {d} of input {list(input.shape)}"
+                    f"got: padding ({lo}, {hi}) at dimension {d} of input {list(x.shape)}"
                 )
     out = [n + lo + hi for (lo, hi), n in zip(widths[first:], x.shape[first:])]
     if all(m < 1 for m in out):

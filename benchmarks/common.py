@@ -265,7 +265,10 @@ def _child_main(module: str, framework: str, blocks: str, block: str) -> None:
     sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
     if framework == "torch":
         torch_or_none()  # thread count set before the step is built
-    w = importlib.import_module(module).WORKLOAD
+    # "module:variant" names one of a module's several WORKLOADS (see unet_ops.py)
+    module, _, variant = module.partition(":")
+    loaded = importlib.import_module(module)
+    w = loaded.WORKLOADS[variant] if variant else loaded.WORKLOAD
     print(json.dumps(time_step(w, framework, int(blocks), int(block))))
 
 

@@ -35,14 +35,18 @@ WORKLOADS = (
     "long_chain",
     "lstm_step",
     "scatter_step",
+    "unet_ops",
     "distances_step",
 )
 
 
-def load(name: str) -> common.Workload | None:
+def load(name: str) -> list[common.Workload]:
+    """The workloads module `name` defines: its WORKLOAD, or each of its WORKLOADS."""
     if not os.path.exists(os.path.join(HERE, f"{name}.py")):
-        return None
+        return []
     module = importlib.import_module(name)
+    if hasattr(module, "WORKLOADS"):
+        return list(module.WORKLOADS.values())
     workload = getattr(module, "WORKLOAD", None)
     if workload is None:  # a module with just the two builders
         workload = common.Workload(
@@ -53,7 +57,7 @@ def load(name: str) -> common.Workload | None:
             build_minigrad=module.build_minigrad,
             build_torch=getattr(module, "build_torch", None),
         )
-    return workload
+    return [workload]
 
 
 def machine() -> str:
@@ -89,23 +93,22 @@ def main(argv: list[str] | None = None) -> None:
         print("PyTorch is not installed: timing minigrad alone")
     results, failed = [], []
     for name in args.names or WORKLOADS:
-        workload = load(name)
-        if workload is None:
-            continue
-        if common.DEVICE not in workload.devices:
-            if args.names:
-                print(f"{name}: runs on {', '.join(workload.devices)} only, not {common.DEVICE}")
-            continue
-        print(f"running {name}: {workload.description}", flush=True)
-        try:
-            result = common.run_workload(
-                workload, with_torch=not args.no_torch, scale_repeats=0.2 if args.quick else 1.0
-            )
-        except Exception as exc:  # one broken workload should not hide the others' figures
-            failed.append(f"{name}: {type(exc).__name__}: {exc}")
-            print(f"  FAILED: {failed[-1]}", flush=True)
-            continue
-        results.append(result)
+        for workload in load(name):
+            if common.DEVICE not in workload.devices:
+                if args.names:
+                    print(f"{workload.name}: runs on {', '.join(workload.devices)} only, not "
+                          f"{common.DEVICE}")  # fmt: skip
+                continue
+            print(f"running {workload.name}: {workload.description}", flush=True)
+            try:
+                result = common.run_workload(
+                    workload, with_torch=not args.no_torch, scale_repeats=0.2 if args.quick else 1.0
+                )
+            except Exception as exc:  # one broken workload should not hide the others' figures
+                failed.append(f"{workload.name}: {type(exc).__name__}: {exc}")
+                print(f"  FAILED: {failed[-1]}", flush=True)
+                continue
+            results.append(result)
     print()
     print(common.format_table(results))
     for line in failed:

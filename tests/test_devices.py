@@ -320,6 +320,46 @@ OPS = [
         None,
     ),
     (
+        "conv3d and 3-d pools",
+        lambda x, w: (
+            F.max_pool3d(F.conv3d(x, w, None, 1, 1, 1, 2), 2, padding=1, ceil_mode=True)
+            + F.avg_pool3d(F.conv3d(x, w, None, 1, (1, 1, 2), (1, 1, 2), 2), 2, 2, 1, True, False)
+        ),
+        [(2, 4, 3, 5, 4), (4, 2, 3, 2, 3)],
+        None,
+    ),
+    (
+        "conv_transpose3d",
+        lambda x, w: F.conv_transpose3d(x, w, None, 2, 1, 1, 1, 1),
+        [(1, 3, 2, 3, 2), (3, 2, 3, 2, 3)],
+        None,
+    ),
+    (
+        "ctc_loss",
+        lambda a: F.ctc_loss(
+            F.log_softmax(a, -1), mg.tensor([[1, 2], [2, 2]]), (4, 3), (2, 2), reduction="none"
+        ),
+        [(4, 2, 3)],
+        None,
+    ),  # fmt: skip
+    (
+        "embedding_bag",
+        lambda w, p: (
+            F.embedding_bag(
+                mg.tensor([1, 0, 3, 3, 2]),
+                w,
+                mg.tensor([0, 2, 2]),
+                mode="sum",
+                per_sample_weights=p,
+            )
+            + F.embedding_bag(mg.tensor([[1, 0], [3, 3], [2, 1]]), w, mode="max")
+            + F.embedding_bag(mg.tensor([1, 0, 3, 3, 2]), w, mg.tensor([0, 2, 2]), padding_idx=3)
+        ),
+        [(4, 3), (5,)],
+        None,
+    ),  # fmt: skip
+    ("group_norm", lambda x, w, b: F.group_norm(x, 2, w, b), [(2, 4, 3, 2), (4,), (4,)], None),
+    (
         "interpolate",
         lambda a: F.interpolate(a, scale_factor=2, mode="bilinear"),
         [(1, 2, 3, 4)],

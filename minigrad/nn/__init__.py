@@ -30,7 +30,18 @@ from minigrad.nn.attention import (
     RotaryEmbedding,
     SinusoidalPositionalEncoding,
 )
-from minigrad.nn.conv import AvgPool2d, BatchNorm1d, BatchNorm2d, Conv1d, Conv2d, MaxPool2d
+from minigrad.nn.conv import (
+    AvgPool2d,
+    AvgPool3d,
+    BatchNorm1d,
+    BatchNorm2d,
+    BatchNorm3d,
+    Conv1d,
+    Conv2d,
+    Conv3d,
+    MaxPool2d,
+    MaxPool3d,
+)
 from minigrad.nn.layers import (
     GELU,
     MLP,
@@ -107,7 +118,9 @@ __all__ = [
     "TransformerEncoderLayer", "TransformerEncoder", "TransformerDecoderLayer",
     "TransformerDecoder", "Transformer", "parallel",
 ]  # fmt: skip
-from minigrad.nn.convtranspose import ConvTranspose1d, ConvTranspose2d  # noqa: E402
+from minigrad.nn.convtranspose import ConvTranspose1d, ConvTranspose2d, ConvTranspose3d  # noqa: E402
+from minigrad.nn.ctc import CTCLoss  # noqa: E402
+from minigrad.nn.embedding_bag import EmbeddingBag  # noqa: E402
 from minigrad.nn.fold import Bilinear, Fold, Unfold  # noqa: E402
 from minigrad.nn.normalization import (  # noqa: E402
     GroupNorm,
@@ -142,6 +155,7 @@ from minigrad.nn.padding import __all__ as _padding_names  # noqa: E402
 from minigrad.nn.pooling import (  # noqa: E402
     AdaptiveMaxPool1d,
     AdaptiveMaxPool2d,
+    AdaptiveMaxPool3d,
     AvgPool1d,
     LPPool1d,
     LPPool2d,
@@ -160,6 +174,8 @@ from minigrad.nn.upsampling import (  # noqa: E402
 
 __all__ += [n for n in _padding_names if n[0].isupper()] + ["ParameterList", "ParameterDict"]
 __all__ += ["ConvTranspose1d", "ConvTranspose2d", "Upsample", "UpsamplingNearest2d"]
+__all__ += ["Conv3d", "ConvTranspose3d", "MaxPool3d", "AvgPool3d", "AdaptiveMaxPool3d"]
+__all__ += ["BatchNorm3d", "CTCLoss", "EmbeddingBag"]
 __all__ += ["GroupNorm", "InstanceNorm1d", "InstanceNorm2d", "InstanceNorm3d"]
 __all__ += ["LocalResponseNorm", "Bilinear", "Fold", "Unfold"]
 __all__ += [

@@ -1,22 +1,25 @@
-"""Convolution, pooling and batch normalisation: `conv2d` and `max_pool2d` as fused ops with
-hand-written backwards; `conv1d`, `avg_pool2d` and `batch_norm` built on ops (all re-exported as
-`F.*`); the modules `Conv1d`, `Conv2d`, `MaxPool2d`, `AvgPool2d`, `BatchNorm1d`, `BatchNorm2d`.
-Layouts are PyTorch's: input [N, C, H, W], weight [O, C/groups, KH, KW].
+"""Convolution, pooling and batch normalisation: `conv2d`/`conv3d` and `max_pool2d`/`max_pool3d`
+as fused ops with hand-written backwards; `conv1d`, `avg_pool2d`/`avg_pool3d` and `batch_norm`
+built on ops (all re-exported as `F.*`); the modules `Conv1d`/`Conv2d`/`Conv3d`,
+`MaxPool2d`/`MaxPool3d`, `AvgPool2d`/`AvgPool3d`, `BatchNorm1d`/`BatchNorm2d`/`BatchNorm3d`.
+Layouts are PyTorch's: input [N, C, *S], weight [O, C/groups, *K]; the kernels below are
+written once for any number of spatial dims S.
 
-conv2d is one GEMM per group over the input's windows ("im2col"): the windows are a strided view
-(`sliding_window_view`, no copy), laid out as columns [C/g*KH*KW, N*OH*OW] once, and
-out = W cols with W as [O/g, C/g*KH*KW]. Its backward is
+conv is one GEMM per group over the input's windows ("im2col"): the windows are a strided view
+(`sliding_window_view`, no copy), laid out as columns [C/g*prod(K), N*prod(O)] once, and
+out = W cols with W as [O/g, C/g*prod(K)]. Its backward is
 
     dW = g cols^T        (recomputing cols from x instead of keeping them)
-    dx = col2im(W^T g)   (each kernel offset (i, j) adds its slice of W^T g into x's windows)
+    dx = col2im(W^T g)   (each kernel offset (i, j, ..) adds its slice of W^T g into x's windows)
 
-max_pool2d runs one pass per kernel offset, keeps which offset held each window's (first)
+max pooling runs one pass per kernel offset, keeps which offset held each window's (first)
 maximum, and sends the gradient there.
-Second derivatives through these two ops are not supported (create_graph raises).
+Second derivatives through these ops are not supported (create_graph raises).
 """
 
 from __future__ import annotations
 
+import itertools
 import math
 
 import numpy as np
@@ -32,37 +35,56 @@ from minigrad.tensor import Tensor
 
 
 def _windows(xp, x, kernel, stride, dilation):
-    """[N, C, H, W] -> a view [N, C, OH, OW, KH, KW]: the input each output position sees."""
-    (kh, kw), (sh, sw), (dh, dw) = kernel, stride, dilation
-    span = (dh * (kh - 1) + 1, dw * (kw - 1) + 1)
-    windows = xp.lib.stride_tricks.sliding_window_view(x, span, axis=(2, 3))
-    return windows[:, :, ::sh, ::sw, ::dh, ::dw]
+    """[N, C, *S] -> a view [N, C, *O, *K]: the input each output position sees."""
+    span = tuple(d * (k - 1) + 1 for k, d in zip(kernel, dilation))
+    windows = xp.lib.stride_tricks.sliding_window_view(x, span, axis=tuple(range(2, x.ndim)))
+    steps = tuple(slice(None, None, s) for s in (*stride, *dilation))
+    return windows[(slice(None), slice(None), *steps)]
 
 
-def _pad_hw(xp, x, padding, value=0.0):
-    ph, pw = padding
-    if ph == 0 and pw == 0:
+def _pad_spatial(xp, x, padding, value=0.0):
+    """x [N, C, *S] with `padding[d]` on both sides of each spatial dim d."""
+    if not any(padding):
         return x
-    return xp.pad(x, ((0, 0), (0, 0), (ph, ph), (pw, pw)), constant_values=value)
+    return xp.pad(x, ((0, 0), (0, 0), *((p, p) for p in padding)), constant_values=value)
 
 
 def _im2col(xp, x, kernel, stride, padding, dilation, groups):
-    """x [N, C, H, W] -> columns [G, C/G*KH*KW, N*OH*OW] (one copy) and (OH, OW). The output
+    """x [N, C, *S] -> columns [G, C/G*prod(K), N*prod(O)] (one copy) and O. The output
     positions run along the last axis, so the copy moves whole rows of the image at a time."""
-    windows = _windows(xp, _pad_hw(xp, x, padding), kernel, stride, dilation)
-    n, c, oh, ow, kh, kw = windows.shape
-    grouped = xp.reshape(windows, (n, groups, c // groups, oh, ow, kh, kw))
-    cols = xp.reshape(
-        xp.transpose(grouped, (1, 2, 5, 6, 0, 3, 4)), (groups, c // groups * kh * kw, n * oh * ow)
-    )
-    return cols, (oh, ow)
+    windows = _windows(xp, _pad_spatial(xp, x, padding), kernel, stride, dilation)
+    k = len(kernel)
+    n, c = windows.shape[:2]
+    out_size, kernel = windows.shape[2 : 2 + k], windows.shape[2 + k :]
+    grouped = xp.reshape(windows, (n, groups, c // groups, *out_size, *kernel))
+    order = (1, 2, *range(3 + k, 3 + 2 * k), 0, *range(3, 3 + k))
+    rows = c // groups * math.prod(kernel)
+    cols = xp.reshape(xp.transpose(grouped, order), (groups, rows, n * math.prod(out_size)))
+    return cols, tuple(out_size)
 
 
 def _grouped_grad(xp, g, groups):
-    """The output gradient [N, O, OH, OW] as [G, O/G, N*OH*OW], the layout of the GEMMs."""
-    n, o, oh, ow = g.shape
-    grouped = xp.reshape(g, (n, groups, o // groups, oh * ow))
-    return xp.reshape(xp.transpose(grouped, (1, 2, 0, 3)), (groups, o // groups, n * oh * ow))
+    """The output gradient [N, O, *OS] as [G, O/G, N*prod(OS)], the layout of the GEMMs."""
+    n, o = g.shape[:2]
+    grouped = xp.reshape(g, (n, groups, o // groups, math.prod(g.shape[2:])))
+    return xp.reshape(xp.transpose(grouped, (1, 2, 0, 3)), (groups, o // groups, -1))
+
+
+def _offsets(kernel, stride, dilation, out_size):
+    """(offset, slices) per kernel offset (i, j, ..): the slices of the padded input that
+    offset reads for every output position at once, in row-major order of the offsets."""
+    for offset in itertools.product(*(range(k) for k in kernel)):
+        slices = tuple(
+            slice(i * d, i * d + s * (m - 1) + 1, s)
+            for i, s, d, m in zip(offset, stride, dilation, out_size)
+        )
+        yield offset, slices
+
+
+def _crop(x, padding):
+    """x [A, B, *S] without `padding[d]` on both sides of each spatial dim d."""
+    inner = tuple(slice(p, n - p) for p, n in zip(padding, x.shape[2:]))
+    return x[(slice(None), slice(None), *inner)]
 
 
 def _no_double_backward(name: str, g) -> None:
@@ -72,41 +94,48 @@ def _no_double_backward(name: str, g) -> None:
         )
 
 
-# --- conv2d -------------------------------------------------------------------------------
+# --- conv2d / conv3d ------------------------------------------------------------------------
 
 
 def _conv_forward(xp, x, weight, *, stride, padding, dilation, groups):
-    o, cg, kh, kw = weight.shape
-    cols, (oh, ow) = _im2col(xp, x, (kh, kw), stride, padding, dilation, groups)
-    out = xp.matmul(xp.reshape(weight, (groups, o // groups, cg * kh * kw)), cols)
-    n = x.shape[0]  # out: [G, O/G, N*OH*OW] -> [N, O, OH, OW]
-    out = xp.transpose(xp.reshape(out, (o, n, oh, ow)), (1, 0, 2, 3))
+    cols, out_size = _im2col(xp, x, weight.shape[2:], stride, padding, dilation, groups)
+    return _conv_of_columns(xp, cols, out_size, weight, x.shape[0], groups)
+
+
+def _conv_of_columns(xp, cols, out_size, weight, n, groups):
+    """W cols per group, as [N, O, *OS]."""
+    o = weight.shape[0]
+    out = xp.matmul(xp.reshape(weight, (groups, o // groups, -1)), cols)
+    out = xp.swapaxes(xp.reshape(out, (o, n, *out_size)), 0, 1)  # [G, O/G, N*prod(OS)] ->
     return xp.ascontiguousarray(out)
 
 
 def _conv_grad_x(xp, g, weight, x_shape, stride, padding, dilation, groups):
-    # dx = col2im(W^T g): window element (i, j) of output (oh, ow) is input row i*dh + oh*sh
-    _no_double_backward("conv2d", g)
-    n, c, h, w = x_shape
-    o, cg, kh, kw = weight.shape
-    oh, ow = g.shape[2:]
-    weight_t = xp.swapaxes(xp.reshape(weight, (groups, o // groups, cg * kh * kw)), -1, -2)
-    dcols = xp.reshape(xp.matmul(weight_t, _grouped_grad(xp, g, groups)), (c, kh, kw, n, oh, ow))
-    (ph, pw), (sh, sw), (dh, dw) = padding, stride, dilation
-    dx = xp.zeros_like(g, shape=(c, n, h + 2 * ph, w + 2 * pw))  # channels first, as dcols
-    for i in range(kh):
-        for j in range(kw):
-            rows = slice(i * dh, i * dh + sh * (oh - 1) + 1, sh)
-            cols = slice(j * dw, j * dw + sw * (ow - 1) + 1, sw)
-            dx[:, :, rows, cols] += dcols[:, i, j]
-    return xp.transpose(dx, (1, 0, 2, 3))[:, :, ph : ph + h, pw : pw + w]
+    # dx = col2im(W^T g): window element i of output position m is input row i*d + m*s
+    k = len(padding)
+    _no_double_backward(f"conv{k}d", g)
+    n, c, *size = x_shape
+    o, cg, *kernel = weight.shape
+    out_size = g.shape[2:]
+    weight_t = xp.swapaxes(xp.reshape(weight, (groups, o // groups, -1)), -1, -2)
+    dcols = xp.matmul(weight_t, _grouped_grad(xp, g, groups))
+    dcols = xp.reshape(dcols, (c, *kernel, n, *out_size))
+    padded = tuple(s + 2 * p for s, p in zip(size, padding))
+    dx = xp.zeros_like(g, shape=(c, n, *padded))  # channels first, as dcols
+    for offset, slices in _offsets(kernel, stride, dilation, out_size):
+        dx[(slice(None), slice(None), *slices)] += dcols[(slice(None), *offset)]
+    return _crop(xp.swapaxes(dx, 0, 1), padding)
 
 
 def _conv_grad_w(xp, g, x, weight_shape, stride, padding, dilation, groups):
     # dW = g cols^T, with the columns recomputed from x
-    _no_double_backward("conv2d", g)
-    kernel = weight_shape[2:]
-    cols, _ = _im2col(xp, x, kernel, stride, padding, dilation, groups)
+    _no_double_backward(f"conv{len(padding)}d", g)
+    cols, _ = _im2col(xp, x, weight_shape[2:], stride, padding, dilation, groups)
+    return _weight_grad_of_columns(xp, g, cols, weight_shape, groups)
+
+
+def _weight_grad_of_columns(xp, g, cols, weight_shape, groups):
+    """g cols^T per group, as the weight's shape."""
     dw = xp.matmul(_grouped_grad(xp, g, groups), xp.swapaxes(cols, -1, -2))
     return xp.reshape(dw, weight_shape)
 
@@ -115,34 +144,118 @@ def _conv_grad_w(xp, g, x, weight_shape, stride, padding, dilation, groups):
 CONV2D = defop("conv2d", _conv_forward, double_backward=False,
                x=_conv_grad_x,                                   # col2im(W^T g)
                weight=_conv_grad_w)                              # g im2col(x)^T
+CONV3D = defop("conv3d", _conv_forward, double_backward=False,
+               x=_conv_grad_x,                                   # col2im(W^T g)
+               weight=_conv_grad_w)                              # g im2col(x)^T
 # fmt: on
 
 
+def _per_dim(name: str, value, minimum: int, k: int, fn: str | None = None) -> tuple:
+    """`value` (an int or k ints) as k ints, each >= `minimum` (torch's checks and types)."""
+    items = (value,) * k if isinstance(value, (int, np.integer)) else tuple(value)
+    if not all(isinstance(v, (int, np.integer)) and not isinstance(v, bool) for v in items):
+        raise TypeError(f"{name} must be an int or a tuple of {k} ints, got {value!r}")
+    if len(items) != k:
+        raise RuntimeError(
+            f"{fn + '(): ' if fn else ''}expected {name} to be a single integer value or a "
+            f"list of {k} values to match the dimensions, but got {name}={list(items)}"
+        )
+    if any(v < minimum for v in items):
+        raise RuntimeError(f"{fn + '(): ' if fn else ''}{name} must be >= {minimum}, got {value!r}")
+    return tuple(int(v) for v in items)
+
+
 def _tuple2(name: str, value, minimum: int) -> tuple[int, int]:
-    pair = (value, value) if isinstance(value, (int, np.integer)) else tuple(value)
-    if len(pair) != 2 or not all(isinstance(v, (int, np.integer)) for v in pair):
-        raise TypeError(f"{name} must be an int or a pair of ints, got {value!r}")
-    if any(v < minimum for v in pair):
-        raise ValueError(f"{name} must be >= {minimum}, got {value!r}")
-    return int(pair[0]), int(pair[1])
+    return _per_dim(name, value, minimum, 2)  # type: ignore[return-value]
 
 
 def _check_fits(name: str, input: Tensor, kernel, padding, dilation) -> None:
-    """The padded input [.., H, W] must hold at least one window of the dilated kernel."""
-    h, w = (size + 2 * p for size, p in zip(input.shape[-2:], padding))
-    span = [d * (k - 1) + 1 for k, d in zip(kernel, dilation)]
-    if h < span[0] or w < span[1]:
+    """The padded input [.., *S] must hold at least one window of the dilated kernel."""
+    k = len(kernel)
+    size = [n + 2 * p for n, p in zip(input.shape[-k:], padding)]
+    span = [d * (kk - 1) + 1 for kk, d in zip(kernel, dilation)]
+    if any(n < s for n, s in zip(size, span)):
         raise RuntimeError(
-            f"{name}(): the (padded) input is {h}x{w}, smaller than the dilated kernel "
-            f"{span[0]}x{span[1]}"
+            f"{name}(): the (padded) input is {'x'.join(map(str, size))}, smaller than the "
+            f"dilated kernel {'x'.join(map(str, span))}"
         )
 
 
-def _same_padding(kernel, dilation) -> tuple[tuple[int, int], tuple[int, int]]:
+def _same_padding(kernel, dilation) -> tuple[tuple[int, int], ...]:
     """Left/right padding per spatial dim that keeps the size at stride 1 (PyTorch's 'same':
     the extra pixel of an even kernel goes right/bottom)."""
     total = [d * (k - 1) for k, d in zip(kernel, dilation)]
-    return tuple((t // 2, t - t // 2) for t in total)  # type: ignore[return-value]
+    return tuple((t // 2, t - t // 2) for t in total)
+
+
+def _check_batched(name: str, k: int, input: Tensor, weight: Tensor) -> None:
+    """A batched [N, C, *S] input and a [.., .., *K] weight of one floating dtype."""
+    if input.ndim != k + 2 or weight.ndim != k + 2:
+        raise RuntimeError(
+            f"Expected {k + 1}D (unbatched) or {k + 2}D (batched) input to {name} and a "
+            f"{k + 2}D weight, but got input of size: {list(input.shape)} and weight of size: "
+            f"{list(weight.shape)}"
+        )
+    if input.dtype.kind != "f" or input.dtype != weight.dtype:
+        raise RuntimeError(
+            f"{name}(): expected floating point input and weight of one dtype, got "
+            f"{input.dtype} and {weight.dtype}"
+        )
+
+
+def _add_bias(name: str, out: Tensor, bias: Tensor | None) -> Tensor:
+    """out [N, O, *S] + bias [O] per channel."""
+    if bias is None:
+        return out
+    o = out.shape[1]
+    if bias.shape != (o,) or bias.dtype != out.dtype:
+        raise RuntimeError(
+            f"{name}(): bias must be of shape [{o}] and dtype {out.dtype}, got "
+            f"{list(bias.shape)} and {bias.dtype}"
+        )
+    return out + bias.reshape(1, o, *(1,) * (out.ndim - 2))
+
+
+def _convnd(name, k, op, input, weight, bias, stride, padding, dilation, groups) -> Tensor:
+    """conv{k}d: checks, 'same'/'valid' padding, the unbatched form, the fused op, the bias."""
+    if not isinstance(input, Tensor) or not isinstance(weight, Tensor):
+        raise TypeError(f"{name}(): input and weight must be Tensors")
+    if input.ndim == k + 1 and weight.ndim == k + 2:
+        return _convnd(name, k, op, input.unsqueeze(0), weight, bias, stride, padding,
+                       dilation, groups)[0]  # fmt: skip
+    _check_batched(name, k, input, weight)
+    stride, dilation = _per_dim("stride", stride, 1, k), _per_dim("dilation", dilation, 1, k)
+    if not isinstance(groups, (int, np.integer)) or groups < 1:
+        raise RuntimeError(f"{name}(): non-positive groups is not supported, got {groups!r}")
+    o, cg, *kernel = weight.shape
+    c = input.shape[1]
+    if c != cg * groups or o % groups:
+        raise RuntimeError(
+            f"Given groups={groups}, weight of size {list(weight.shape)}, expected input"
+            f"{list(input.shape)} to have {cg * groups} channels, but got {c} channels instead"
+            + (f" (and {o} output channels must be divisible by groups)" if o % groups else "")
+        )
+    if isinstance(padding, str):
+        if padding == "valid":
+            padding = (0,) * k
+        elif padding == "same":
+            if stride != (1,) * k:
+                raise RuntimeError("padding='same' is not supported for strided convolutions")
+            sides = _same_padding(kernel, dilation)
+            if any(left != right for left, right in sides):  # an even kernel: pad explicitly
+                input = pad(input, [w for side in reversed(sides) for w in side])
+                padding = (0,) * k
+            else:
+                padding = tuple(left for left, _ in sides)
+        else:
+            raise ValueError(
+                f"Invalid padding string {padding!r}, should be one of {{'valid', 'same'}}"
+            )
+    padding = _per_dim("padding", padding, 0, k)
+    _check_fits(name, input, kernel, padding, dilation)
+    params = {"stride": stride, "padding": padding, "dilation": dilation, "groups": groups}
+    out = apply(op, (input, weight), params)
+    return _add_bias(name, out, bias)
 
 
 def conv2d(
@@ -156,57 +269,21 @@ def conv2d(
 ) -> Tensor:
     """2-D cross-correlation, as PyTorch's: input [N, C, H, W] (or [C, H, W]), weight
     [O, C/groups, KH, KW], bias [O]; `padding` is an int, a pair, "valid" or "same" (stride 1)."""
-    if not isinstance(input, Tensor) or not isinstance(weight, Tensor):
-        raise TypeError("conv2d(): input and weight must be Tensors")
-    if input.ndim == 3:
-        return conv2d(input.unsqueeze(0), weight, bias, stride, padding, dilation, groups)[0]
-    if input.ndim != 4 or weight.ndim != 4:
-        raise RuntimeError(
-            f"conv2d(): expected a 3-D or 4-D input [N, C, H, W] and a 4-D weight, got input "
-            f"{list(input.shape)} and weight {list(weight.shape)}"
-        )
-    if input.dtype.kind != "f" or input.dtype != weight.dtype:
-        raise RuntimeError(
-            f"conv2d(): expected floating point input and weight of one dtype, got "
-            f"{input.dtype} and {weight.dtype}"
-        )
-    stride, dilation = _tuple2("stride", stride, 1), _tuple2("dilation", dilation, 1)
-    if not isinstance(groups, int) or groups < 1:
-        raise ValueError(f"conv2d(): groups must be a positive int, got {groups!r}")
-    o, cg, kh, kw = weight.shape
-    c = input.shape[1]
-    if c != cg * groups or o % groups:
-        raise RuntimeError(
-            f"Given groups={groups}, weight of size {list(weight.shape)}, expected input"
-            f"{list(input.shape)} to have {cg * groups} channels, but got {c} channels instead"
-            + (f" (and {o} output channels must be divisible by groups)" if o % groups else "")
-        )
-    if isinstance(padding, str):
-        if padding == "valid":
-            padding = (0, 0)
-        elif padding == "same":
-            if stride != (1, 1):
-                raise ValueError("padding='same' is not supported for strided convolutions")
-            (top, bottom), (left, right) = _same_padding((kh, kw), dilation)
-            if top != bottom or left != right:  # an even kernel: pad unevenly, explicitly
-                input = pad(input, (left, right, top, bottom))
-                padding = (0, 0)
-            else:
-                padding = (top, left)
-        else:
-            raise ValueError(f"padding must be an int, a pair, 'valid' or 'same', got {padding!r}")
-    padding = _tuple2("padding", padding, 0)
-    _check_fits("conv2d", input, (kh, kw), padding, dilation)
-    params = {"stride": stride, "padding": padding, "dilation": dilation, "groups": groups}
-    out = apply(CONV2D, (input, weight), params)
-    if bias is not None:
-        if bias.shape != (o,) or bias.dtype != input.dtype:
-            raise RuntimeError(
-                f"conv2d(): bias must be of shape [{o}] and dtype {input.dtype}, got "
-                f"{list(bias.shape)} and {bias.dtype}"
-            )
-        out = out + bias.reshape(1, o, 1, 1)
-    return out
+    return _convnd("conv2d", 2, CONV2D, input, weight, bias, stride, padding, dilation, groups)
+
+
+def conv3d(
+    input: Tensor,
+    weight: Tensor,
+    bias: Tensor | None = None,
+    stride=1,
+    padding=0,
+    dilation=1,
+    groups: int = 1,
+) -> Tensor:
+    """3-D cross-correlation, as PyTorch's: input [N, C, D, H, W] (or [C, D, H, W]), weight
+    [O, C/groups, KD, KH, KW], bias [O]; `padding` is an int, a triple, "valid" or "same"."""
+    return _convnd("conv3d", 3, CONV3D, input, weight, bias, stride, padding, dilation, groups)
 
 
 def conv1d(
@@ -244,145 +321,133 @@ def _single(name: str, value) -> int:
 # --- pooling --------------------------------------------------------------------------------
 
 
-def _pool_offsets(kernel, stride, dilation, out_hw):
-    """(k, rows, cols) per kernel offset (i, j), k = i*KW + j: the slices of the padded input
-    that offset reads for every output position at once."""
-    (kh, kw), (sh, sw), (dh, dw), (oh, ow) = kernel, stride, dilation, out_hw
-    for i in range(kh):
-        for j in range(kw):
-            rows = slice(i * dh, i * dh + sh * (oh - 1) + 1, sh)
-            yield i * kw + j, rows, slice(j * dw, j * dw + sw * (ow - 1) + 1, sw)
-
-
 def _pool_forward(xp, x, *, kernel, stride, padding, dilation):
     lowest = -math.inf if x.dtype.kind == "f" else np.iinfo(x.dtype).min
-    padded = _pad_hw(xp, x, padding, lowest)
-    out_hw = tuple(
+    padded = _pad_spatial(xp, x, padding, lowest)
+    out_size = tuple(
         (size - d * (k - 1) - 1) // s + 1
         for size, k, s, d in zip(padded.shape[2:], kernel, stride, dilation)
     )
     if _tiles(kernel, stride, dilation):
-        best, where = _pool_forward_tiled(xp, padded, kernel, out_hw)
+        best, where = _pool_forward_tiled(xp, padded, kernel, stride, dilation, out_size)
         if x.dtype.kind != "f" or not bool(xp.isnan(best).any()):
             return best, where
-    return _pool_forward_by_offsets(xp, padded, kernel, stride, dilation, out_hw)
+    return _pool_forward_by_offsets(xp, padded, kernel, stride, dilation, out_size)
 
 
 def _tiles(kernel, stride, dilation) -> bool:
     """Whether the windows tile the input (stride = kernel, no dilation: MaxPool2d(k))."""
-    return tuple(stride) == tuple(kernel) and tuple(dilation) == (1, 1)
+    return tuple(stride) == tuple(kernel) and all(d == 1 for d in dilation)
 
 
-def _pool_forward_by_offsets(xp, padded, kernel, stride, dilation, out_hw):
+def _pool_forward_by_offsets(xp, padded, kernel, stride, dilation, out_size):
     # the reference: one pass per kernel offset over output-sized slices; `where` keeps the
-    # offset of each window's first maximum (a NaN wins, and a later NaN too, as in PyTorch)
+    # (row-major) number of the offset of each window's first maximum (a NaN wins, and a later
+    # NaN too, as in PyTorch)
     best = where = None
-    for k, rows, cols in _pool_offsets(kernel, stride, dilation, out_hw):
-        value = padded[:, :, rows, cols]
+    for number, (_, slices) in enumerate(_offsets(kernel, stride, dilation, out_size)):
+        value = padded[(slice(None), slice(None), *slices)]
         if best is None:
             best = value.copy()
             where = xp.zeros_like(best, dtype=np.int32)
             continue
         better = (value > best) | (value != value)
         xp.copyto(best, value, where=better)
-        xp.copyto(where, k, where=better)
+        xp.copyto(where, number, where=better)
     return best, where
 
 
-def _pool_forward_tiled(xp, padded, kernel, out_hw):
+def _pool_forward_tiled(xp, padded, kernel, stride, dilation, out_size):
     """_pool_forward_by_offsets for windows that tile the input, without its masked copies
     (cnn_step's 2x2 pools: 7.0 -> 3.2 ms): the maximum over the offsets' slices, then each
     window's offset is the first whose value equals it (offsets assigned last to first).
     Without NaNs only (a NaN equals nothing; the caller then takes the reference).
     tests/nn/test_conv.py pins both equal."""
-    (kh, kw), (oh, ow) = kernel, out_hw
     values = [
-        padded[:, :, i : i + kh * oh : kh, j : j + kw * ow : kw]
-        for i in range(kh)
-        for j in range(kw)
+        padded[(slice(None), slice(None), *slices)]
+        for _, slices in _offsets(kernel, stride, dilation, out_size)
     ]
     best = values[0].copy()
     for value in values[1:]:
         xp.maximum(best, value, out=best)
     where = xp.full(best.shape, len(values) - 1, dtype=np.int32)
-    for k in range(len(values) - 2, -1, -1):
-        where[values[k] == best] = k
+    for number in range(len(values) - 2, -1, -1):
+        where[values[number] == best] = number
     return best, where
 
 
-def _pool_positions(xp, where, kernel, stride, padding, dilation):
-    """Rows and columns in the unpadded input of each window's chosen element."""
-    oh, ow = where.shape[2:]
-    kw = kernel[1]
-    (sh, sw), (dh, dw), (ph, pw) = stride, dilation, padding
-    i, j = where // kw, where % kw
-    rows = xp.reshape(xp.arange(oh), (oh, 1)) * sh + i * dh - ph
-    cols = xp.reshape(xp.arange(ow), (1, ow)) * sw + j * dw - pw
-    return rows, cols
+def _pool_indices(xp, where, size, kernel, stride, padding, dilation):
+    """Each window's chosen element as an index into the flattened spatial dims `size` of the
+    unpadded input (PyTorch's return_indices)."""
+    k = len(kernel)
+    flat = 0
+    for d in range(k):
+        i = (where // math.prod(kernel[d + 1 :])) % kernel[d]  # the offset's d-th coordinate
+        steps = xp.reshape(xp.arange(where.shape[2 + d]), [-1 if e == d else 1 for e in range(k)])
+        position = steps * stride[d] + i * dilation[d] - padding[d]
+        flat = flat + position * math.prod(size[d + 1 :])
+    return flat
 
 
 def _pool_grad(xp, g, x_shape, where, kernel, stride, padding, dilation):
-    _no_double_backward("max_pool2d", g)
+    _no_double_backward(f"max_pool{len(kernel)}d", g)
     if _tiles(kernel, stride, dilation):
-        return _pool_grad_tiled(xp, g, x_shape, where, kernel, padding)
+        return _pool_grad_tiled(xp, g, x_shape, where, kernel, stride, padding, dilation)
     return _pool_grad_by_offsets(xp, g, x_shape, where, kernel, stride, padding, dilation)
 
 
 def _pool_grad_by_offsets(xp, g, x_shape, where, kernel, stride, padding, dilation):
     # the reference: g goes to each window's maximum, offset by offset, where `where` names it;
     # overlapping windows add up because each offset adds into its own (duplicate-free) slice
-    n, c, h, w = x_shape
-    ph, pw = padding
-    dx = xp.zeros_like(g, shape=(n, c, h + 2 * ph, w + 2 * pw))
-    for k, rows, cols in _pool_offsets(kernel, stride, dilation, where.shape[2:]):
-        dx[:, :, rows, cols] += xp.where(where == k, g, 0)
-    return dx[:, :, ph : ph + h, pw : pw + w]
+    padded = tuple(n + 2 * p for n, p in zip(x_shape[2:], padding))
+    dx = xp.zeros_like(g, shape=(*x_shape[:2], *padded))
+    for number, (_, slices) in enumerate(_offsets(kernel, stride, dilation, where.shape[2:])):
+        dx[(slice(None), slice(None), *slices)] += xp.where(where == number, g, 0)
+    return _crop(dx, padding)
 
 
-def _pool_grad_tiled(xp, g, x_shape, where, kernel, padding):
+def _pool_grad_tiled(xp, g, x_shape, where, kernel, stride, padding, dilation):
     """_pool_grad_by_offsets for windows that tile the input (see _pool_forward_tiled): the
     offsets' slices do not overlap, so each is written once instead of added into zeros."""
-    n, c, h, w = x_shape
-    (kh, kw), (ph, pw) = kernel, padding
-    oh, ow = where.shape[2:]
-    padded_hw = (h + 2 * ph, w + 2 * pw)
-    if (oh * kh, ow * kw) == padded_hw:  # every element is in some window
-        dx = xp.empty_like(g, shape=(n, c, *padded_hw))
-    else:
-        dx = xp.zeros_like(g, shape=(n, c, *padded_hw))
-    for i in range(kh):
-        for j in range(kw):
-            rows, cols = slice(i, i + kh * oh, kh), slice(j, j + kw * ow, kw)
-            dx[:, :, rows, cols] = xp.where(where == i * kw + j, g, 0)
-    return dx[:, :, ph : ph + h, pw : pw + w]
+    padded = tuple(n + 2 * p for n, p in zip(x_shape[2:], padding))
+    covered = tuple(k * m for k, m in zip(kernel, where.shape[2:])) == padded
+    make = xp.empty_like if covered else xp.zeros_like  # empty: every element gets written
+    dx = make(g, shape=(*x_shape[:2], *padded))
+    for number, (_, slices) in enumerate(_offsets(kernel, stride, dilation, where.shape[2:])):
+        dx[(slice(None), slice(None), *slices)] = xp.where(where == number, g, 0)
+    return _crop(dx, padding)
 
 
 # fmt: off
 MAX_POOL2D = defop("max_pool2d", _pool_forward, residuals=("where",), double_backward=False,
                    x=_pool_grad)                              # g at each window's argmax
+MAX_POOL3D = defop("max_pool3d", _pool_forward, residuals=("where",), double_backward=False,
+                   x=_pool_grad)                              # g at each window's argmax
 # fmt: on
 
 
-def _pool_args(name, input, kernel_size, stride, padding, dilation, ceil_mode):
-    """Checked (kernel, stride, padding, dilation) pairs, and the extra (bottom, right) padding
+def _pool_args(name, k, input, kernel_size, stride, padding, dilation, ceil_mode):
+    """Checked (kernel, stride, padding, dilation) k-tuples, and the extra (far-side) padding
     that ceil_mode's last, partial windows need (0 in floor mode)."""
-    if not isinstance(input, Tensor) or input.ndim not in (3, 4):
+    if not isinstance(input, Tensor) or input.ndim not in (k + 1, k + 2):
         raise RuntimeError(
-            f"{name}(): expected a 3-D or 4-D input [N, C, H, W], got "
+            f"{name}(): expected a {k + 1}-D or {k + 2}-D input [N, C, *spatial], got "
             f"{list(input.shape) if isinstance(input, Tensor) else type(input).__name__}"
         )
-    kernel = _tuple2("kernel_size", kernel_size, 1)
-    stride = kernel if stride is None or stride == [] else _tuple2("stride", stride, 1)
-    padding, dilation = _tuple2("padding", padding, 0), _tuple2("dilation", dilation, 1)
-    if any(2 * p > k for p, k in zip(padding, kernel)):
+    kernel = _per_dim("kernel_size", kernel_size, 1, k, name)
+    no_stride = stride is None or (isinstance(stride, (list, tuple)) and len(stride) == 0)
+    stride = kernel if no_stride else _per_dim("stride", stride, 1, k, name)
+    padding = _per_dim("padding", padding, 0, k, name)
+    dilation = _per_dim("dilation", dilation, 1, k, name)
+    if any(2 * p > kk for p, kk in zip(padding, kernel)):
         raise RuntimeError(
             f"{name}(): pad should be at most half of effective kernel size, but got pad="
             f"{padding} and kernel_size={kernel}"
         )
     _check_fits(name, input, kernel, padding, dilation)
     extra = tuple(
-        _ceil_overhang(n, k, s, p, d) if ceil_mode else 0
-        for n, k, s, p, d in zip(input.shape[-2:], kernel, stride, padding, dilation)
+        _ceil_overhang(n, kk, s, p, d) if ceil_mode else 0
+        for n, kk, s, p, d in zip(input.shape[-k:], kernel, stride, padding, dilation)
     )
     return kernel, stride, padding, dilation, extra
 
@@ -398,6 +463,35 @@ def _ceil_overhang(n: int, k: int, s: int, p: int, d: int) -> int:
     return max((out - 1) * s + span - (n + 2 * p), 0)
 
 
+def _far_side(extra) -> list:
+    """F.pad widths (last dim first) that pad only the far side of each spatial dim."""
+    return [w for e in reversed(extra) for w in (0, e)]
+
+
+def _max_poolnd(name, k, op, input, kernel_size, stride, padding, dilation, ceil_mode,
+                return_indices):  # fmt: skip
+    kernel, stride, padding, dilation, extra = _pool_args(
+        name, k, input, kernel_size, stride, padding, dilation, ceil_mode
+    )
+    if input.ndim == k + 1:
+        out = _max_poolnd(name, k, op, input.unsqueeze(0), kernel, stride, padding, dilation,
+                          ceil_mode, True)  # fmt: skip
+        return (out[0][0], out[1][0]) if return_indices else out[0][0]
+    size = input.shape[2:]
+    if any(extra):  # ceil_mode: the last windows overhang; what they miss counts as -inf
+        lowest = -math.inf if input.dtype.kind == "f" else int(np.iinfo(input.dtype).min)
+        input = pad(input, _far_side(extra), value=lowest)
+    params = {"kernel": kernel, "stride": stride, "padding": padding, "dilation": dilation}
+    out = apply(op, (input,), params)
+    if not return_indices:
+        return out
+    # the node keeps the argmax only when recording: find it again (only this path pays)
+    xp = input._backend_xp()
+    _, where = _pool_forward(xp, input._data, **params)
+    flat = _pool_indices(xp, where, size, kernel, stride, padding, dilation)
+    return out, Tensor._make(flat.astype(np.int64))
+
+
 def max_pool2d(
     input: Tensor,
     kernel_size,
@@ -410,25 +504,60 @@ def max_pool2d(
     """The maximum of each window of input [N, C, H, W] (or [C, H, W]); `stride` defaults to
     the kernel size, padding counts as -inf. With `return_indices`, also each maximum's index
     into the flattened H*W of the input (as PyTorch's)."""
-    kernel, stride, padding, dilation, extra = _pool_args(
-        "max_pool2d", input, kernel_size, stride, padding, dilation, ceil_mode
+    return _max_poolnd("max_pool2d", 2, MAX_POOL2D, input, kernel_size, stride, padding,
+                       dilation, ceil_mode, return_indices)  # fmt: skip
+
+
+def max_pool3d(
+    input: Tensor,
+    kernel_size,
+    stride=None,
+    padding=0,
+    dilation=1,
+    ceil_mode: bool = False,
+    return_indices: bool = False,
+):
+    """The maximum of each window of input [N, C, D, H, W] (or [C, D, H, W]); as max_pool2d,
+    the indices into the flattened D*H*W."""
+    return _max_poolnd("max_pool3d", 3, MAX_POOL3D, input, kernel_size, stride, padding,
+                       dilation, ceil_mode, return_indices)  # fmt: skip
+
+
+def _avg_poolnd(name, k, input, kernel_size, stride, padding, ceil_mode, count_include_pad,
+                divisor_override) -> Tensor:  # fmt: skip
+    """The mean of each window: a depthwise conv{k}d with a constant kernel."""
+    kernel, stride, padding, _, extra = _pool_args(
+        name, k, input, kernel_size, stride, padding, 1, ceil_mode
     )
-    if input.ndim == 3:
-        out = max_pool2d(input.unsqueeze(0), kernel, stride, padding, dilation, ceil_mode, True)
-        return (out[0][0], out[1][0]) if return_indices else out[0][0]
-    width = input.shape[-1]
-    if extra != (0, 0):  # ceil_mode: the last windows overhang; what they miss counts as -inf
-        lowest = -math.inf if input.dtype.kind == "f" else int(np.iinfo(input.dtype).min)
-        input = pad(input, (0, extra[1], 0, extra[0]), value=lowest)
-    params = {"kernel": kernel, "stride": stride, "padding": padding, "dilation": dilation}
-    out = apply(MAX_POOL2D, (input,), params)
-    if not return_indices:
-        return out
-    # the node keeps the argmax only when recording: find it again (only this path pays)
+    if input.dtype.kind != "f":
+        raise NotImplementedError(f'"{name}" not implemented for {input.dtype} input')
+    if divisor_override is not None and divisor_override == 0:
+        raise RuntimeError(f"{name}(): divisor must be not zero")
+    if input.ndim == k + 1:
+        return _avg_poolnd(name, k, input.unsqueeze(0), kernel, stride, padding, ceil_mode,
+                           count_include_pad, divisor_override)[0]  # fmt: skip
+    conv = conv2d if k == 2 else conv3d
+    c = input.shape[1]
     xp = input._backend_xp()
-    _, where = _pool_forward(xp, input._data, **params)
-    rows, cols = _pool_positions(xp, where, kernel, stride, padding, dilation)
-    return out, Tensor._make((rows * width + cols).astype(np.int64))
+    ones = Tensor._make(xp.ones_like(input._data, shape=(c, 1, *kernel)))
+    sides = [w for p, e in zip(reversed(padding), reversed(extra)) for w in (p, p + e)]
+    padded = pad(input, sides)  # ceil_mode's overhang: zeros, not counted
+    total = conv(padded, ones, None, stride, 0, 1, c)
+    if divisor_override is not None:
+        return total / divisor_override
+    if not any(extra) and (count_include_pad or not any(padding)):
+        return total / math.prod(kernel)
+    # each window's divisor: its elements inside the input (and, with count_include_pad, its
+    # explicit padding), never the overhang
+    size = input.shape[2:]
+    if count_include_pad:
+        region = tuple(n + 2 * p for n, p in zip(size, padding))
+        inside = pad(Tensor._make(xp.ones_like(input._data, shape=(1, 1, *region))),
+                     _far_side(extra))  # fmt: skip
+    else:
+        inside = pad(Tensor._make(xp.ones_like(input._data, shape=(1, 1, *size))), sides)
+    counts = conv(inside, ones[:1], None, stride, 0)
+    return total / counts
 
 
 def avg_pool2d(
@@ -440,35 +569,24 @@ def avg_pool2d(
     count_include_pad: bool = True,
     divisor_override: int | None = None,
 ) -> Tensor:
-    """The mean of each window of input [N, C, H, W] (or [C, H, W]): a depthwise conv2d with a
-    constant kernel. Padding counts as zeros in the mean unless `count_include_pad=False`."""
-    kernel, stride, padding, _, extra = _pool_args(
-        "avg_pool2d", input, kernel_size, stride, padding, 1, ceil_mode
-    )
-    if input.ndim == 3:
-        return avg_pool2d(input.unsqueeze(0), kernel, stride, padding, ceil_mode,
-                          count_include_pad, divisor_override)[0]  # fmt: skip
-    c = input.shape[1]
-    xp = input._backend_xp()
-    ones = Tensor._make(xp.ones_like(input._data, shape=(c, 1, *kernel)))
-    (ph, pw), (eh, ew) = padding, extra
-    padded = pad(input, (pw, pw + ew, ph, ph + eh))  # ceil_mode's overhang: zeros, not counted
-    total = conv2d(padded, ones, None, stride, 0, 1, c)
-    if divisor_override is not None:
-        return total / divisor_override
-    if extra == (0, 0) and (count_include_pad or padding == (0, 0)):
-        return total / (kernel[0] * kernel[1])
-    # each window's divisor: its elements inside the input (and, with count_include_pad, its
-    # explicit padding), never the overhang
-    h, w = input.shape[2:]
-    region = (1, 1, h + 2 * ph, w + 2 * pw) if count_include_pad else (1, 1, h, w)
-    inside = Tensor._make(xp.ones_like(input._data, shape=region))
-    if count_include_pad:
-        inside = pad(inside, (0, ew, 0, eh))
-    else:
-        inside = pad(inside, (pw, pw + ew, ph, ph + eh))
-    counts = conv2d(inside, ones[:1], None, stride, 0)
-    return total / counts
+    """The mean of each window of input [N, C, H, W] (or [C, H, W]). Padding counts as zeros
+    in the mean unless `count_include_pad=False`."""
+    return _avg_poolnd("avg_pool2d", 2, input, kernel_size, stride, padding, ceil_mode,
+                       count_include_pad, divisor_override)  # fmt: skip
+
+
+def avg_pool3d(
+    input: Tensor,
+    kernel_size,
+    stride=None,
+    padding=0,
+    ceil_mode: bool = False,
+    count_include_pad: bool = True,
+    divisor_override: int | None = None,
+) -> Tensor:
+    """The mean of each window of input [N, C, D, H, W] (or [C, D, H, W]), as avg_pool2d."""
+    return _avg_poolnd("avg_pool3d", 3, input, kernel_size, stride, padding, ceil_mode,
+                       count_include_pad, divisor_override)  # fmt: skip
 
 
 # --- batch norm -----------------------------------------------------------------------------
@@ -561,7 +679,15 @@ class _ConvNd(Module):
             )
         kernel = (kernel_size,) * self._dims if isinstance(kernel_size, int) else tuple(kernel_size)
         self.in_channels, self.out_channels, self.kernel_size = in_channels, out_channels, kernel
-        self.stride, self.padding, self.dilation = stride, padding, dilation
+        # per-dim tuples, as torch keeps them (a padding string stays a string)
+        self.stride, self.dilation = self._per_dim(stride), self._per_dim(dilation)
+        self.padding = padding if isinstance(padding, str) else self._per_dim(padding)
+        if isinstance(padding, str) and padding not in ("valid", "same"):
+            raise ValueError(
+                f"Invalid padding string {padding!r}, should be one of {{'valid', 'same'}}"
+            )
+        if padding == "same" and any(s != 1 for s in self.stride):
+            raise ValueError("padding='same' is not supported for strided convolutions")
         self.groups, self.padding_mode = groups, padding_mode
         shape = (out_channels, in_channels // groups, *kernel)
         self.weight = Parameter(creation.empty(*shape, dtype=dtype, device=device))
@@ -575,7 +701,7 @@ class _ConvNd(Module):
         init.default_layer_init_(self.weight, self.bias)  # fan_in = C/groups * KH * KW
 
     def _conv(self, input: Tensor) -> Tensor:
-        fn = conv2d if self._dims == 2 else conv1d
+        fn = {1: conv1d, 2: conv2d, 3: conv3d}[self._dims]
         if self.padding_mode == "zeros":
             return fn(input, self.weight, self.bias, self.stride, self.padding, self.dilation,
                       self.groups)  # fmt: skip
@@ -601,9 +727,9 @@ class _ConvNd(Module):
             f"{self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}, "
             f"stride={self.stride}"
         )
-        if self.padding not in (0, (0,) * self._dims):
+        if self.padding != (0,) * self._dims:
             text += f", padding={self.padding}"
-        if self.dilation not in (1, (1,) * self._dims):
+        if self.dilation != (1,) * self._dims:
             text += f", dilation={self.dilation}"
         if self.groups != 1:
             text += f", groups={self.groups}"
@@ -626,41 +752,74 @@ class Conv1d(_ConvNd):
     _dims = 1
 
 
-class MaxPool2d(Module):
+class Conv3d(_ConvNd):
+    """3-D convolution over [N, C, D, H, W] (PyTorch's nn.Conv3d, its init and arguments)."""
+
+    _dims = 3
+
+
+class _MaxPoolNd(Module):
+    _fn = staticmethod(max_pool2d)
+
     def __init__(self, kernel_size, stride=None, padding=0, dilation=1, return_indices=False,
                  ceil_mode=False):  # fmt: skip
         super().__init__()
-        self.kernel_size, self.stride, self.padding = kernel_size, stride, padding
+        self.kernel_size, self.padding = kernel_size, padding
+        self.stride = stride if stride is not None else kernel_size  # as torch keeps it
         self.dilation, self.return_indices, self.ceil_mode = dilation, return_indices, ceil_mode
 
     def forward(self, input: Tensor):
-        return max_pool2d(input, self.kernel_size, self.stride, self.padding, self.dilation,
+        return type(self)._fn(input, self.kernel_size, self.stride, self.padding, self.dilation,
                           self.ceil_mode, self.return_indices)  # fmt: skip
 
     def extra_repr(self) -> str:
         return (
-            f"kernel_size={self.kernel_size}, stride={self.stride or self.kernel_size}, "
+            f"kernel_size={self.kernel_size}, stride={self.stride}, "
             f"padding={self.padding}, dilation={self.dilation}, ceil_mode={self.ceil_mode}"
         )
 
 
-class AvgPool2d(Module):
+class MaxPool2d(_MaxPoolNd):
+    """Max pooling over [N, C, H, W] (PyTorch's nn.MaxPool2d)."""
+
+    _fn = staticmethod(max_pool2d)
+
+
+class MaxPool3d(_MaxPoolNd):
+    """Max pooling over [N, C, D, H, W] (PyTorch's nn.MaxPool3d)."""
+
+    _fn = staticmethod(max_pool3d)
+
+
+class _AvgPoolNd(Module):
+    _fn = staticmethod(avg_pool2d)
+
     def __init__(self, kernel_size, stride=None, padding=0, ceil_mode=False,
                  count_include_pad=True, divisor_override=None):  # fmt: skip
         super().__init__()
-        self.kernel_size, self.stride, self.padding = kernel_size, stride, padding
+        self.kernel_size, self.padding = kernel_size, padding
+        self.stride = stride if stride is not None else kernel_size  # as torch keeps it
         self.ceil_mode, self.count_include_pad = ceil_mode, count_include_pad
         self.divisor_override = divisor_override
 
     def forward(self, input: Tensor) -> Tensor:
-        return avg_pool2d(input, self.kernel_size, self.stride, self.padding, self.ceil_mode,
+        return type(self)._fn(input, self.kernel_size, self.stride, self.padding, self.ceil_mode,
                           self.count_include_pad, self.divisor_override)  # fmt: skip
 
     def extra_repr(self) -> str:
-        return (
-            f"kernel_size={self.kernel_size}, stride={self.stride or self.kernel_size}, "
-            f"padding={self.padding}"
-        )
+        return f"kernel_size={self.kernel_size}, stride={self.stride}, padding={self.padding}"
+
+
+class AvgPool2d(_AvgPoolNd):
+    """Average pooling over [N, C, H, W] (PyTorch's nn.AvgPool2d)."""
+
+    _fn = staticmethod(avg_pool2d)
+
+
+class AvgPool3d(_AvgPoolNd):
+    """Average pooling over [N, C, D, H, W] (PyTorch's nn.AvgPool3d)."""
+
+    _fn = staticmethod(avg_pool3d)
 
 
 class _BatchNorm(Module):
@@ -726,3 +885,9 @@ class BatchNorm2d(_BatchNorm):
     """Batch norm over [N, C, H, W] (statistics per channel C)."""
 
     _ndims = (4,)
+
+
+class BatchNorm3d(_BatchNorm):
+    """Batch norm over [N, C, D, H, W] (statistics per channel C)."""
+
+    _ndims = (5,)

@@ -1,5 +1,5 @@
-"""Transposed convolutions ("deconvolutions"): `conv_transpose2d` as one fused op and
-`conv_transpose1d` on it, and the modules `ConvTranspose1d`/`ConvTranspose2d`.
+"""Transposed convolutions ("deconvolutions"): `conv_transpose2d`/`conv_transpose3d` as fused ops
+and `conv_transpose1d` on the 2-D one, and the modules `ConvTranspose1d`/`2d`/`3d`.
 
 A transposed convolution is the backward of a convolution with respect to its input: each
 input pixel scatters its value, weighted by the kernel, into a window of the output. So its
@@ -8,7 +8,8 @@ forward is conv2d's input gradient (col2im(W^T x)), and its own gradients are co
     d/dx  = conv2d(g, W)                 (the transpose of a transpose)
     d/dW  = x im2col(g)^T                (conv2d's weight gradient, with x and g swapped)
 
-Weight layout is PyTorch's: [C_in, C_out/groups, KH, KW].
+Both gradients read the columns im2col(g): one backward rule computes them once.
+Weight layout is PyTorch's: [C_in, C_out/groups, *K].
 """
 
 from __future__ import annotations
@@ -16,36 +17,95 @@ from __future__ import annotations
 from minigrad import creation
 from minigrad.autograd import apply, defop
 from minigrad.nn import init
-from minigrad.nn.conv import _conv_forward, _conv_grad_w, _conv_grad_x, _single, _tuple2
+from minigrad.nn.conv import (
+    _add_bias,
+    _check_batched,
+    _conv_grad_x,
+    _conv_of_columns,
+    _im2col,
+    _per_dim,
+    _single,
+    _weight_grad_of_columns,
+)
 from minigrad.nn.module import Module, Parameter
 from minigrad.tensor import Tensor
 
-__all__ = ["conv_transpose1d", "conv_transpose2d", "ConvTranspose1d", "ConvTranspose2d"]
+__all__ = [
+    "conv_transpose1d", "conv_transpose2d", "conv_transpose3d", "ConvTranspose1d",
+    "ConvTranspose2d", "ConvTranspose3d",
+]  # fmt: skip
 
 
-def _forward(xp, x, weight, *, out_hw, stride, padding, dilation, groups):
+def _forward(xp, x, weight, *, out_size, stride, padding, dilation, groups):
     n = x.shape[0]
-    shape = (n, weight.shape[1] * groups, *out_hw)
+    shape = (n, weight.shape[1] * groups, *out_size)
     return xp.ascontiguousarray(
         _conv_grad_x(xp, x, weight, shape, stride, padding, dilation, groups)
     )
 
 
-def _grad_x(xp, g, weight, stride, padding, dilation, groups):
-    return _conv_forward(
-        xp, g, weight, stride=stride, padding=padding, dilation=dilation, groups=groups
-    )
+def _backward(xp, g, x, weight, stride, padding, dilation, groups, needs_input_grad):
+    # both gradients read the columns of g: im2col once
+    cols, out_size = _im2col(xp, g, weight.shape[2:], stride, padding, dilation, groups)
+    dx = dw = None
+    if needs_input_grad[0]:
+        dx = _conv_of_columns(xp, cols, out_size, weight, g.shape[0], groups)
+    if needs_input_grad[1]:
+        dw = _weight_grad_of_columns(xp, x, cols, weight.shape, groups)
+    return dx, dw
 
 
-def _grad_w(xp, g, x, weight_shape, stride, padding, dilation, groups):
-    return _conv_grad_w(xp, x, g, weight_shape, stride, padding, dilation, groups)
-
-
+_FORMULAS = {"x": "conv(g, W): W im2col(g)", "weight": "x im2col(g)^T"}
 # fmt: off
 CONV_TRANSPOSE2D = defop("conv_transpose2d", _forward, double_backward=False,
-                         x=_grad_x,                              # conv2d(g, W)
-                         weight=_grad_w)                         # x im2col(g)^T
+                         backward=_backward, formula=_FORMULAS)
+CONV_TRANSPOSE3D = defop("conv_transpose3d", _forward, double_backward=False,
+                         backward=_backward, formula=_FORMULAS)
 # fmt: on
+
+
+def _conv_transposend(name, k, op, input, weight, bias, stride, padding, output_padding, groups,
+                      dilation) -> Tensor:  # fmt: skip
+    """conv_transpose{k}d: checks, the unbatched form, the fused op, the bias."""
+    if not isinstance(input, Tensor) or not isinstance(weight, Tensor):
+        raise TypeError(f"{name}(): input and weight must be Tensors")
+    if input.ndim == k + 1 and weight.ndim == k + 2:
+        out = _conv_transposend(name, k, op, input.unsqueeze(0), weight, bias, stride, padding,
+                                output_padding, groups, dilation)  # fmt: skip
+        return out[0]
+    _check_batched(name, k, input, weight)
+    stride, dilation = _per_dim("stride", stride, 1, k), _per_dim("dilation", dilation, 1, k)
+    padding = _per_dim("padding", padding, 0, k)
+    output_padding = _per_dim("output_padding", output_padding, 0, k)
+    if not isinstance(groups, int) or groups < 1:
+        raise RuntimeError(f"{name}(): non-positive groups is not supported, got {groups!r}")
+    c_in, cg, *kernel = weight.shape
+    if input.shape[1] != c_in or c_in % groups:
+        raise RuntimeError(
+            f"Given transposed=1, weight of size {list(weight.shape)}, expected input"
+            f"{list(input.shape)} to have {c_in} channels, but got {input.shape[1]} channels "
+            f"instead"
+        )
+    for op_, s, d in zip(output_padding, stride, dilation):
+        if op_ >= s and op_ >= d:
+            raise RuntimeError(
+                f"output padding must be smaller than either stride or dilation, but got "
+                f"output_padding={output_padding}, stride={stride}, dilation={dilation}"
+            )
+    out_size = tuple(
+        (size - 1) * s - 2 * p + d * (kk - 1) + op_ + 1
+        for size, s, p, d, kk, op_ in zip(
+            input.shape[2:], stride, padding, dilation, kernel, output_padding
+        )
+    )
+    if any(n <= 0 for n in out_size):
+        raise RuntimeError(
+            f"{name}(): the output size {out_size} is too small (input {list(input.shape)}, "
+            f"kernel {tuple(kernel)}, stride {stride}, padding {padding})"
+        )
+    params = dict(out_size=out_size, stride=stride, padding=padding, dilation=dilation,
+                  groups=groups)  # fmt: skip
+    return _add_bias(name, apply(op, (input, weight), params), bias)
 
 
 def conv_transpose2d(
@@ -60,63 +120,24 @@ def conv_transpose2d(
 ) -> Tensor:
     """The transpose of conv2d: input [N, C_in, H, W] (or [C_in, H, W]), weight
     [C_in, C_out/groups, KH, KW]; output size (H - 1) s - 2 p + d (KH - 1) + output_padding + 1."""
-    if not isinstance(input, Tensor) or not isinstance(weight, Tensor):
-        raise TypeError("conv_transpose2d(): input and weight must be Tensors")
-    if input.ndim == 3:
-        out = conv_transpose2d(
-            input.unsqueeze(0), weight, bias, stride, padding, output_padding, groups, dilation
-        )
-        return out[0]
-    if input.ndim != 4 or weight.ndim != 4:
-        raise RuntimeError(
-            f"conv_transpose2d(): expected a 3-D or 4-D input [N, C, H, W] and a 4-D weight, "
-            f"got input {list(input.shape)} and weight {list(weight.shape)}"
-        )
-    if input.dtype.kind != "f" or input.dtype != weight.dtype:
-        raise RuntimeError(
-            f"conv_transpose2d(): expected floating point input and weight of one dtype, got "
-            f"{input.dtype} and {weight.dtype}"
-        )
-    stride, dilation = _tuple2("stride", stride, 1), _tuple2("dilation", dilation, 1)
-    padding = _tuple2("padding", padding, 0)
-    output_padding = _tuple2("output_padding", output_padding, 0)
-    if not isinstance(groups, int) or groups < 1:
-        raise ValueError(f"conv_transpose2d(): groups must be a positive int, got {groups!r}")
-    c_in, cg, kh, kw = weight.shape
-    if input.shape[1] != c_in or c_in % groups:
-        raise RuntimeError(
-            f"Given transposed=1, weight of size {list(weight.shape)}, expected input"
-            f"{list(input.shape)} to have {c_in} channels, but got {input.shape[1]} channels "
-            f"instead"
-        )
-    for op, s, d in zip(output_padding, stride, dilation):
-        if op >= s and op >= d:
-            raise RuntimeError(
-                f"output padding must be smaller than either stride or dilation, but got "
-                f"output_padding={output_padding}, stride={stride}, dilation={dilation}"
-            )
-    out_hw = tuple(
-        (size - 1) * s - 2 * p + d * (k - 1) + op + 1
-        for size, s, p, d, k, op in zip(
-            input.shape[2:], stride, padding, dilation, (kh, kw), output_padding
-        )
-    )
-    if any(n <= 0 for n in out_hw):
-        raise RuntimeError(
-            f"conv_transpose2d(): the output size {out_hw} is too small (input "
-            f"{list(input.shape)}, kernel {(kh, kw)}, stride {stride}, padding {padding})"
-        )
-    params = dict(out_hw=out_hw, stride=stride, padding=padding, dilation=dilation, groups=groups)
-    out = apply(CONV_TRANSPOSE2D, (input, weight), params)
-    if bias is not None:
-        o = cg * groups
-        if bias.shape != (o,) or bias.dtype != input.dtype:
-            raise RuntimeError(
-                f"conv_transpose2d(): bias must be of shape [{o}] and dtype {input.dtype}, got "
-                f"{list(bias.shape)} and {bias.dtype}"
-            )
-        out = out + bias.reshape(1, o, 1, 1)
-    return out
+    return _conv_transposend("conv_transpose2d", 2, CONV_TRANSPOSE2D, input, weight, bias,
+                             stride, padding, output_padding, groups, dilation)  # fmt: skip
+
+
+def conv_transpose3d(
+    input: Tensor,
+    weight: Tensor,
+    bias: Tensor | None = None,
+    stride=1,
+    padding=0,
+    output_padding=0,
+    groups: int = 1,
+    dilation=1,
+) -> Tensor:
+    """The transpose of conv3d: input [N, C_in, D, H, W] (or [C_in, D, H, W]), weight
+    [C_in, C_out/groups, KD, KH, KW]; each output size as conv_transpose2d's."""
+    return _conv_transposend("conv_transpose3d", 3, CONV_TRANSPOSE3D, input, weight, bias,
+                             stride, padding, output_padding, groups, dilation)  # fmt: skip
 
 
 def conv_transpose1d(
@@ -222,14 +243,14 @@ class _ConvTransposeNd(Module):
         return tuple(padding)
 
     def forward(self, input: Tensor, output_size=None) -> Tensor:
-        fn = conv_transpose2d if self._dims == 2 else conv_transpose1d
         output_padding = self._output_padding(input, output_size)
-        if self._dims == 1:
-            output_padding = output_padding[0]
-        return fn(
-            input, self.weight, self.bias, self.stride if self._dims == 2 else self.stride[0],
-            self.padding if self._dims == 2 else self.padding[0], output_padding, self.groups,
-            self.dilation if self._dims == 2 else self.dilation[0],
+        if self._dims == 1:  # conv_transpose1d takes ints or 1-tuples
+            return conv_transpose1d(input, self.weight, self.bias, self.stride, self.padding,
+                                    output_padding, self.groups, self.dilation)  # fmt: skip
+        return _conv_transposend(
+            f"conv_transpose{self._dims}d", self._dims,
+            CONV_TRANSPOSE2D if self._dims == 2 else CONV_TRANSPOSE3D, input, self.weight,
+            self.bias, self.stride, self.padding, output_padding, self.groups, self.dilation,
         )  # fmt: skip
 
     def extra_repr(self) -> str:
@@ -260,3 +281,9 @@ class ConvTranspose1d(_ConvTransposeNd):
     """1-D transposed convolution over [N, C, L] (PyTorch's nn.ConvTranspose1d)."""
 
     _dims = 1
+
+
+class ConvTranspose3d(_ConvTransposeNd):
+    """3-D transposed convolution over [N, C, D, H, W] (PyTorch's nn.ConvTranspose3d)."""
+
+    _dims = 3

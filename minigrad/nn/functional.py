@@ -773,7 +773,13 @@ from minigrad.nn.activation import (  # noqa: E402, F401
     threshold_,
 )
 from minigrad.nn.attention import apply_rope, scaled_dot_product_attention  # noqa: E402, F401
-from minigrad.nn.convtranspose import conv_transpose1d, conv_transpose2d  # noqa: E402, F401
+from minigrad.nn.convtranspose import (  # noqa: E402, F401
+    conv_transpose1d,
+    conv_transpose2d,
+    conv_transpose3d,
+)
+from minigrad.nn.ctc import ctc_loss  # noqa: E402, F401
+from minigrad.nn.embedding_bag import embedding_bag  # noqa: E402, F401
 from minigrad.nn.fold import bilinear, fold, unfold  # noqa: E402, F401
 from minigrad.nn.loss_functions import (  # noqa: E402, F401
     cosine_embedding_loss,
@@ -801,6 +807,7 @@ from minigrad.nn.padding import (  # noqa: E402, F401
 from minigrad.nn.pooling import (  # noqa: E402, F401
     adaptive_max_pool1d,
     adaptive_max_pool2d,
+    adaptive_max_pool3d,
     avg_pool1d,
     lp_pool1d,
     lp_pool2d,
@@ -821,6 +828,8 @@ from minigrad.nn.upsampling import (  # noqa: E402, F401
 __all__ += [n for n in _activation_names if n[0].islower()]
 __all__ += ["dropout1d", "dropout2d", "dropout3d", "pixel_shuffle", "pixel_unshuffle"]
 __all__ += ["conv_transpose1d", "conv_transpose2d", "interpolate", "upsample", "upsample_nearest"]
+__all__ += ["conv3d", "conv_transpose3d", "max_pool3d", "avg_pool3d", "adaptive_max_pool3d"]
+__all__ += ["ctc_loss", "embedding_bag"]
 __all__ += [
     "upsample_bilinear",
     "adaptive_avg_pool1d",
@@ -830,10 +839,13 @@ __all__ += [
 
 from minigrad.nn.conv import (  # noqa: E402, F401, I001
     avg_pool2d,
+    avg_pool3d,
     batch_norm,
     conv1d,
     conv2d,
+    conv3d,
     max_pool2d,
+    max_pool3d,
 )
 from minigrad.nn.multihead import multi_head_attention_forward  # noqa: E402, F401
 

@@ -2,16 +2,26 @@
 `F.local_response_norm` and the modules `GroupNorm`, `InstanceNorm1d/2d/3d`,
 `LocalResponseNorm`.
 
-Group norm normalises each sample's channels in groups: viewed as [N, G, C/G * spatial], it is
-layer norm over the last dim (the fused `layer_norm` op and its one backward), followed by the
-per-channel affine map. Instance norm is group norm with one channel per group, plus optional
-running statistics as in batch norm.
+Group norm normalises each sample's channels in groups. For float32/float64 it is one fused op
+over the view [N, G, C/G, S] (S the positions) with one backward, the statistics per (n, g) over
+C/G * S elements, xhat = (x - mean) rstd, y = xhat w_c + b_c:
+
+    db_c = sum_{n,s} g          dw_c = sum_{n,s} g xhat
+    dx   = rstd (w_c g - mean_g(w g) - xhat mean_g(w g xhat))
+
+written, as PyTorch's kernel, from the per-channel sums sum_s g and sum_s g x, so dx is
+A g + B x + C with per-(n, c) and per-(n, g) coefficients: a few passes over the data.
+`_group_norm_composite` (layer norm over [N, G, C/G * S], then the affine map) is the plain
+version beside it (other float dtypes), pinned equal by the tests. Instance norm is group norm
+with one channel per group, plus optional running statistics as in batch norm.
 """
 
 from __future__ import annotations
 
+import numpy as np
+
 from minigrad import creation
-from minigrad.autograd import no_grad
+from minigrad.autograd import apply, defop, no_grad
 from minigrad.nn.functional import layer_norm
 from minigrad.nn.module import Module, Parameter
 from minigrad.ops import elementwise as _ew
@@ -37,6 +47,72 @@ def _check_channels(name: str, input: Tensor, what: str, t: Tensor | None) -> No
         )
 
 
+def _grouped(xp, a, groups):
+    """[N, C, *S] as [N, G, C/G, prod(S)] (a view)."""
+    return xp.reshape(a, (a.shape[0], groups, a.shape[1] // groups, -1))
+
+
+def _dot_last(xp, a, b):
+    """sum over the last axis of a * b, as one batched GEMV (no [.., S] temporary)."""
+    return xp.matmul(a[..., None, :], b[..., :, None])[..., 0, 0]
+
+
+def _gn_stats(xp, x4, eps):
+    """mean and rstd [N, G] of x [N, G, C/G, S], and x - mean."""
+    count = x4.shape[2] * x4.shape[3]
+    mean = xp.sum(x4, axis=(2, 3)) / count
+    centred = x4 - mean[..., None, None]  # two passes for the variance, as stable as torch's
+    var = xp.sum(_dot_last(xp, centred, centred), axis=2) / count
+    return mean, 1 / xp.sqrt(var + eps), centred
+
+
+def _gn_forward(xp, x, weight, bias, *, groups, eps):
+    x4 = _grouped(xp, x, groups)
+    mean, rstd, centred = _gn_stats(xp, x4, eps)
+    scale = rstd[..., None] * xp.reshape(weight, x4.shape[1:3])  # [N, G, C/G]
+    centred *= scale[..., None]  # the output, in the buffer of the centred input
+    centred += xp.reshape(bias, x4.shape[1:3])[..., None]
+    return xp.reshape(centred, x.shape), mean, rstd
+
+
+def _gn_backward(xp, g, x, weight, mean, rstd, groups, eps, needs_input_grad):
+    g4, x4 = _grouped(xp, g, groups), _grouped(xp, x, groups)
+    count = x4.shape[2] * x4.shape[3]
+    if isinstance(x, Tensor):  # create_graph: the statistics are functions of x, not constants
+        mean, rstd, _ = _gn_stats(xp, x4, eps)
+    w = xp.reshape(weight, x4.shape[1:3])
+    sum_g = xp.sum(g4, axis=3)  # [N, G, C/G]: sum_s g
+    sum_g_xhat = rstd[..., None] * (_dot_last(xp, g4, x4) - mean[..., None] * sum_g)
+    dx = dw = db = None
+    if needs_input_grad[0]:
+        mean_wg = xp.sum(w * sum_g, axis=2) / count  # [N, G]
+        mean_wg_xhat = xp.sum(w * sum_g_xhat, axis=2) / count
+        a = rstd[..., None] * w  # dx = a g + b x + c
+        b = -rstd * rstd * mean_wg_xhat
+        c = -rstd * mean_wg - b * mean
+        dx = xp.reshape(g4 * a[..., None] + (x4 * b[..., None, None] + c[..., None, None]),
+                        x.shape)  # fmt: skip
+    if needs_input_grad[1]:
+        dw = xp.reshape(xp.sum(sum_g_xhat, axis=0), weight.shape)
+    if needs_input_grad[2]:
+        db = xp.reshape(xp.sum(sum_g, axis=0), weight.shape)
+    return dx, dw, db
+
+
+# fmt: off
+GROUP_NORM = defop(
+    "group_norm", _gn_forward, residuals=("mean", "rstd"),
+    backward=lambda xp, g, x, weight, mean, rstd, groups, eps, needs_input_grad:
+        _gn_backward(xp, g, x, weight, mean, rstd, groups, eps, needs_input_grad),
+    formula={
+        "x": "rstd (w g - mean_g(w g) - xhat mean_g(w g xhat))",
+        "weight": "sum_{n,s} g xhat",
+        "bias": "sum_{n,s} g",
+    },
+)
+# fmt: on
+
+
 def group_norm(
     input: Tensor,
     num_groups: int,
@@ -57,6 +133,22 @@ def group_norm(
         )
     _check_channels("group_norm", input, "weight", weight)
     _check_channels("group_norm", input, "bias", bias)
+    fused = input.dtype in (np.float32, np.float64) and all(
+        t is None or t.dtype == input.dtype for t in (weight, bias)
+    )
+    if not fused or input.numel() == 0:
+        return _group_norm_composite(input, num_groups, weight, bias, eps)
+    xp = input._backend_xp()
+    if weight is None:  # constants: no gradient asked of them
+        weight = Tensor._make(xp.ones_like(input._data, shape=(c,)))
+    if bias is None:
+        bias = Tensor._make(xp.zeros_like(input._data, shape=(c,)))
+    return apply(GROUP_NORM, (input, weight, bias), {"groups": num_groups, "eps": float(eps)})
+
+
+def _group_norm_composite(input, num_groups, weight, bias, eps) -> Tensor:
+    """group_norm from ops: layer norm over [N, G, C/G * S], then the per-channel affine map."""
+    n = input.shape[0]
     grouped = _shape.reshape(input, (n, num_groups, -1))
     out = _shape.reshape(layer_norm(grouped, (grouped.shape[-1],), eps=eps), input.shape)
     if weight is not None:

@@ -20,9 +20,10 @@ from minigrad.ops import shape as _shape
 from minigrad.tensor import Tensor
 
 __all__ = [
-    "max_pool1d", "avg_pool1d", "adaptive_max_pool1d", "adaptive_max_pool2d", "lp_pool1d",
+    "max_pool1d", "avg_pool1d", "adaptive_max_pool1d", "adaptive_max_pool2d",
+    "adaptive_max_pool3d", "lp_pool1d",
     "lp_pool2d", "max_unpool1d", "max_unpool2d", "MaxPool1d", "AvgPool1d", "AdaptiveMaxPool1d",
-    "AdaptiveMaxPool2d", "LPPool1d", "LPPool2d", "MaxUnpool1d", "MaxUnpool2d",
+    "AdaptiveMaxPool2d", "AdaptiveMaxPool3d", "LPPool1d", "LPPool2d", "MaxUnpool1d", "MaxUnpool2d",
 ]  # fmt: skip
 
 
@@ -156,6 +157,10 @@ def adaptive_max_pool1d(input: Tensor, output_size, return_indices: bool = False
 
 def adaptive_max_pool2d(input: Tensor, output_size, return_indices: bool = False):
     return _adaptive_max("adaptive_max_pool2d", 2, input, output_size, return_indices)
+
+
+def adaptive_max_pool3d(input: Tensor, output_size, return_indices: bool = False):
+    return _adaptive_max("adaptive_max_pool3d", 3, input, output_size, return_indices)
 
 
 # --- power-average pooling --------------------------------------------------------------------
@@ -320,6 +325,10 @@ class AdaptiveMaxPool1d(_AdaptiveMaxPoolNd):
 
 class AdaptiveMaxPool2d(_AdaptiveMaxPoolNd):
     _fn = staticmethod(adaptive_max_pool2d)
+
+
+class AdaptiveMaxPool3d(_AdaptiveMaxPoolNd):
+    _fn = staticmethod(adaptive_max_pool3d)
 
 
 class _LPPoolNd(Module):

@@ -37,12 +37,29 @@ CUBIC_A = -0.75  # PyTorch's (and OpenCV's) bicubic coefficient
 class _Taps:
     """Along one dim: out[i] = sum_t weight[i, t] * in[index[i, t]]; `n` the input size."""
 
-    __slots__ = ("index", "weight", "n", "_adjoint", "_dense")
+    __slots__ = ("index", "weight", "n", "_adjoint", "_dense", "_blocks")
 
     def __init__(self, index: np.ndarray, weight: np.ndarray, n: int):
         self.index, self.weight, self.n = index, weight, n
         self._adjoint = None
         self._dense: dict = {}
+        self._blocks: tuple | None = None
+
+    def blocks(self) -> tuple[int, int]:
+        """(r, 0) when the map repeats each input r times (out[i] = in[i // r]: integer nearest
+        upsampling), (0, r) when it sums blocks of r (in[j] = sum of out[j r .. j r + r - 1]:
+        its adjoint), else (0, 0). Those two run as a broadcast and a reshaped sum."""
+        if self._blocks is None:
+            self._blocks = (0, 0)
+            m, t = self.index.shape
+            if np.all(self.weight == 1) and self.n and m % self.n == 0 and t == 1:
+                r = m // self.n
+                if np.array_equal(self.index[:, 0], np.arange(m) // r):
+                    self._blocks = (r, 0)
+            elif np.all(self.weight == 1) and self.n == m * t:
+                if np.array_equal(self.index, np.arange(self.n).reshape(m, t)):
+                    self._blocks = (0, t)
+        return self._blocks
 
     def dense(self, xp, dtype):
         """The map as a dense [out, in] matrix on xp's device (for the GEMM path)."""
@@ -144,6 +161,9 @@ def _along(xp, x, tap: _Taps, axis: int):
     """One dim's map, as a GEMM with the dense [out, in] matrix: BLAS makes it several times
     faster than the gathers. A product would spread a NaN or inf over its whole row (0 * inf is
     NaN), so non-finite arrays take the gathers, which `_along_gathers` also pins in tests."""
+    repeat, block = tap.blocks()
+    if (repeat or block) and x.size:
+        return _repeat_or_sum(xp, x, repeat, block, axis)
     if x.dtype.kind != "f" or x.size == 0 or not bool(xp.isfinite(x).all()):
         return _along_gathers(xp, x, tap, axis)
     a = tap.dense(xp, x.dtype)  # [m, n]
@@ -156,6 +176,27 @@ def _along(xp, x, tap: _Taps, axis: int):
     else:
         out = xp.matmul(a, xp.reshape(x, (before, n, after)))
     return xp.reshape(out, x.shape[:axis] + (m,) + x.shape[axis + 1 :])
+
+
+def _repeat_or_sum(xp, x, repeat: int, block: int, axis: int):
+    """Along `axis`: each element `repeat` times, or the sums of blocks of `block` elements:
+    the same maps as the taps' gathers, as `repeat` strided copies or `block` strided adds
+    (NumPy's reductions over a short trailing axis, and broadcast copies into one, are many
+    times slower)."""
+
+    def every(k: int, r: int) -> tuple:  # positions k, k + r, k + 2r, .. along `axis`
+        return (slice(None),) * axis + (slice(k, None, r),)
+
+    if repeat:
+        shape = x.shape[:axis] + (x.shape[axis] * repeat,) + x.shape[axis + 1 :]
+        out = xp.empty_like(x, shape=shape)
+        for k in range(repeat):
+            out[every(k, repeat)] = x
+        return out
+    total = x[every(0, block)] + x[every(1, block)] if block > 1 else x.copy()
+    for k in range(2, block):
+        total += x[every(k, block)]
+    return total
 
 
 def _along_gathers(xp, x, tap: _Taps, axis: int):

@@ -8,9 +8,12 @@ import pytest
 import minigrad as mg
 import minigrad.nn.functional as F
 from minigrad import nn
+from minigrad.nn.normalization import _group_norm_composite
 from minigrad.testing import gradcheck, gradgradcheck
 
 torch = pytest.importorskip("torch")
+
+COVERED = {"group_norm"}
 
 MODULES = [
     ("GroupNorm", (3, 6), {}), ("GroupNorm", (1, 6), {"eps": 1e-3}), ("GroupNorm", (6, 6), {}),
@@ -99,3 +102,47 @@ def test_gradchecks():
     assert gradcheck(fn, (x, w, b)) and gradgradcheck(fn, (x, w, b))
     lrn = lambda x: F.local_response_norm(x, 3, alpha=0.5)
     assert gradcheck(lrn, (x,)) and gradgradcheck(lrn, (x,))
+
+
+@pytest.mark.parametrize("shape,groups", [((2, 6, 5), 3), ((3, 4, 2, 3), 1), ((1, 8, 2, 2, 2), 8),
+                                          ((2, 4), 2)])  # fmt: skip
+@pytest.mark.parametrize("affine", [True, False])
+def test_fused_group_norm_equals_the_composite_and_torch(shape, groups, affine):
+    rng = np.random.default_rng(4)
+    arrays = [rng.standard_normal(shape) * 3 + 2, rng.standard_normal(shape[1]),
+              rng.standard_normal(shape[1])]  # fmt: skip
+    upstream = rng.standard_normal(shape)
+    results = []
+    for fn in (F.group_norm, _group_norm_composite):
+        x, w, b = (mg.tensor(a, requires_grad=True) for a in arrays)
+        y = fn(x, groups, w if affine else None, b if affine else None, 1e-5)
+        y.backward(mg.tensor(upstream))
+        results.append([y.detach().numpy(), x.grad.numpy()]
+                       + ([w.grad.numpy(), b.grad.numpy()] if affine else []))  # fmt: skip
+    tx, tw, tb = (torch.tensor(a, requires_grad=True) for a in arrays)
+    ty = torch.nn.functional.group_norm(tx, groups, tw if affine else None, tb if affine else None)
+    ty.backward(torch.tensor(upstream))
+    expected = [ty.detach().numpy(), tx.grad.numpy()] + (
+        [tw.grad.numpy(), tb.grad.numpy()] if affine else []
+    )
+    for fused, composite, reference in zip(*results, expected):
+        np.testing.assert_allclose(fused, composite, rtol=1e-10, atol=1e-12)
+        np.testing.assert_allclose(fused, reference, rtol=1e-10, atol=1e-12)
+
+
+def test_fused_group_norm_float32_with_a_large_mean_is_as_accurate_as_torch():
+    # mean 300, std 1: float32 loses digits in both; each stays as close to float64 as torch
+    x = (np.random.default_rng(5).standard_normal((2, 8, 16, 16)) + 300).astype(np.float32)
+
+    def run(lib, fn, a):
+        t = lib.tensor(a, requires_grad=True)
+        y = fn(t, 4)
+        (y * y[:, :, :1]).sum().backward()
+        return y.detach().numpy(), t.grad.numpy()
+
+    exact = run(torch, torch.nn.functional.group_norm, x.astype(np.float64))
+    theirs = run(torch, torch.nn.functional.group_norm, x)
+    ours = run(mg, F.group_norm, x)
+    assert ours[0].dtype == np.float32
+    for mine, reference, truth in zip(ours, theirs, exact):
+        assert np.abs(mine - truth).max() <= 1.5 * np.abs(reference - truth).max()

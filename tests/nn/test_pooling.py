@@ -105,3 +105,33 @@ def test_gradcheck():
     v = mg.tensor(np.random.default_rng(5).standard_normal((1, 2, 2, 3)), requires_grad=True)
     idx = mg.tensor(np.array([[[[0, 3, 5], [12, 15, 17]]] * 2]))
     assert gradcheck(lambda t: F.max_unpool2d(t, idx, 2, output_size=(4, 6)), (v,))
+
+
+@pytest.mark.parametrize("size", [(2, 3, 4), 3, (None, 2, 5), (1, 1, 1), (7, 6, 5)])
+def test_adaptive_pools_3d_match_torch(size):
+    x = np.random.default_rng(4).standard_normal((2, 3, 7, 6, 5))
+    x[0, 0, 0, 0, 1] = x[0, 0, 0, 0, 0]  # a tie: the first maximum gets the gradient
+    _compare("adaptive_max_pool3d", x, size, return_indices=True)
+    _compare("adaptive_max_pool3d", x, size)
+    _compare("adaptive_avg_pool3d", x, size)
+    _compare("adaptive_max_pool3d", x[0], size, True)  # unbatched [C, D, H, W]
+    _compare("adaptive_avg_pool3d", x[0], size)
+    for ours, theirs in [
+        (nn.AdaptiveMaxPool3d(size), torch.nn.AdaptiveMaxPool3d(size)),
+        (nn.AdaptiveAvgPool3d(size), torch.nn.AdaptiveAvgPool3d(size)),
+    ]:
+        assert repr(ours) == repr(theirs)
+        np.testing.assert_allclose(
+            ours(mg.tensor(x)).numpy(), theirs(torch.tensor(x)).numpy(), rtol=1e-12
+        )
+
+
+def test_adaptive_pools_3d_gradcheck_and_errors():
+    x = mg.tensor(np.random.default_rng(5).permutation(60).reshape(1, 1, 3, 4, 5) * 0.1,
+                  requires_grad=True)  # fmt: skip
+    assert gradcheck(lambda t: F.adaptive_max_pool3d(t, (2, 3, 2)), (x,))
+    assert gradcheck(lambda t: F.adaptive_avg_pool3d(t, (2, 3, 2)), (x,))
+    with pytest.raises(RuntimeError, match="4D or 5D"):
+        F.adaptive_max_pool3d(mg.ones(2, 3, 4), 2)
+    with pytest.raises(RuntimeError, match="non-zero size"):
+        F.adaptive_max_pool3d(mg.ones(1, 2, 0, 3, 3), 2)

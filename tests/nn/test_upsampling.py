@@ -85,6 +85,23 @@ def test_interpolate_gradcheck(mode, h, w, align, seed):
     assert gradcheck(lambda t: F.interpolate(t, (h, w), mode=mode, align_corners=align), (x,))
 
 
+@pytest.mark.parametrize("factor", [2, 3])
+def test_integer_nearest_repeat_and_block_sum_equal_the_gathers(factor):
+    x = np.random.default_rng(3).standard_normal((2, 3, 5, 4))
+    x[0, 1, 2, 3] = np.nan  # a repeat spreads nothing beyond its copies
+    assert upsampling._nearest_taps(5, 9, None, False).blocks() == (0, 0)  # not a whole factor
+    for exact in (False, True):  # nearest and nearest-exact agree at whole factors
+        taps = upsampling._nearest_taps(5, 5 * factor, factor, exact)
+        assert taps.blocks() == (factor, 0) and taps.adjoint().blocks() == (0, factor)
+        fast = upsampling._along(np, x, taps, 2)
+        np.testing.assert_array_equal(fast, upsampling._along_gathers(np, x, taps, 2))
+        g = np.random.default_rng(4).standard_normal(fast.shape)
+        np.testing.assert_allclose(
+            upsampling._along(np, g, taps.adjoint(), 2),
+            upsampling._along_gathers(np, g, taps.adjoint(), 2), rtol=1e-14,
+        )  # fmt: skip
+
+
 def test_gemm_path_equals_the_gathers_and_keeps_nan_local():
     rng = np.random.default_rng(2)
     x = rng.standard_normal((2, 3, 6, 5))

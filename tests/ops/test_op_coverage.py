@@ -24,6 +24,9 @@ EXTRA_MODULES = [
     "minigrad.nn.upsampling",
     "minigrad.nn.pooling",
     "minigrad.nn.fold",
+    "minigrad.nn.ctc",
+    "minigrad.nn.embedding_bag",
+    "minigrad.nn.normalization",
     "minigrad.nn.rnn",
 ]
 

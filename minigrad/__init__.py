@@ -88,8 +88,8 @@ def is_tensor(obj: object) -> _builtins.bool:
     return isinstance(obj, Tensor)
 
 
-def numel(x: Tensor) -> _builtins.int:
-    return x.numel()
+def numel(input: Tensor) -> _builtins.int:
+    return input.numel()
 
 
 # Subpackages last: they build on the core names above.

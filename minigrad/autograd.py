@@ -30,7 +30,8 @@ from __future__ import annotations
 import contextlib
 import functools
 import threading
-from collections.abc import Callable, Sequence
+import warnings
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 from weakref import ref as _weakref
 
@@ -951,18 +952,48 @@ def _root_grads(outputs: list, grad_outputs: list, create_graph: bool) -> list:
     return roots
 
 
+def _inputs_list(inputs, caller: str) -> list:
+    """`inputs` as a list: one tensor, a sequence, or a dict (its values, as torch)."""
+    if type(inputs) is dict:
+        return list(inputs.values())
+    if isinstance(inputs, Mapping):
+        raise TypeError(
+            f"`inputs` argument to `{caller}()` must be a dict, not {type(inputs).__name__}. "
+            "Other Mapping types are not supported."
+        )
+    wanted = _as_list(inputs)
+    if not wanted:
+        raise RuntimeError(f"`inputs` argument to `{caller}()` cannot be empty.")
+    return wanted
+
+
 def backward(
-    tensors, grad_tensors=None, retain_graph=None, create_graph=False, inputs=None
+    tensors,
+    grad_tensors=None,
+    retain_graph=None,
+    create_graph=False,
+    grad_variables=None,
+    inputs=None,
 ) -> None:
-    """`mg.autograd.backward`: accumulate d(tensors)/d(leaves) into the leaves' `.grad`."""
+    """`mg.autograd.backward`: accumulate d(tensors)/d(leaves) into the leaves' `.grad`
+    (`grad_variables`: torch's deprecated name of `grad_tensors`)."""
+    if grad_variables is not None:
+        warnings.warn("`grad_variables` is deprecated. Use `grad_tensors` instead.",
+                      FutureWarning, stacklevel=2)  # fmt: skip
+        if grad_tensors is not None:
+            raise RuntimeError(
+                "`grad_tensors` and `grad_variables` (deprecated) arguments both passed to "
+                "`backward()`. Please only use `grad_tensors`."
+            )
+        grad_tensors = grad_variables
+    wanted = None if inputs is None else _inputs_list(inputs, "backward")
     outputs = _as_list(tensors)
     roots = _root_grads(outputs, _as_list(grad_tensors), create_graph)
     if retain_graph is None:
         retain_graph = create_graph
-    if inputs is None:
+    if wanted is None:
         run_backward(outputs, roots, retain_graph=retain_graph, create_graph=create_graph)
         return
-    wanted = _as_list(inputs)
     grads = run_backward(
         outputs,
         roots,
@@ -982,25 +1013,50 @@ def grad(
     grad_outputs=None,
     retain_graph: bool | None = None,
     create_graph: bool = False,
-    allow_unused: bool = False,
-) -> tuple:
-    """Gradients of `outputs` with respect to `inputs`, returned rather than stored in `.grad`.
+    only_inputs: bool = True,
+    allow_unused: bool | None = None,
+    is_grads_batched: bool = False,
+    materialize_grads: bool = False,
+):
+    """Gradients of `outputs` with respect to `inputs`, returned rather than stored in `.grad`
+    (a dict of them when `inputs` is a dict).
 
     With `create_graph=True` the results are part of a graph themselves (gradient penalties,
-    Hessian-vector products).
+    Hessian-vector products). `is_grads_batched`: each grad_output has a leading batch dim and
+    the gradients come back stacked along it (one vector-Jacobian product per row, as torch's
+    vmap gives). `materialize_grads`: zeros rather than None for unused inputs. `only_inputs`
+    is torch's deprecated, ignored flag.
     """
+    if materialize_grads and allow_unused is False:
+        raise ValueError(
+            "Expected allow_unused to be True or not passed when materialize_grads=True, "
+            "but got: allow_unused=False."
+        )
+    if allow_unused is None:
+        allow_unused = materialize_grads
+    if not only_inputs:
+        warnings.warn(
+            "only_inputs argument is deprecated and is ignored now (defaults to True). To "
+            "accumulate gradient for other parts of the graph, please use "
+            "torch.autograd.backward.",
+            FutureWarning,
+            stacklevel=2,
+        )
     outs = _as_list(outputs)
-    ins = _as_list(inputs)
+    ins = _inputs_list(inputs, "grad")
     for k, t in enumerate(ins):
         if not t.requires_grad:
             raise RuntimeError(
                 f"One of the differentiated Tensors (input {k}) does not require grad"
             )
-    roots = _root_grads(outs, _as_list(grad_outputs), create_graph)
     if retain_graph is None:
         retain_graph = create_graph
-    return tuple(
-        run_backward(
+    upstream = _as_list(grad_outputs)
+    if is_grads_batched:
+        grads = _batched_grads(outs, ins, upstream, retain_graph, create_graph, allow_unused)
+    else:
+        roots = _root_grads(outs, upstream, create_graph)
+        grads = run_backward(
             outs,
             roots,
             retain_graph=retain_graph,
@@ -1008,7 +1064,49 @@ def grad(
             inputs=ins,
             allow_unused=allow_unused,
         )
-    )
+    if materialize_grads:
+        from minigrad.creation import zeros_like
+
+        grads = [zeros_like(t) if g is None else g for t, g in zip(ins, grads)]
+    if type(inputs) is dict:
+        return dict(zip(inputs.keys(), grads))
+    return tuple(grads)
+
+
+def _batched_grads(outs, ins, upstream, retain_graph, create_graph, allow_unused) -> list:
+    """grad(is_grads_batched=True): one backward per row of the grad_outputs, stacked."""
+    from minigrad.ops.shape import stack
+
+    if len(upstream) != len(outs) or any(u is None for u in upstream):
+        raise RuntimeError("autograd.grad(is_grads_batched=True) needs a grad_output per output")
+    sizes = {u.shape[0] if u.ndim else None for u in upstream}
+    if len(sizes) != 1 or None in sizes:
+        raise RuntimeError(
+            f"If `is_grads_batched=True`, every grad_output must have one leading batch "
+            f"dimension of one size, got shapes {[list(u.shape) for u in upstream]}"
+        )
+    (batch,) = sizes
+    rows = []
+    for i in range(batch):
+        roots = _root_grads(outs, [u[i] for u in upstream], create_graph)
+        rows.append(
+            run_backward(
+                outs,
+                roots,
+                retain_graph=retain_graph or i < batch - 1,
+                create_graph=create_graph,
+                inputs=ins,
+                allow_unused=allow_unused,
+            )
+        )
+    stacked = []
+    for k, t in enumerate(ins):
+        column = [row[k] for row in rows]
+        if any(g is None for g in column):
+            stacked.append(None)
+        else:
+            stacked.append(stack(column) if column else t.new_zeros((0, *t.shape)))
+    return stacked
 
 
 class detect_anomaly(contextlib.ContextDecorator):

@@ -118,11 +118,11 @@ def as_tensor(data, *, dtype=None, device=None) -> Tensor:
     return tensor(data, dtype=dtype, device=device)
 
 
-def from_numpy(array: np.ndarray) -> Tensor:
-    """A tensor sharing memory with `array` (changes to one show in the other)."""
-    if not isinstance(array, np.ndarray):
-        raise TypeError(f"expected np.ndarray (got {type(array).__name__})")
-    return Tensor._make(array)
+def from_numpy(ndarray: np.ndarray, /) -> Tensor:
+    """A tensor sharing memory with `ndarray` (changes to one show in the other)."""
+    if not isinstance(ndarray, np.ndarray):
+        raise TypeError(f"expected np.ndarray (got {type(ndarray).__name__})")
+    return Tensor._make(ndarray)
 
 
 def _filled(fill, size, dtype, device, requires_grad, value=None) -> Tensor:

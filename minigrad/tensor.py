@@ -245,6 +245,15 @@ class Tensor:
 
     __hash__ = object.__hash__  # by identity (defining __eq__ below would unset it)
 
+    def __deepcopy__(self, memo: dict) -> Tensor:
+        """`copy.deepcopy(t)` (of a leaf, as torch): its own storage, requires_grad and a copy
+        of .grad; `copy.deepcopy(model.state_dict())` keeps a best-so-far model so."""
+        from minigrad.nn.module import _copy_tensor
+
+        if id(self) not in memo:
+            memo[id(self)] = _copy_tensor(self)
+        return memo[id(self)]
+
     def __reduce__(self):
         raise TypeError(
             "minigrad tensors are not picklable by design: use mg.save(obj, path), which writes "
@@ -327,7 +336,7 @@ class Tensor:
 
     def backward(self, gradient=None, retain_graph=None, create_graph=False, inputs=None) -> None:
         """Accumulate the gradient of this tensor into `.grad` of the leaves it depends on."""
-        autograd.backward(self, gradient, retain_graph, create_graph, inputs)
+        autograd.backward(self, gradient, retain_graph, create_graph, inputs=inputs)
 
     # --- copies, dtype and device ---
 
@@ -468,8 +477,8 @@ class Tensor:
     def div_(self, other) -> Tensor:
         return self._inplace(self / other)
 
-    def pow_(self, other) -> Tensor:
-        return self._inplace(self**other)
+    def pow_(self, exponent) -> Tensor:
+        return self._inplace(self**exponent)
 
     def clamp_(self, min=None, max=None) -> Tensor:
         return self._inplace(self.clamp(min, max))
@@ -520,41 +529,41 @@ class Tensor:
     # --- math: each method is a function of minigrad.ops (the functions own the docs) ---
 
     # elementwise
-    def add(self, b, *, alpha=1) -> Tensor:
-        return elementwise.add(self, b, alpha=alpha)
+    def add(self, other, *, alpha=1) -> Tensor:
+        return elementwise.add(self, other, alpha=alpha)
 
-    def sub(self, b, *, alpha=1) -> Tensor:
-        return elementwise.sub(self, b, alpha=alpha)
+    def sub(self, other, *, alpha=1) -> Tensor:
+        return elementwise.sub(self, other, alpha=alpha)
 
-    def subtract(self, b, *, alpha=1) -> Tensor:
-        return elementwise.sub(self, b, alpha=alpha)
+    def subtract(self, other, *, alpha=1) -> Tensor:
+        return elementwise.sub(self, other, alpha=alpha)
 
-    def mul(self, b) -> Tensor:
-        return elementwise.mul(self, b)
+    def mul(self, other) -> Tensor:
+        return elementwise.mul(self, other)
 
-    def multiply(self, b) -> Tensor:
-        return elementwise.mul(self, b)
+    def multiply(self, other) -> Tensor:
+        return elementwise.mul(self, other)
 
-    def div(self, b, *, rounding_mode: str | None = None) -> Tensor:
-        return elementwise.div(self, b, rounding_mode=rounding_mode)
+    def div(self, other, *, rounding_mode: str | None = None) -> Tensor:
+        return elementwise.div(self, other, rounding_mode=rounding_mode)
 
-    def divide(self, b, *, rounding_mode: str | None = None) -> Tensor:
-        return elementwise.div(self, b, rounding_mode=rounding_mode)
+    def divide(self, other, *, rounding_mode: str | None = None) -> Tensor:
+        return elementwise.div(self, other, rounding_mode=rounding_mode)
 
-    def true_divide(self, b, *, rounding_mode: str | None = None) -> Tensor:
-        return elementwise.div(self, b, rounding_mode=rounding_mode)
+    def true_divide(self, other) -> Tensor:
+        return elementwise.true_divide(self, other)
 
-    def floor_divide(self, b) -> Tensor:
-        return elementwise.floor_divide(self, b)
+    def floor_divide(self, other) -> Tensor:
+        return elementwise.floor_divide(self, other)
 
-    def remainder(self, b) -> Tensor:
-        return elementwise.remainder(self, b)
+    def remainder(self, other) -> Tensor:
+        return elementwise.remainder(self, other)
 
     def fmod(self, divisor) -> Tensor:
         return elementwise.fmod(self, divisor)
 
-    def pow(self, b) -> Tensor:
-        return elementwise.pow(self, b)
+    def pow(self, exponent) -> Tensor:
+        return elementwise.pow(self, exponent)
 
     def neg(self) -> Tensor:
         return elementwise.neg(self)
@@ -625,11 +634,11 @@ class Tensor:
     def clip(self, min=None, max=None) -> Tensor:
         return elementwise.clamp(self, min, max)
 
-    def maximum(self, b) -> Tensor:
-        return elementwise.maximum(self, b)
+    def maximum(self, other) -> Tensor:
+        return elementwise.maximum(self, other)
 
-    def minimum(self, b) -> Tensor:
-        return elementwise.minimum(self, b)
+    def minimum(self, other) -> Tensor:
+        return elementwise.minimum(self, other)
 
     def where(self, condition, other) -> Tensor:
         return elementwise.where(condition, self, other)
@@ -637,29 +646,29 @@ class Tensor:
     def masked_fill(self, mask, value) -> Tensor:
         return elementwise.masked_fill(self, mask, value)
 
-    def eq(self, b) -> Tensor:
-        return elementwise.eq(self, b)
+    def eq(self, other) -> Tensor:
+        return elementwise.eq(self, other)
 
-    def ne(self, b) -> Tensor:
-        return elementwise.ne(self, b)
+    def ne(self, other) -> Tensor:
+        return elementwise.ne(self, other)
 
-    def lt(self, b) -> Tensor:
-        return elementwise.lt(self, b)
+    def lt(self, other) -> Tensor:
+        return elementwise.lt(self, other)
 
-    def le(self, b) -> Tensor:
-        return elementwise.le(self, b)
+    def le(self, other) -> Tensor:
+        return elementwise.le(self, other)
 
-    def gt(self, b) -> Tensor:
-        return elementwise.gt(self, b)
+    def gt(self, other) -> Tensor:
+        return elementwise.gt(self, other)
 
-    def ge(self, b) -> Tensor:
-        return elementwise.ge(self, b)
+    def ge(self, other) -> Tensor:
+        return elementwise.ge(self, other)
 
-    def logical_and(self, b) -> Tensor:
-        return elementwise.logical_and(self, b)
+    def logical_and(self, other) -> Tensor:
+        return elementwise.logical_and(self, other)
 
-    def logical_or(self, b) -> Tensor:
-        return elementwise.logical_or(self, b)
+    def logical_or(self, other) -> Tensor:
+        return elementwise.logical_or(self, other)
 
     def logical_not(self) -> Tensor:
         return elementwise.logical_not(self)
@@ -724,18 +733,18 @@ class Tensor:
     def isfinite(self) -> Tensor:
         return elementwise.isfinite(self)
 
-    def equal(self, b: Tensor) -> bool:
-        return elementwise.equal(self, b)
+    def equal(self, other: Tensor) -> bool:
+        return elementwise.equal(self, other)
 
     def allclose(
-        self, b: Tensor, rtol: float = 1e-05, atol: float = 1e-08, equal_nan: bool = False
+        self, other: Tensor, rtol: float = 1e-05, atol: float = 1e-08, equal_nan: bool = False
     ) -> bool:
-        return elementwise.allclose(self, b, rtol, atol, equal_nan)
+        return elementwise.allclose(self, other, rtol, atol, equal_nan)
 
     def isclose(
-        self, b: Tensor, rtol: float = 1e-05, atol: float = 1e-08, equal_nan: bool = False
+        self, other: Tensor, rtol: float = 1e-05, atol: float = 1e-08, equal_nan: bool = False
     ) -> Tensor:
-        return elementwise.isclose(self, b, rtol, atol, equal_nan)
+        return elementwise.isclose(self, other, rtol, atol, equal_nan)
 
     def astype(self, dtype) -> Tensor:
         return self.to(dtype)
@@ -818,8 +827,8 @@ class Tensor:
     def cumsum(self, dim: int | None = None, *, dtype=None, axis=None) -> Tensor:
         return reduce.cumsum(self, dim, dtype=dtype, axis=axis)
 
-    def norm(self, p=2, dim=None, keepdim: bool = False) -> Tensor:
-        return reduce.norm(self, p, dim, keepdim)
+    def norm(self, p="fro", dim=None, keepdim: bool = False, dtype=None) -> Tensor:
+        return reduce.norm(self, p, dim, keepdim, dtype=dtype)
 
     def softmax(self, dim: int = -1, dtype=None, *, axis=None) -> Tensor:
         return reduce.softmax(self, dim, dtype, axis=axis)
@@ -841,7 +850,7 @@ class Tensor:
 
     # shape
     def reshape(self, *shape) -> Tensor:
-        return shape_ops.reshape(self, *shape)
+        return shape_ops.reshape(self, shape_ops._shape_arg(shape))
 
     def view(self, *shape) -> Tensor:
         return shape_ops.view(self, *shape)
@@ -859,13 +868,14 @@ class Tensor:
         return shape_ops.unflatten(self, dim, sizes)
 
     def permute(self, *dims) -> Tensor:
-        return shape_ops.permute(self, *dims)
+        shape_ops._require_args(dims, "permute", "dims")
+        return shape_ops.permute(self, shape_ops._shape_arg(dims))
 
     def transpose(self, dim0: int, dim1: int) -> Tensor:
         return shape_ops.transpose(self, dim0, dim1)
 
-    def swapaxes(self, dim0: int, dim1: int) -> Tensor:
-        return shape_ops.transpose(self, dim0, dim1)
+    def swapaxes(self, axis0: int, axis1: int) -> Tensor:
+        return shape_ops.transpose(self, axis0, axis1)
 
     def swapdims(self, dim0: int, dim1: int) -> Tensor:
         return shape_ops.transpose(self, dim0, dim1)
@@ -894,8 +904,8 @@ class Tensor:
     def unsqueeze(self, dim: int) -> Tensor:
         return shape_ops.unsqueeze(self, dim)
 
-    def split(self, split_size_or_sections, dim: int = 0) -> tuple:
-        return shape_ops.split(self, split_size_or_sections, dim)
+    def split(self, split_size, dim: int = 0) -> tuple:
+        return shape_ops.split(self, split_size, dim)
 
     def chunk(self, chunks: int, dim: int = 0) -> tuple:
         return shape_ops.chunk(self, chunks, dim)
@@ -1159,23 +1169,23 @@ class Tensor:
     def multinomial(self, *args, **kwargs) -> Tensor:
         return creation.tensor_multinomial(self, *args, **kwargs)
 
-    def matmul(self, b: Tensor) -> Tensor:
-        return linalg.matmul(self, b)
+    def matmul(self, other: Tensor) -> Tensor:
+        return linalg.matmul(self, other)
 
-    def mm(self, b: Tensor) -> Tensor:
-        return linalg.mm(self, b)
+    def mm(self, mat2: Tensor) -> Tensor:
+        return linalg.mm(self, mat2)
 
-    def bmm(self, b: Tensor) -> Tensor:
-        return linalg.bmm(self, b)
+    def bmm(self, mat2: Tensor) -> Tensor:
+        return linalg.bmm(self, mat2)
 
-    def mv(self, v: Tensor) -> Tensor:
-        return linalg.mv(self, v)
+    def mv(self, vec: Tensor) -> Tensor:
+        return linalg.mv(self, vec)
 
-    def dot(self, b: Tensor) -> Tensor:
-        return linalg.dot(self, b)
+    def dot(self, tensor: Tensor) -> Tensor:
+        return linalg.dot(self, tensor)
 
-    def outer(self, b: Tensor) -> Tensor:
-        return linalg.outer(self, b)
+    def outer(self, vec2: Tensor) -> Tensor:
+        return linalg.outer(self, vec2)
 
     # operators
     def __add__(self, b, *, alpha=1) -> Tensor:

@@ -460,3 +460,37 @@ def test_saved_values_released_after_backward():
     assert node.saved is None
     del y
     assert probe() is None  # freed by reference counting alone
+
+
+def test_backward_and_grad_take_torchs_deprecated_positional_slots():
+    x = mg.tensor([1.0, 2.0], requires_grad=True)
+    y = x * x
+    with pytest.warns(FutureWarning, match="grad_variables"):
+        mg.autograd.backward([y], None, True, False, [mg.tensor([1.0, 10.0])])
+    assert x.grad.tolist() == [2.0, 40.0]
+    with pytest.warns(FutureWarning), pytest.raises(RuntimeError, match="both passed"):
+        mg.autograd.backward(y, mg.ones(2), None, False, mg.ones(2))
+    with pytest.raises(RuntimeError, match="cannot be empty"):
+        mg.autograd.backward(y.sum(), inputs=[])
+    with pytest.warns(FutureWarning, match="only_inputs"):
+        (g,) = mg.autograd.grad(y.sum(), x, None, None, False, False)
+    assert g.tolist() == [2.0, 4.0]
+
+
+def test_grad_materialize_dict_and_batched_like_torch():
+    torch = pytest.importorskip("torch")
+    a = np.array([1.0, -2.0, 3.0])
+    x, tx = mg.tensor(a, requires_grad=True), torch.tensor(a, requires_grad=True)
+    u, tu = mg.tensor(a, requires_grad=True), torch.tensor(a, requires_grad=True)
+    (gx, gu) = mg.autograd.grad((x * x).sum(), [x, u], materialize_grads=True)
+    assert gu.tolist() == [0.0, 0.0, 0.0] and gx.tolist() == [2.0, -4.0, 6.0]
+    with pytest.raises(RuntimeError, match="appears to not have been used"):
+        mg.autograd.grad((x * x).sum(), [x, u])  # allow_unused defaults to materialize_grads
+    with pytest.raises(ValueError, match="allow_unused=False"):
+        mg.autograd.grad((x * x).sum(), [x], allow_unused=False, materialize_grads=True)
+    grads = mg.autograd.grad((x * u).sum(), {"x": x, "u": u})
+    assert list(grads) == ["x", "u"] and grads["x"].tolist() == a.tolist()
+    eye = np.eye(3)
+    jac = mg.autograd.grad(x.exp() * u, x, mg.tensor(eye), is_grads_batched=True)[0]
+    (tjac,) = torch.autograd.grad(tx.exp() * tu, tx, torch.tensor(eye), is_grads_batched=True)
+    np.testing.assert_allclose(jac.numpy(), tjac.numpy(), rtol=1e-12)

@@ -215,3 +215,18 @@ def test_repr_matches_torch_shapes_and_grad_fn():
     x, tx = mg.tensor([1.0, 2.0], requires_grad=True), torch.tensor([1.0, 2.0], requires_grad=True)
     assert repr(x.sum()) == repr(tx.sum()) == "tensor(3., grad_fn=<SumBackward0>)"
     assert repr(x * 2) == repr(tx * 2)
+
+
+def test_deepcopy_of_tensors_and_state_dicts_as_torch():
+    import copy
+
+    w = mg.tensor([1.0, 2.0], requires_grad=True)
+    w.grad = mg.tensor([0.5, 0.5])
+    state = {"w": w, "again": w, "plain": mg.tensor([3])}
+    copied = copy.deepcopy(state)
+    assert copied["w"] is copied["again"] and copied["w"] is not w  # the memo keeps sharing
+    assert copied["w"].requires_grad and copied["w"].grad.tolist() == [0.5, 0.5]
+    w.detach().mul_(0)
+    assert copied["w"].tolist() == [1.0, 2.0]
+    with pytest.raises(RuntimeError, match="graph leaves"):
+        copy.deepcopy(w * 2)

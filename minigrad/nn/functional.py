@@ -15,12 +15,14 @@ import math
 import numpy as np
 
 from minigrad import dtypes
-from minigrad.autograd import apply, defop
+from minigrad.autograd import apply, defop, no_grad
+from minigrad.backend import writeable as _writeable
 from minigrad.nn.loss_functions import (  # noqa: F401
     _broadcast_pair,
     _reduce,  # one reduction rule for every loss
     pairwise_distance,
 )
+from minigrad.nn.loss_functions import legacy_reduction as _legacy_reduction
 from minigrad.ops import elementwise as _ew
 from minigrad.ops import reduce as _red
 from minigrad.ops.elementwise import (
@@ -229,8 +231,14 @@ def _eps(dtype) -> float:
 # --- embedding -----------------------------------------------------------------------------------
 
 
-def _embedding_grad(xp, g, weight_shape, indices, padding_idx):
-    # d weight[indices] / d weight: scatter-add g's rows back (repeated indices add up)
+def _embedding_grad(xp, g, weight_shape, indices, padding_idx, freq):
+    # d weight[indices] / d weight: scatter-add g's rows back (repeated indices add up);
+    # scale_grad_by_freq divides each row's gradient by how often its index occurs
+    if freq is not None and isinstance(g, Tensor):
+        # torch's double backward of this rule is the unscaled lookup: scale the value only
+        g = g + (g / Tensor._make(freq[..., None]) - g).detach()
+    elif freq is not None:
+        g = g / freq[..., None]
     if padding_idx is not None:
         keep = (indices != padding_idx)[..., None]
         g = g * keep.astype(g.dtype) if not isinstance(g, Tensor) else xp.where(keep, g, 0)
@@ -238,14 +246,44 @@ def _embedding_grad(xp, g, weight_shape, indices, padding_idx):
 
 
 # fmt: off
-EMBEDDING = defop("embedding", lambda xp, weight, *, indices, padding_idx: weight[indices],
-                  weight=lambda xp, g, weight_shape, indices, padding_idx:  # row r: Σ g[idx = r]
-                      _embedding_grad(xp, g, weight_shape, indices, padding_idx))
+EMBEDDING = defop("embedding", lambda xp, weight, *, indices, padding_idx, freq: weight[indices],
+                  weight=lambda xp, g, weight_shape, indices, padding_idx, freq:  # Σ g[idx = r]
+                      _embedding_grad(xp, g, weight_shape, indices, padding_idx, freq))
 # fmt: on
 
 
-def embedding(input: Tensor, weight: Tensor, padding_idx: int | None = None) -> Tensor:
-    """Rows of `weight` ([num_embeddings, dim]) at the integer `input` indices."""
+def _embedding_renorm_(weight: Tensor, idx, max_norm: float, norm_type: float) -> None:
+    """torch's embedding_renorm_: each row `idx` names whose norm_type-norm exceeds max_norm is
+    scaled in place (outside autograd) to max_norm / (norm + 1e-7) of itself."""
+    rows = weight._backend_xp().unique(idx.reshape(-1))
+    if not rows.size:
+        return
+    picked = weight._data[rows]
+    norms = _red.norm(Tensor._make(picked), norm_type, 1, keepdim=True)._data
+    scale = (max_norm / (norms + 1e-7)).astype(picked.dtype)
+    scaled = picked * weight._backend_xp().where(norms > max_norm, scale, 1).astype(picked.dtype)
+    with no_grad():
+        if not _writeable(weight._data):
+            weight._data = weight._data.copy()
+        weight._data[rows] = scaled
+        weight._vc[0] += 1
+
+
+def embedding(
+    input: Tensor,
+    weight: Tensor,
+    padding_idx: int | None = None,
+    max_norm: float | None = None,
+    norm_type: float = 2.0,
+    scale_grad_by_freq: bool = False,
+    sparse: bool = False,
+) -> Tensor:
+    """Rows of `weight` ([num_embeddings, dim]) at the integer `input` indices.
+
+    `max_norm`: first renormalises, in place, the looked-up rows whose `norm_type`-norm exceeds
+    it (as torch, so `weight` changes). `scale_grad_by_freq`: each row's gradient is divided by
+    how often its index occurs in `input`. `sparse=True` gives the same gradient values as a
+    dense tensor: minigrad has no sparse tensors (optimizers treat it as any gradient)."""
     if input._data.dtype.kind not in "iu":
         raise RuntimeError(
             f"Expected tensor for argument #1 'indices' to have one of the following scalar "
@@ -265,7 +303,14 @@ def embedding(input: Tensor, weight: Tensor, padding_idx: int | None = None) -> 
         if not -n <= padding_idx < n:
             raise ValueError(f"Padding_idx must be within num_embeddings ({n}), got {padding_idx}")
         padding_idx = padding_idx % n
-    return apply(EMBEDDING, (weight,), {"indices": idx, "padding_idx": padding_idx})
+    if max_norm is not None:
+        _embedding_renorm_(weight, idx, max_norm, norm_type)
+    freq = None
+    if scale_grad_by_freq:
+        xp = weight._backend_xp()
+        freq = xp.bincount(idx.reshape(-1), minlength=n)[idx].astype(weight._data.dtype)
+    params = {"indices": idx, "padding_idx": padding_idx, "freq": freq}
+    return apply(EMBEDDING, (weight,), params)
 
 
 def normalize(input: Tensor, p: float = 2.0, dim: int = 1, eps: float = 1e-12) -> Tensor:
@@ -321,23 +366,62 @@ def _pair(input: Tensor, target) -> tuple[Tensor, Tensor]:
     return input, target
 
 
-def mse_loss(input: Tensor, target: Tensor, reduction: str = "mean") -> Tensor:
+def _weighted(loss: Tensor, weight: Tensor | None, reduction: str, mean_by_weight: bool):
+    """loss * weight, reduced; torch's weighted mean divides by sum(weight) for mse / l1 and by
+    the element count for huber."""
+    if weight is None:
+        return _reduce(loss, reduction)
+    if tuple(weight.shape) != tuple(loss.shape):
+        raise ValueError(
+            f"Weights and input must have the same size: weight {list(weight.shape)}, input "
+            f"{list(loss.shape)}"
+        )
+    loss = _ew.mul(loss, weight)
+    if reduction == "mean" and mean_by_weight:
+        return _ew.div(_red.sum(loss), _red.sum(weight))
+    return _reduce(loss, reduction)
+
+
+def mse_loss(
+    input: Tensor,
+    target: Tensor,
+    size_average=None,
+    reduce=None,
+    reduction: str = "mean",
+    weight: Tensor | None = None,
+) -> Tensor:
+    """(x - y)^2, optionally times an elementwise `weight` (mean: divided by sum(weight))."""
+    reduction = _legacy_reduction(size_average, reduce, reduction)
     _check_reduction(reduction)
     input, target = _pair(input, target)
     d = _ew.sub(input, target)
-    return _reduce(_ew.mul(d, d), reduction)
+    return _weighted(_ew.mul(d, d), weight, reduction, mean_by_weight=True)
 
 
-def l1_loss(input: Tensor, target: Tensor, reduction: str = "mean") -> Tensor:
+def l1_loss(
+    input: Tensor,
+    target: Tensor,
+    size_average=None,
+    reduce=None,
+    reduction: str = "mean",
+    weight: Tensor | None = None,
+) -> Tensor:
+    """|x - y|, optionally times an elementwise `weight` (mean: divided by sum(weight))."""
+    reduction = _legacy_reduction(size_average, reduce, reduction)
     _check_reduction(reduction)
     input, target = _pair(input, target)
-    return _reduce(_ew.abs(_ew.sub(input, target)), reduction)
+    return _weighted(_ew.abs(_ew.sub(input, target)), weight, reduction, mean_by_weight=True)
 
 
 def huber_loss(
-    input: Tensor, target: Tensor, reduction: str = "mean", delta: float = 1.0
+    input: Tensor,
+    target: Tensor,
+    reduction: str = "mean",
+    delta: float = 1.0,
+    weight: Tensor | None = None,
 ) -> Tensor:
-    """0.5 d^2 where |d| < delta, else delta (|d| - 0.5 delta)."""
+    """0.5 d^2 where |d| < delta, else delta (|d| - 0.5 delta), optionally times an elementwise
+    `weight` (mean: over the elements, as torch)."""
     _check_reduction(reduction)
     if delta <= 0:
         raise RuntimeError(
@@ -349,18 +433,24 @@ def huber_loss(
     loss = _ew.where(
         a < delta, _ew.mul(_ew.mul(d, d), 0.5), _ew.mul(_ew.sub(a, 0.5 * delta), delta)
     )
-    return _reduce(loss, reduction)
+    return _weighted(loss, weight, reduction, mean_by_weight=False)
 
 
 def smooth_l1_loss(
-    input: Tensor, target: Tensor, reduction: str = "mean", beta: float = 1.0
+    input: Tensor,
+    target: Tensor,
+    size_average=None,
+    reduce=None,
+    reduction: str = "mean",
+    beta: float = 1.0,
 ) -> Tensor:
     """0.5 d^2 / beta where |d| < beta, else |d| - 0.5 beta (beta = 0: L1)."""
+    reduction = _legacy_reduction(size_average, reduce, reduction)
     _check_reduction(reduction)
     if beta < 0:
         raise RuntimeError(f"smooth_l1_loss does not support negative values for beta, got {beta}")
     if beta == 0:
-        return l1_loss(input, target, reduction)
+        return l1_loss(input, target, reduction=reduction)
     input, target = _pair(input, target)
     d = _ew.sub(input, target)
     a = _ew.abs(d)
@@ -377,9 +467,15 @@ def _same_size(name: str, input: Tensor, target: Tensor) -> None:
 
 
 def binary_cross_entropy(
-    input: Tensor, target: Tensor, weight: Tensor | None = None, reduction: str = "mean"
+    input: Tensor,
+    target: Tensor,
+    weight: Tensor | None = None,
+    size_average=None,
+    reduce=None,
+    reduction: str = "mean",
 ) -> Tensor:
     """-w [t log x + (1 - t) log(1 - x)], each log clamped to >= -100 as in PyTorch."""
+    reduction = _legacy_reduction(size_average, reduce, reduction)
     _check_reduction(reduction)
     input, target = _pair(input, target)
     _same_size("binary_cross_entropy", input, target)
@@ -399,11 +495,14 @@ def binary_cross_entropy_with_logits(
     input: Tensor,
     target: Tensor,
     weight: Tensor | None = None,
+    size_average=None,
+    reduce=None,
     reduction: str = "mean",
     pos_weight: Tensor | None = None,
 ) -> Tensor:
     """-w [p t log s(x) + (1 - t) log(1 - s(x))] computed stably as
     (1 - t) x + (1 + (p - 1) t) softplus(-x) (softplus via logaddexp: finite for any x)."""
+    reduction = _legacy_reduction(size_average, reduce, reduction)
     _check_reduction(reduction)
     input, target = _pair(input, target)
     _same_size("binary_cross_entropy_with_logits", input, target)
@@ -524,12 +623,15 @@ def nll_loss(
     input: Tensor,
     target: Tensor,
     weight: Tensor | None = None,
+    size_average=None,
     ignore_index: int = -100,
+    reduce=None,
     reduction: str = "mean",
 ) -> Tensor:
     """-input[n, target[n]] * weight[target[n]]; the mean divides by the summed weights of the
     targets that are not `ignore_index` (PyTorch's weighted mean). Input (N, C) or (N, C, d...)
     with class dim 1, or (C,) with a 0-d target."""
+    reduction = _legacy_reduction(size_average, reduce, reduction)
     _check_reduction(reduction)
     if target._data.dtype.kind not in "iu":
         raise RuntimeError(f"expected scalar type Long but found {target.dtype} (nll_loss target)")
@@ -565,12 +667,15 @@ def cross_entropy(
     input: Tensor,
     target: Tensor,
     weight: Tensor | None = None,
+    size_average=None,
     ignore_index: int = -100,
+    reduce=None,
     reduction: str = "mean",
     label_smoothing: float = 0.0,
 ) -> Tensor:
     """log_softmax over the class dim (1, or 0 for unbatched input) then nll_loss, or for
     probability targets (a float tensor shaped like input) -sum_c w_c t_c log p_c."""
+    reduction = _legacy_reduction(size_average, reduce, reduction)
     _check_reduction(reduction)
     if not 0.0 <= label_smoothing <= 1.0:
         raise ValueError(f"label_smoothing must be between 0.0 and 1.0. Got: {label_smoothing}")
@@ -604,7 +709,7 @@ def cross_entropy(
         if reduction == "mean":
             return _ew.div(_red.sum(loss), max(input.numel() // C, 0) if input.numel() else 0.0)
         return _reduce(loss, reduction)
-    nll = nll_loss(logp, target, weight, ignore_index, reduction)
+    nll = nll_loss(logp, target, weight, ignore_index=ignore_index, reduction=reduction)
     if label_smoothing == 0.0:
         return nll
     # Smoothing term: -sum_c w_c log p_c per target, 0 where ignored, PyTorch's normalisation.
@@ -626,10 +731,16 @@ def cross_entropy(
 
 
 def kl_div(
-    input: Tensor, target: Tensor, reduction: str = "mean", log_target: bool = False
+    input: Tensor,
+    target: Tensor,
+    size_average=None,
+    reduce=None,
+    reduction: str = "mean",
+    log_target: bool = False,
 ) -> Tensor:
     """target * (log target - input) pointwise (input holds log-probabilities); 0 where
     target = 0. reduction='batchmean' divides the sum by the batch size (the true KL)."""
+    reduction = _legacy_reduction(size_average, reduce, reduction)
     _check_reduction(reduction, ("none", "mean", "sum", "batchmean"))
     input, target = _pair(input, target)
     if log_target:

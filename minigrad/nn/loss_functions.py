@@ -8,6 +8,7 @@ in `minigrad.nn.losses`.
 from __future__ import annotations
 
 import math
+import warnings
 
 from minigrad.autograd import no_grad
 from minigrad.ops import elementwise as _ew
@@ -23,14 +24,18 @@ __all__ = [
 
 
 def legacy_reduction(size_average, reduce, reduction: str) -> str:
-    """PyTorch's translation of the deprecated size_average / reduce flags."""
+    """PyTorch's translation of the deprecated size_average / reduce flags (with its warning)."""
     if size_average is None and reduce is None:
         return reduction
     size_average = True if size_average is None else size_average
     reduce = True if reduce is None else reduce
-    if not reduce:
-        return "none"
-    return "mean" if size_average else "sum"
+    result = "none" if not reduce else "mean" if size_average else "sum"
+    warnings.warn(
+        f"size_average and reduce args will be deprecated, please use reduction='{result}' "
+        f"instead.",
+        stacklevel=3,
+    )
+    return result
 
 
 def _reduce(loss: Tensor, reduction: str) -> Tensor:

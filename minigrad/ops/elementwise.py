@@ -280,64 +280,75 @@ def cast(x: Tensor, dtype) -> Tensor:
     return apply(CAST, (x,), {"dtype": dtype})
 
 
-def add(a, b, *, alpha=1) -> Tensor:
-    if alpha == 1 and isinstance(a, Tensor) and isinstance(b, Tensor):
-        if a._data.dtype is b._data.dtype and a._data.dtype.kind in "fc":  # hot: skip promote
+def add(input, other, *, alpha=1) -> Tensor:
+    if alpha == 1 and isinstance(input, Tensor) and isinstance(other, Tensor):
+        # the hot case: one float dtype, no promotion
+        if input._data.dtype is other._data.dtype and input._data.dtype.kind in "fc":
             try:
-                return apply(ADD, (a, b), _NO_PARAMS)
+                return apply(ADD, (input, other), _NO_PARAMS)
             except ValueError as e:
-                raise _broadcast_error(e, a, b) from None
+                raise _broadcast_error(e, input, other) from None
     if alpha != 1:
-        b = mul(b, alpha)
-    a, b = promote(a, b)
+        other = mul(other, alpha)
+    input, other = promote(input, other)
     try:
-        return apply(ADD, (a, b), {})
+        return apply(ADD, (input, other), {})
     except ValueError as e:
-        raise _broadcast_error(e, a, b) from None
+        raise _broadcast_error(e, input, other) from None
 
 
-def sub(a, b, *, alpha=1) -> Tensor:
-    if alpha == 1 and isinstance(a, Tensor) and isinstance(b, Tensor):
-        if a._data.dtype is b._data.dtype and a._data.dtype.kind in "fc":  # hot: skip promote
+def sub(input, other, *, alpha=1) -> Tensor:
+    if alpha == 1 and isinstance(input, Tensor) and isinstance(other, Tensor):
+        # the hot case: one float dtype, no promotion
+        if input._data.dtype is other._data.dtype and input._data.dtype.kind in "fc":
             try:
-                return apply(SUB, (a, b), _NO_PARAMS)
+                return apply(SUB, (input, other), _NO_PARAMS)
             except ValueError as e:
-                raise _broadcast_error(e, a, b) from None
+                raise _broadcast_error(e, input, other) from None
     if alpha != 1:
-        b = mul(b, alpha)
-    a, b = promote(a, b)
-    if a._data.dtype.kind == "b":
+        other = mul(other, alpha)
+    input, other = promote(input, other)
+    if input._data.dtype.kind == "b":
         raise RuntimeError("Subtraction, the `-` operator, with two bool tensors is not supported.")
     try:
-        return apply(SUB, (a, b), {})
+        return apply(SUB, (input, other), {})
     except ValueError as e:
-        raise _broadcast_error(e, a, b) from None
+        raise _broadcast_error(e, input, other) from None
 
 
-def mul(a, b) -> Tensor:
-    if isinstance(a, Tensor) and isinstance(b, Tensor) and a._data.dtype is b._data.dtype:
+def mul(input, other) -> Tensor:
+    if (
+        isinstance(input, Tensor)
+        and isinstance(other, Tensor)
+        and input._data.dtype is other._data.dtype
+    ):
         try:
-            return apply(MUL, (a, b), _NO_PARAMS)  # the hot case: no promotion, no promote() call
+            return apply(MUL, (input, other), _NO_PARAMS)  # hot: no promotion, no promote()
         except ValueError as e:
-            raise _broadcast_error(e, a, b) from None
-    a, b = promote(a, b)
+            raise _broadcast_error(e, input, other) from None
+    input, other = promote(input, other)
     try:
-        return apply(MUL, (a, b), {})
+        return apply(MUL, (input, other), {})
     except ValueError as e:
-        raise _broadcast_error(e, a, b) from None
+        raise _broadcast_error(e, input, other) from None
 
 
-def div(a, b, *, rounding_mode: str | None = None) -> Tensor:
+def div(input, other, *, rounding_mode: str | None = None) -> Tensor:
     if rounding_mode is not None:
-        return _rounded_div(a, b, rounding_mode)
-    a, b = _float_operands(a, b)
+        return _rounded_div(input, other, rounding_mode)
+    input, other = _float_operands(input, other)
     try:
-        return apply(DIV, (a, b), {})
+        return apply(DIV, (input, other), {})
     except ValueError as e:
-        raise _broadcast_error(e, a, b) from None
+        raise _broadcast_error(e, input, other) from None
 
 
-true_divide = divide = div
+divide = div
+
+
+def true_divide(dividend, divisor) -> Tensor:
+    """`div` without a rounding mode (torch's older name)."""
+    return div(dividend, divisor)
 
 
 def _check_integer_divisor(b: Tensor) -> None:
@@ -364,55 +375,59 @@ def _rounded_div(a, b, rounding_mode: str) -> Tensor:
     )
 
 
-def floor_divide(a, b) -> Tensor:
-    return _rounded_div(a, b, "floor")
+def floor_divide(input, other) -> Tensor:
+    return _rounded_div(input, other, "floor")
 
 
-def remainder(a, b) -> Tensor:
+def remainder(input, other) -> Tensor:
     """a - floor(a/b) * b (Python's %); differentiable in a (gradient 1) like PyTorch."""
-    a, b = promote(a, b)
-    _check_integer_divisor(b)
-    return sub(a, mul(floor_divide(a.detach(), b.detach()), b))
+    input, other = promote(input, other)
+    _check_integer_divisor(other)
+    return sub(input, mul(floor_divide(input.detach(), other.detach()), other))
 
 
-def fmod(a: Tensor, b) -> Tensor:
+def fmod(input: Tensor, other) -> Tensor:
     """C's fmod: a - trunc(a/b) * b, with the sign of the dividend (`remainder` takes the
     divisor's); differentiable in both, as in PyTorch."""
-    if not isinstance(a, Tensor):
-        raise TypeError(f"fmod(): argument 'input' must be Tensor, not {type(a).__name__}")
-    a, b = promote(a, b)
-    _check_integer_divisor(b)
+    if not isinstance(input, Tensor):
+        raise TypeError(f"fmod(): argument 'input' must be Tensor, not {type(input).__name__}")
+    input, other = promote(input, other)
+    _check_integer_divisor(other)
     try:
-        return apply(FMOD, (a, b), {})
+        return apply(FMOD, (input, other), {})
     except ValueError as e:
-        raise _broadcast_error(e, a, b) from None
+        raise _broadcast_error(e, input, other) from None
 
 
-def pow(a, b) -> Tensor:
-    if isinstance(b, (int, float)) and isinstance(a, Tensor) and a._data.dtype.kind in "iub":
-        if isinstance(b, float):
-            a = cast(a, dtypes.get_default_dtype())
-        elif b < 0:
+def pow(input, exponent) -> Tensor:
+    if (
+        isinstance(exponent, (int, float))
+        and isinstance(input, Tensor)
+        and input._data.dtype.kind in "iub"
+    ):
+        if isinstance(exponent, float):
+            input = cast(input, dtypes.get_default_dtype())
+        elif exponent < 0:
             raise RuntimeError("Integers to negative integer powers are not allowed.")
-    a, b = promote(a, b)
+    input, exponent = promote(input, exponent)
     try:
-        return apply(POW, (a, b), {})
+        return apply(POW, (input, exponent), {})
     except ValueError as e:
-        raise _broadcast_error(e, a, b) from None
+        raise _broadcast_error(e, input, exponent) from None
 
 
-def neg(x: Tensor) -> Tensor:
-    return apply(NEG, (_as_tensor(x),), {})
+def neg(input: Tensor) -> Tensor:
+    return apply(NEG, (_as_tensor(input),), {})
 
 
 negative = neg
 
 
 def _unary(op, float_only: bool = True):
-    def fn(x: Tensor) -> Tensor:
-        if isinstance(x, Tensor) and (not float_only or x._data.dtype.kind in "fc"):
-            return apply(op, (x,), _NO_PARAMS)  # the hot case, without the checks' calls
-        return apply(op, (_float_input(x, op.name) if float_only else _as_tensor(x),), {})
+    def fn(input: Tensor) -> Tensor:
+        if isinstance(input, Tensor) and (not float_only or input._data.dtype.kind in "fc"):
+            return apply(op, (input,), _NO_PARAMS)  # the hot case, without the checks' calls
+        return apply(op, (_float_input(input, op.name) if float_only else _as_tensor(input),), {})
 
     fn.__name__ = op.name
     fn.__qualname__ = op.name
@@ -439,34 +454,34 @@ relu = _unary(RELU, float_only=False)
 silu = _unary(SILU)
 
 
-def square(x: Tensor) -> Tensor:
-    return mul(x, x)
+def square(input: Tensor) -> Tensor:
+    return mul(input, input)
 
 
-def log2(x: Tensor) -> Tensor:
-    return mul(log(x), 1 / math.log(2))
+def log2(input: Tensor) -> Tensor:
+    return mul(log(input), 1 / math.log(2))
 
 
-def log10(x: Tensor) -> Tensor:
-    return mul(log(x), 1 / math.log(10))
+def log10(input: Tensor) -> Tensor:
+    return mul(log(input), 1 / math.log(10))
 
 
-def reciprocal(x: Tensor) -> Tensor:
-    return div(1.0, x)
+def reciprocal(input: Tensor) -> Tensor:
+    return div(1.0, input)
 
 
-def tan(x: Tensor) -> Tensor:
-    return div(sin(x), cos(x))
+def tan(input: Tensor) -> Tensor:
+    return div(sin(input), cos(input))
 
 
 def leaky_relu(x: Tensor, negative_slope: float = 0.01) -> Tensor:
     return apply(LEAKY_RELU, (_as_tensor(x),), {"negative_slope": float(negative_slope)})
 
 
-def gelu(x: Tensor, approximate: str = "none") -> Tensor:
+def gelu(input: Tensor, approximate: str = "none") -> Tensor:
     if approximate not in ("none", "tanh"):
         raise ValueError(f"approximate argument must be either none or tanh, got {approximate!r}")
-    return apply(GELU, (_float_input(x, "gelu"),), {"approximate": approximate})
+    return apply(GELU, (_float_input(input, "gelu"),), {"approximate": approximate})
 
 
 def softplus(x: Tensor, beta: float = 1.0, threshold: float = 20.0) -> Tensor:
@@ -477,23 +492,23 @@ def softplus(x: Tensor, beta: float = 1.0, threshold: float = 20.0) -> Tensor:
     )
 
 
-def clamp(x: Tensor, min=None, max=None) -> Tensor:
+def clamp(input: Tensor, min=None, max=None) -> Tensor:
     """Limit to [min, max]; gradient 1 inside (bounds included), 0 outside. Bounds may be
     Tensors."""
     if min is None and max is None:
         raise RuntimeError("torch.clamp: At least one of 'min' or 'max' must not be None")
     if isinstance(min, Tensor) or isinstance(max, Tensor):
-        return _clamp_by_tensors(x, min, max)
-    if x._data.dtype.kind in "iu" and (isinstance(min, float) or isinstance(max, float)):
-        x = cast(x, dtypes.get_default_dtype())
-    if x._data.dtype.kind in "iu":  # integer bounds keep the dtype (torch's wrap for uint8)
-        info = np.iinfo(x._data.dtype)
-        lo = info.min if min is None else dtypes.fill_scalar(min, x._data.dtype)
-        hi = info.max if max is None else dtypes.fill_scalar(max, x._data.dtype)
+        return _clamp_by_tensors(input, min, max)
+    if input._data.dtype.kind in "iu" and (isinstance(min, float) or isinstance(max, float)):
+        input = cast(input, dtypes.get_default_dtype())
+    if input._data.dtype.kind in "iu":  # integer bounds keep the dtype (torch's wrap for uint8)
+        info = np.iinfo(input._data.dtype)
+        lo = info.min if min is None else dtypes.fill_scalar(min, input._data.dtype)
+        hi = info.max if max is None else dtypes.fill_scalar(max, input._data.dtype)
     else:
         lo = -math.inf if min is None else min
         hi = math.inf if max is None else max
-    return apply(CLAMP, (x,), {"lo": lo, "hi": hi})
+    return apply(CLAMP, (input,), {"lo": lo, "hi": hi})
 
 
 clip = clamp
@@ -517,20 +532,20 @@ def _clamp_by_tensors(x: Tensor, min, max) -> Tensor:
     return out
 
 
-def maximum(a, b) -> Tensor:
-    a, b = promote(a, b)
+def maximum(input, other) -> Tensor:
+    input, other = promote(input, other)
     try:
-        return apply(MAXIMUM, (a, b), {})
+        return apply(MAXIMUM, (input, other), {})
     except ValueError as e:
-        raise _broadcast_error(e, a, b) from None
+        raise _broadcast_error(e, input, other) from None
 
 
-def minimum(a, b) -> Tensor:
-    a, b = promote(a, b)
+def minimum(input, other) -> Tensor:
+    input, other = promote(input, other)
     try:
-        return apply(MINIMUM, (a, b), {})
+        return apply(MINIMUM, (input, other), {})
     except ValueError as e:
-        raise _broadcast_error(e, a, b) from None
+        raise _broadcast_error(e, input, other) from None
 
 
 def where(condition, input=None, other=None) -> Tensor:
@@ -554,34 +569,34 @@ def where(condition, input=None, other=None) -> Tensor:
         raise _broadcast_error(e, cond, a, b) from None
 
 
-def masked_fill(x: Tensor, mask, value) -> Tensor:
+def masked_fill(input: Tensor, mask, value) -> Tensor:
     if isinstance(value, Tensor) and value.ndim != 0:
         raise RuntimeError(
             f"masked_fill only supports a 0-dimensional value tensor, but got tensor with "
             f"{value.ndim} dimension(s)."
         )
-    mask = mask if isinstance(mask, Tensor) else as_tensor_like(mask, x, dtypes.bool)
+    mask = mask if isinstance(mask, Tensor) else as_tensor_like(mask, input, dtypes.bool)
     if mask._data.dtype.kind != "b":
         raise RuntimeError(
             f"masked_fill only supports boolean masks, but got mask with dtype {mask.dtype}"
         )
-    value = value if isinstance(value, Tensor) else as_tensor_like(value, x)
-    if value._data.dtype != x._data.dtype:
-        value = cast(value, x._data.dtype)
-    return where(mask, value, x)
+    value = value if isinstance(value, Tensor) else as_tensor_like(value, input)
+    if value._data.dtype != input._data.dtype:
+        value = cast(value, input._data.dtype)
+    return where(mask, value, input)
 
 
 # --- comparisons and other ops without gradients ----------------------------------------------
 
 
 def _compare(name: str):
-    def fn(a, b) -> Tensor:
-        a, b = promote(a, b)
-        xp = a._backend_xp()
+    def fn(input, other) -> Tensor:
+        input, other = promote(input, other)
+        xp = input._backend_xp()
         try:
-            return Tensor._make(getattr(xp, name)(a._data, b._data))
+            return Tensor._make(getattr(xp, name)(input._data, other._data))
         except ValueError as e:
-            raise _broadcast_error(e, a, b) from None
+            raise _broadcast_error(e, input, other) from None
 
     fn.__name__ = name
     return fn
@@ -609,14 +624,14 @@ def _integer_only(t: Tensor, kernel: str, allow_bool: bool = True) -> None:
 
 
 def _bitwise(name: str, kernel: str):
-    def fn(a, b) -> Tensor:
-        a, b = promote(a, b)
-        _integer_only(a, kernel)
-        xp = a._backend_xp()
+    def fn(input, other) -> Tensor:
+        input, other = promote(input, other)
+        _integer_only(input, kernel)
+        xp = input._backend_xp()
         try:
-            return Tensor._make(getattr(xp, name)(a._data, b._data))
+            return Tensor._make(getattr(xp, name)(input._data, other._data))
         except ValueError as e:
-            raise _broadcast_error(e, a, b) from None
+            raise _broadcast_error(e, input, other) from None
 
     fn.__name__ = name
     fn.__doc__ = f"Elementwise {name} of integer or bool tensors (bool: the logical op)."
@@ -654,15 +669,15 @@ def bitwise_right_shift(input, other) -> Tensor:
     return _shift(input, other, left=False)
 
 
-def logical_not(x: Tensor) -> Tensor:
-    return Tensor._make(x._backend_xp().logical_not(x._data))
+def logical_not(input: Tensor) -> Tensor:
+    return Tensor._make(input._backend_xp().logical_not(input._data))
 
 
-def bitwise_not(x: Tensor) -> Tensor:
-    _integer_only(_as_tensor(x), "bitwise_not")
-    xp = x._backend_xp()
-    fn = xp.logical_not if x._data.dtype.kind == "b" else xp.invert
-    return Tensor._make(fn(x._data))
+def bitwise_not(input: Tensor) -> Tensor:
+    _integer_only(_as_tensor(input), "bitwise_not")
+    xp = input._backend_xp()
+    fn = xp.logical_not if input._data.dtype.kind == "b" else xp.invert
+    return Tensor._make(fn(input._data))
 
 
 def _invert(x: Tensor) -> Tensor:
@@ -676,8 +691,8 @@ def _invert(x: Tensor) -> Tensor:
 
 
 def _nograd_unary(name: str):
-    def fn(x: Tensor) -> Tensor:
-        return Tensor._make(getattr(x._backend_xp(), name)(x._data))
+    def fn(input: Tensor) -> Tensor:
+        return Tensor._make(getattr(input._backend_xp(), name)(input._data))
 
     fn.__name__ = name
     return fn
@@ -692,20 +707,22 @@ isinf = _nograd_unary("isinf")
 isfinite = _nograd_unary("isfinite")
 
 
-def equal(a: Tensor, b: Tensor) -> bool:
+def equal(input: Tensor, other: Tensor) -> bool:
     """True when both tensors have the same shape and elements (PyTorch's `torch.equal`)."""
-    return a.shape == b.shape and bool(eq(a, b)._data.all())
+    return input.shape == other.shape and bool(eq(input, other)._data.all())
 
 
 def allclose(
-    a: Tensor, b: Tensor, rtol: float = 1e-5, atol: float = 1e-8, equal_nan: bool = False
+    input: Tensor, other: Tensor, rtol: float = 1e-5, atol: float = 1e-8, equal_nan: bool = False
 ) -> bool:
-    xp = a._backend_xp()
-    return bool(xp.allclose(a._data, b._data, rtol=rtol, atol=atol, equal_nan=equal_nan))
+    xp = input._backend_xp()
+    return bool(xp.allclose(input._data, other._data, rtol=rtol, atol=atol, equal_nan=equal_nan))
 
 
 def isclose(
-    a: Tensor, b: Tensor, rtol: float = 1e-5, atol: float = 1e-8, equal_nan: bool = False
+    input: Tensor, other: Tensor, rtol: float = 1e-5, atol: float = 1e-8, equal_nan: bool = False
 ) -> Tensor:
-    xp = a._backend_xp()
-    return Tensor._make(xp.isclose(a._data, b._data, rtol=rtol, atol=atol, equal_nan=equal_nan))
+    xp = input._backend_xp()
+    return Tensor._make(
+        xp.isclose(input._data, other._data, rtol=rtol, atol=atol, equal_nan=equal_nan)
+    )

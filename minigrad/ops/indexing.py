@@ -312,15 +312,15 @@ def _gather_index(x: Tensor, dim: int, index: Tensor) -> tuple:
     return tuple(grids)
 
 
-def gather(x: Tensor, dim: int, index: Tensor) -> Tensor:
+def gather(input: Tensor, dim: int, index: Tensor) -> Tensor:
     """out[i][j][k] = x[i][index[i][j][k]][k] for dim=1; the backward scatter-adds."""
     from minigrad.tensor import _dim
 
     if index._data.dtype.kind not in "iu":
         raise RuntimeError(f"gather(): Expected dtype int64 for index, got {index.dtype}")
-    d = _dim(dim, x.ndim)
-    _check_range(index, x.shape[d] if x.ndim else 1, d, RuntimeError, "gather")
-    return apply(INDEX, (x,), {"index": _gather_index(x, d, index)})
+    d = _dim(dim, input.ndim)
+    _check_range(index, input.shape[d] if input.ndim else 1, d, RuntimeError, "gather")
+    return apply(INDEX, (input,), {"index": _gather_index(input, d, index)})
 
 
 def _check_range(index: Tensor, size: int, dim: int, error: type, name: str) -> None:
@@ -382,7 +382,7 @@ def take_along_dim(input: Tensor, indices: Tensor, dim: int | None = None) -> Te
     return gather(x, d, wrapped)
 
 
-def index_select(x: Tensor, dim: int, index: Tensor) -> Tensor:
+def index_select(input: Tensor, dim: int, index: Tensor) -> Tensor:
     from minigrad.tensor import _dim
 
     if index.ndim > 1:
@@ -390,21 +390,21 @@ def index_select(x: Tensor, dim: int, index: Tensor) -> Tensor:
     if index._data.dtype.kind not in "iu":
         raise RuntimeError(f"index_select(): Expected dtype int32 or int64 for index, got "
                            f"{index.dtype}")  # fmt: skip
-    d = _dim(dim, x.ndim)
-    _check_range(index, x.shape[d] if x.ndim else 1, d, IndexError, "index_select")
-    return getitem(x, (slice(None),) * d + (index.reshape(-1),))
+    d = _dim(dim, input.ndim)
+    _check_range(index, input.shape[d] if input.ndim else 1, d, IndexError, "index_select")
+    return getitem(input, (slice(None),) * d + (index.reshape(-1),))
 
 
-def take(x: Tensor, index: Tensor) -> Tensor:
-    return getitem(x.reshape(-1), index)
+def take(input: Tensor, index: Tensor) -> Tensor:
+    return getitem(input.reshape(-1), index)
 
 
-def masked_select(x: Tensor, mask: Tensor) -> Tensor:
-    x, mask = (
-        x.broadcast_to(_broadcast_shape(x, mask)),
-        mask.broadcast_to(_broadcast_shape(x, mask)),
+def masked_select(input: Tensor, mask: Tensor) -> Tensor:
+    input, mask = (
+        input.broadcast_to(_broadcast_shape(input, mask)),
+        mask.broadcast_to(_broadcast_shape(input, mask)),
     )
-    return getitem(x, mask)
+    return getitem(input, mask)
 
 
 def _broadcast_shape(a: Tensor, b: Tensor) -> tuple:

@@ -210,45 +210,58 @@ def _check_matmul(a: Tensor, b: Tensor, name: str = "matmul") -> None:
         )
 
 
-def matmul(a: Tensor, b: Tensor) -> Tensor:
-    if not (isinstance(a, Tensor) and isinstance(b, Tensor)):
+def matmul(input: Tensor, other: Tensor) -> Tensor:
+    if not (isinstance(input, Tensor) and isinstance(other, Tensor)):
         raise TypeError(
-            f"matmul(): arguments must be Tensors, got {type(a).__name__} and {type(b).__name__}"
+            f"matmul(): arguments must be Tensors, got {type(input).__name__} and "
+            f"{type(other).__name__}"
         )
-    _same_dtype(a, b, name="matmul")
-    _check_matmul(a, b)
-    return apply(MATMUL, (a, b), {})
+    _same_dtype(input, other, name="matmul")
+    _check_matmul(input, other)
+    return apply(MATMUL, (input, other), {})
 
 
-def mm(a: Tensor, b: Tensor) -> Tensor:
-    if a.ndim != 2 or b.ndim != 2:
-        raise RuntimeError(f"mm: expected 2-D tensors, got {a.ndim}-D and {b.ndim}-D")
-    return matmul(a, b)
+def mm(input: Tensor, mat2: Tensor) -> Tensor:
+    if input.ndim != 2 or mat2.ndim != 2:
+        raise RuntimeError(f"mm: expected 2-D tensors, got {input.ndim}-D and {mat2.ndim}-D")
+    return matmul(input, mat2)
 
 
-def bmm(a: Tensor, b: Tensor) -> Tensor:
-    if a.ndim != 3 or b.ndim != 3:
-        raise RuntimeError(f"bmm: expected 3-D tensors, got {a.ndim}-D and {b.ndim}-D")
-    if a.shape[0] != b.shape[0]:
-        raise RuntimeError(f"bmm: batch sizes differ: {a.shape[0]} and {b.shape[0]}")
-    return matmul(a, b)
+def bmm(input: Tensor, mat2: Tensor) -> Tensor:
+    if input.ndim != 3 or mat2.ndim != 3:
+        raise RuntimeError(f"bmm: expected 3-D tensors, got {input.ndim}-D and {mat2.ndim}-D")
+    if input.shape[0] != mat2.shape[0]:
+        raise RuntimeError(f"bmm: batch sizes differ: {input.shape[0]} and {mat2.shape[0]}")
+    return matmul(input, mat2)
 
 
-def mv(a: Tensor, v: Tensor) -> Tensor:
-    return matmul(a, v)
+def mv(input: Tensor, vec: Tensor) -> Tensor:
+    return matmul(input, vec)
 
 
-def dot(a: Tensor, b: Tensor) -> Tensor:
-    if a.ndim != 1 or b.ndim != 1:
-        raise RuntimeError(f"1D tensors expected, but got {a.ndim}D and {b.ndim}D tensors")
-    return matmul(a, b)
+def dot(input: Tensor, tensor: Tensor) -> Tensor:
+    if input.ndim != 1 or tensor.ndim != 1:
+        raise RuntimeError(f"1D tensors expected, but got {input.ndim}D and {tensor.ndim}D tensors")
+    return matmul(input, tensor)
 
 
-inner = dot
+def inner(input: Tensor, other: Tensor) -> Tensor:
+    """Sum over the last dims: out[i.., j..] = input[i.., :] . other[j.., :] (a 0-d operand
+    scales the other), as one GEMM of the flattened leading dims."""
+    if input.ndim == 0 or other.ndim == 0:
+        return input * other
+    if input.shape[-1] != other.shape[-1]:
+        raise RuntimeError(
+            f"inner() the last dimension must match on both input tensors but got shapes "
+            f"{list(input.shape)} and {list(other.shape)}"
+        )
+    k = input.shape[-1]
+    flat = matmul(input.reshape(-1, k), other.reshape(-1, k).transpose(0, 1))
+    return flat.reshape(*input.shape[:-1], *other.shape[:-1])
 
 
-def outer(a: Tensor, b: Tensor) -> Tensor:
-    return a.unsqueeze(-1) * b.unsqueeze(0)
+def outer(input: Tensor, vec2: Tensor) -> Tensor:
+    return input.unsqueeze(-1) * vec2.unsqueeze(0)
 
 
 def linear(x: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:

@@ -220,30 +220,30 @@ def _reduce(op, x: Tensor, dim, keepdim, axis, keepdims, **params) -> Tensor:
 
 
 def sum(
-    x: Tensor, dim=None, keepdim: bool = False, *, dtype=None, axis=None, keepdims=None
+    input: Tensor, dim=None, keepdim: bool = False, *, dtype=None, axis=None, keepdims=None
 ) -> Tensor:
     if dtype is not None:
-        x = x.to(dtype)
-    elif x._data.dtype.kind in "biu":
-        x = x.to(dtypes.int64)  # PyTorch sums bool and integer tensors as int64
-    return _reduce(SUM, x, dim, keepdim, axis, keepdims)
+        input = input.to(dtype)
+    elif input._data.dtype.kind in "biu":
+        input = input.to(dtypes.int64)  # PyTorch sums bool and integer tensors as int64
+    return _reduce(SUM, input, dim, keepdim, axis, keepdims)
 
 
 def mean(
-    x: Tensor, dim=None, keepdim: bool = False, *, dtype=None, axis=None, keepdims=None
+    input: Tensor, dim=None, keepdim: bool = False, *, dtype=None, axis=None, keepdims=None
 ) -> Tensor:
     if dtype is not None:
-        x = x.to(dtype)
-    if x._data.dtype.kind not in "fc":
+        input = input.to(dtype)
+    if input._data.dtype.kind not in "fc":
         raise RuntimeError(
             f"mean(): could not infer output dtype. Input dtype must be either a floating point "
-            f"or complex dtype. Got: {x.dtype}"
+            f"or complex dtype. Got: {input.dtype}"
         )
-    return _reduce(MEAN, x, dim, keepdim, axis, keepdims)
+    return _reduce(MEAN, input, dim, keepdim, axis, keepdims)
 
 
 def var(
-    x: Tensor,
+    input: Tensor,
     dim=None,
     *,
     correction=1,
@@ -255,12 +255,12 @@ def var(
     """Variance with Bessel's `correction` (1 by default, as PyTorch; `unbiased=False` is 0)."""
     if unbiased is not None:
         correction = 1 if unbiased else 0
-    x = _float_input(x, "var")
-    return _reduce(VAR, x, dim, keepdim, axis, keepdims, correction=correction)
+    input = _float_input(input, "var")
+    return _reduce(VAR, input, dim, keepdim, axis, keepdims, correction=correction)
 
 
 def std(
-    x: Tensor,
+    input: Tensor,
     dim=None,
     *,
     correction=1,
@@ -272,20 +272,20 @@ def std(
     """Standard deviation; its gradient is 0 where it is 0 (a constant input), as PyTorch's."""
     if unbiased is not None:
         correction = 1 if unbiased else 0
-    x = _float_input(x, "std")
-    return _reduce(STD, x, dim, keepdim, axis, keepdims, correction=correction)
+    input = _float_input(input, "std")
+    return _reduce(STD, input, dim, keepdim, axis, keepdims, correction=correction)
 
 
-def amax(x: Tensor, dim=(), keepdim: bool = False, *, axis=None, keepdims=None) -> Tensor:
+def amax(input: Tensor, dim=(), keepdim: bool = False, *, axis=None, keepdims=None) -> Tensor:
     dim = dim if dim != () else None
-    _check_nonempty(x, _axes(x, dim, axis), "amax")
-    return _reduce(AMAX, x, dim, keepdim, axis, keepdims)
+    _check_nonempty(input, _axes(input, dim, axis), "amax")
+    return _reduce(AMAX, input, dim, keepdim, axis, keepdims)
 
 
-def amin(x: Tensor, dim=(), keepdim: bool = False, *, axis=None, keepdims=None) -> Tensor:
+def amin(input: Tensor, dim=(), keepdim: bool = False, *, axis=None, keepdims=None) -> Tensor:
     dim = dim if dim != () else None
-    _check_nonempty(x, _axes(x, dim, axis), "amin")
-    return _reduce(AMIN, x, dim, keepdim, axis, keepdims)
+    _check_nonempty(input, _axes(input, dim, axis), "amin")
+    return _reduce(AMIN, input, dim, keepdim, axis, keepdims)
 
 
 MinMax = namedtuple("MinMax", ["values", "indices"])
@@ -322,14 +322,14 @@ def _minmax(x: Tensor, dim, keepdim, other, largest: bool, name: str):
     return MinMax(values, indices)
 
 
-def max(x: Tensor, dim=None, keepdim: bool = False, *, other=None, axis=None):
+def max(input: Tensor, dim=None, keepdim: bool = False, *, other=None, axis=None):
     """`max(x)`: the largest value (ties share the gradient equally); `max(x, dim)`: (values,
     indices), the gradient going to the first largest element (its index); `max(x, y)`: maximum."""
-    return _minmax(x, _alias(dim, axis), keepdim, other, True, "max")
+    return _minmax(input, _alias(dim, axis), keepdim, other, True, "max")
 
 
-def min(x: Tensor, dim=None, keepdim: bool = False, *, other=None, axis=None):
-    return _minmax(x, _alias(dim, axis), keepdim, other, False, "min")
+def min(input: Tensor, dim=None, keepdim: bool = False, *, other=None, axis=None):
+    return _minmax(input, _alias(dim, axis), keepdim, other, False, "min")
 
 
 def _argextreme(x: Tensor, dim, keepdim: bool, largest: bool) -> Tensor:
@@ -347,53 +347,89 @@ def _argextreme(x: Tensor, dim, keepdim: bool, largest: bool) -> Tensor:
     return Tensor._make(fn(x._data, axis=d, keepdims=keepdim))
 
 
-def argmax(x: Tensor, dim=None, keepdim: bool = False, *, axis=None) -> Tensor:
-    return _argextreme(x, _alias(dim, axis), keepdim, True)
+def argmax(input: Tensor, dim=None, keepdim: bool = False, *, axis=None) -> Tensor:
+    return _argextreme(input, _alias(dim, axis), keepdim, True)
 
 
-def argmin(x: Tensor, dim=None, keepdim: bool = False, *, axis=None) -> Tensor:
-    return _argextreme(x, _alias(dim, axis), keepdim, False)
+def argmin(input: Tensor, dim=None, keepdim: bool = False, *, axis=None) -> Tensor:
+    return _argextreme(input, _alias(dim, axis), keepdim, False)
 
 
-def logsumexp(x: Tensor, dim=None, keepdim: bool = False, *, axis=None) -> Tensor:
+def logsumexp(input: Tensor, dim=None, keepdim: bool = False, *, axis=None) -> Tensor:
     dim = _alias(dim, axis)
     if dim is None:
         raise TypeError('logsumexp() missing 1 required positional arguments: "dim"')
-    return _reduce(LOGSUMEXP, _float_input(x, "logsumexp"), dim, keepdim, None, None)
+    return _reduce(LOGSUMEXP, _float_input(input, "logsumexp"), dim, keepdim, None, None)
 
 
-def prod(x: Tensor, dim=None, keepdim: bool = False, *, dtype=None, axis=None) -> Tensor:
+def prod(input: Tensor, dim=None, keepdim: bool = False, *, dtype=None, axis=None) -> Tensor:
     dim = _alias(dim, axis)
     if dtype is not None:
-        x = x.to(dtype)
-    elif x._data.dtype.kind in "biu":
-        x = x.to(dtypes.int64)  # as sum: bool and integer products are int64 (NumPy: uint64)
+        input = input.to(dtype)
+    elif input._data.dtype.kind in "biu":
+        input = input.to(
+            dtypes.int64
+        )  # as sum: bool and integer products are int64 (NumPy: uint64)
     if dim is not None and not isinstance(dim, int):
         raise TypeError(f"prod(): dim must be an int or None, got {dim!r}")
-    return _reduce(PROD, x, dim, keepdim, None, None)
+    return _reduce(PROD, input, dim, keepdim, None, None)
 
 
-def cumsum(x: Tensor, dim: int | None = None, *, dtype=None, axis=None) -> Tensor:
+def cumsum(input: Tensor, dim: int | None = None, *, dtype=None, axis=None) -> Tensor:
     dim = _alias(dim, axis)
     if dim is None:
         raise TypeError('cumsum() missing 1 required positional arguments: "dim"')
     if dtype is not None:
-        x = x.to(dtype)
-    elif x._data.dtype.kind in "biu":
-        x = x.to(dtypes.int64)  # as sum (NumPy: uint64 for unsigned types)
-    axis = _dim(dim, x.ndim)  # checked on 0-d tensors too (dim must be 0 or -1)
-    if x.ndim == 0:
-        return x.clone()
-    return apply(CUMSUM, (x,), {"axis": axis})
+        input = input.to(dtype)
+    elif input._data.dtype.kind in "biu":
+        input = input.to(dtypes.int64)  # as sum (NumPy: uint64 for unsigned types)
+    axis = _dim(dim, input.ndim)  # checked on 0-d tensors too (dim must be 0 or -1)
+    if input.ndim == 0:
+        return input.clone()
+    return apply(CUMSUM, (input,), {"axis": axis})
 
 
-def norm(x: Tensor, p=2, dim=None, keepdim: bool = False) -> Tensor:
-    """Vector p-norm over `dim` (all elements when None): p = 2 (default), 1, inf, -inf, 0, any
-    real p, or 'fro' (= 2 over all given dims)."""
+def norm(input: Tensor, p="fro", dim=None, keepdim: bool = False, out=None, dtype=None) -> Tensor:
+    """torch.norm: the vector p-norm over `dim` (all elements when None) for a number p (None:
+    2; 1, inf, -inf, 0 or any real p), and 'fro' (the 2-norm over `dim`: Frobenius for two
+    dims) with at most two dims. `dtype` casts before computing, as torch; `out` receives the
+    result (resized; no autograd through it)."""
+    if out is not None:
+        result = norm(input, p, dim, keepdim, dtype=dtype)
+        if result.requires_grad or out.requires_grad:
+            raise RuntimeError(
+                "linalg_vector_norm(): functions with out=... arguments don't support automatic "
+                "differentiation, but one of the arguments requires grad."
+            )
+        if out.dtype != result.dtype:
+            raise RuntimeError(
+                f"Expected out tensor to have dtype {result.dtype}, but got {out.dtype} instead"
+            )
+        if out.shape == result.shape:
+            return out.copy_(result)
+        out._data = result._data.copy()  # torch resizes `out` to the result's shape
+        return out
     from minigrad.ops.elementwise import abs as _abs
     from minigrad.ops.elementwise import pow as _pow
 
-    x = _float_input(x, "norm")
+    dims = (dim,) if isinstance(dim, int) else dim
+    if isinstance(p, str):
+        if p == "fro" and (dims is None or len(dims) <= 2):
+            p = 2
+        else:
+            dims = tuple(range(input.ndim)) if dims is None else tuple(dims)
+            if len(dims) != 2:
+                raise RuntimeError(
+                    f"linalg.matrix_norm: dim must be a 2-tuple. Got {' '.join(map(str, dims))}"
+                )
+            if p == "nuc":
+                raise NotImplementedError(
+                    "norm(p='nuc'): the nuclear norm needs a singular value decomposition, "
+                    "which minigrad does not have"
+                )
+            raise RuntimeError(f"linalg.matrix_norm: Order {p} not supported.")
+    p = 2 if p is None else p
+    x = _float_input(input if dtype is None else input.to(dtype), "norm")
     if p in (math.inf, -math.inf) and x.numel() == 0:
         axes = _axes(x, dim, None)
         if axes is None or 0 in [x.shape[d] for d in axes]:  # no identity for max/min
@@ -401,7 +437,7 @@ def norm(x: Tensor, p=2, dim=None, keepdim: bool = False) -> Tensor:
                 f"linalg.vector_norm cannot compute the {p} norm on an empty tensor because the "
                 f"operation does not have an identity (shape {list(x.shape)}, dim {dim})"
             )
-    if p == "fro" or p == 2:
+    if p == 2:
         return _reduce(NORM2, x, dim, keepdim, None, None)
     if p == math.inf:
         return amax(_abs(x), dim if dim is not None else (), keepdim)
@@ -415,55 +451,59 @@ def norm(x: Tensor, p=2, dim=None, keepdim: bool = False) -> Tensor:
     if p == 1:
         return sum(_abs(x), dim, keepdim)
     if not isinstance(p, (int, float)):
-        raise ValueError(f"norm(): unsupported p={p!r}")
+        raise TypeError(f"norm(): p must be a number or 'fro'/'nuc', got {p!r}")
     total = sum(_pow(_abs(x), p), dim, keepdim)
     # the root's slope is infinite at 0: masked so that an all-zero slice gets gradient 0 (torch)
     zero = total == 0
     return where(zero, 0.0, _pow(where(zero, 1.0, total), 1.0 / p))
 
 
-def softmax(x: Tensor, dim: int = -1, dtype=None, *, axis=None) -> Tensor:
+def softmax(input: Tensor, dim: int = -1, dtype=None, *, axis=None) -> Tensor:
     dim = dim if axis is None else axis
     if dtype is not None:
-        x = x.to(dtype)
-    x = _float_input(x, "softmax")
-    axis = _dim(dim, x.ndim)
-    return apply(SOFTMAX, (x,), {"axis": axis if x.ndim else None})
+        input = input.to(dtype)
+    input = _float_input(input, "softmax")
+    axis = _dim(dim, input.ndim)
+    return apply(SOFTMAX, (input,), {"axis": axis if input.ndim else None})
 
 
-def log_softmax(x: Tensor, dim: int = -1, dtype=None, *, axis=None) -> Tensor:
+def log_softmax(input: Tensor, dim: int = -1, dtype=None, *, axis=None) -> Tensor:
     dim = dim if axis is None else axis
     if dtype is not None:
-        x = x.to(dtype)
-    x = _float_input(x, "log_softmax")
-    axis = _dim(dim, x.ndim)
-    return apply(LOG_SOFTMAX, (x,), {"axis": axis if x.ndim else None})
+        input = input.to(dtype)
+    input = _float_input(input, "log_softmax")
+    axis = _dim(dim, input.ndim)
+    return apply(LOG_SOFTMAX, (input,), {"axis": axis if input.ndim else None})
 
 
-def nonzero(x: Tensor, *, as_tuple: bool = False):
-    xp = x._backend_xp()
-    if x.ndim == 0:  # PyTorch: a 0-d tensor is one position with no coordinates
-        n = 1 if bool(x._data) else 0
+def nonzero(input: Tensor, *, as_tuple: bool = False):
+    xp = input._backend_xp()
+    if input.ndim == 0:  # PyTorch: a 0-d tensor is one position with no coordinates
+        n = 1 if bool(input._data) else 0
         if as_tuple:
             return (Tensor._make(xp.zeros(n, dtype=xp.int64)),)
         return Tensor._make(xp.zeros((n, 0), dtype=xp.int64))
-    idx = xp.nonzero(x._data)
+    idx = xp.nonzero(input._data)
     if as_tuple:
         return tuple(Tensor._make(i) for i in idx)
     return Tensor._make(xp.stack(idx, axis=-1) if idx else xp.zeros((0, 0), dtype=xp.int64))
 
 
-def count_nonzero(x: Tensor, dim=None, *, axis=None) -> Tensor:
-    return sum(x != 0, _alias(dim, axis))
+def count_nonzero(input: Tensor, dim=None, *, axis=None) -> Tensor:
+    return sum(input != 0, _alias(dim, axis))
 
 
-def all(x: Tensor, dim=None, keepdim: bool = False, *, axis=None) -> Tensor:
-    xp = x._backend_xp()
-    out = xp.all(x._data, axis=_axes(x, dim, axis), keepdims=keepdim)
-    return Tensor._make(out.astype(xp.uint8) if x.dtype == dtypes.uint8 else out)  # torch: uint8
+def all(input: Tensor, dim=None, keepdim: bool = False, *, axis=None) -> Tensor:
+    xp = input._backend_xp()
+    out = xp.all(input._data, axis=_axes(input, dim, axis), keepdims=keepdim)
+    return Tensor._make(
+        out.astype(xp.uint8) if input.dtype == dtypes.uint8 else out
+    )  # torch: uint8
 
 
-def any(x: Tensor, dim=None, keepdim: bool = False, *, axis=None) -> Tensor:
-    xp = x._backend_xp()
-    out = xp.any(x._data, axis=_axes(x, dim, axis), keepdims=keepdim)
-    return Tensor._make(out.astype(xp.uint8) if x.dtype == dtypes.uint8 else out)  # torch: uint8
+def any(input: Tensor, dim=None, keepdim: bool = False, *, axis=None) -> Tensor:
+    xp = input._backend_xp()
+    out = xp.any(input._data, axis=_axes(input, dim, axis), keepdims=keepdim)
+    return Tensor._make(
+        out.astype(xp.uint8) if input.dtype == dtypes.uint8 else out
+    )  # torch: uint8

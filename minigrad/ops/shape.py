@@ -118,8 +118,18 @@ def _shape_arg(shape) -> tuple:
     return tuple(int(s) for s in shape)
 
 
-def reshape(x: Tensor, *shape) -> Tensor:
-    shape = _shape_arg(shape)
+def _int_sequence(name: str, what: str, value) -> tuple:
+    """torch.reshape / torch.permute take one sequence (Tensor methods also take *ints)."""
+    if not isinstance(value, (tuple, list)):
+        raise TypeError(
+            f"{name}(): argument '{what}' (position 2) must be tuple of ints, not "
+            f"{type(value).__name__}"
+        )
+    return tuple(int(s) for s in value)
+
+
+def reshape(input: Tensor, shape) -> Tensor:
+    x, shape = input, _int_sequence("reshape", "shape", shape)
     if shape.count(-1) > 1:
         raise RuntimeError("only one dimension can be inferred")
     known = math.prod(s for s in shape if s != -1)
@@ -137,7 +147,7 @@ def reshape(x: Tensor, *shape) -> Tensor:
 def view(x: Tensor, *shape) -> Tensor:
     """`reshape` that never copies: PyTorch's rule, raising where the new shape cannot be
     expressed with strides over the same memory (a transposed tensor flattened, ...)."""
-    out = reshape(x, *shape)
+    out = reshape(x, _shape_arg(shape))
     if out is not x and x.ndim and x.numel():
         itemsize = x._data.dtype.itemsize
         strides = [st // itemsize for st in x._data.strides]
@@ -182,19 +192,19 @@ def reshape_as(x: Tensor, other: Tensor) -> Tensor:
     return reshape(x, other.shape)
 
 
-def flatten(x: Tensor, start_dim: int = 0, end_dim: int = -1) -> Tensor:
-    if x.ndim == 0:
-        return reshape(x, 1)
-    s, e = _dim(start_dim, x.ndim), _dim(end_dim, x.ndim)
+def flatten(input: Tensor, start_dim: int = 0, end_dim: int = -1) -> Tensor:
+    if input.ndim == 0:
+        return reshape(input, (1,))
+    s, e = _dim(start_dim, input.ndim), _dim(end_dim, input.ndim)
     if s > e:
         raise RuntimeError("flatten() has invalid args: start_dim cannot come after end_dim")
-    shape = x.shape[:s] + (math.prod(x.shape[s : e + 1]),) + x.shape[e + 1 :]
-    return reshape(x, shape)
+    shape = input.shape[:s] + (math.prod(input.shape[s : e + 1]),) + input.shape[e + 1 :]
+    return reshape(input, shape)
 
 
-def unflatten(x: Tensor, dim: int, sizes) -> Tensor:
-    d = _dim(dim, x.ndim)
-    return reshape(x, x.shape[:d] + tuple(sizes) + x.shape[d + 1 :])
+def unflatten(input: Tensor, dim: int, sizes) -> Tensor:
+    d = _dim(dim, input.ndim)
+    return reshape(input, input.shape[:d] + tuple(sizes) + input.shape[d + 1 :])
 
 
 def _require_args(args: tuple, name: str, parameter: str) -> None:
@@ -203,9 +213,8 @@ def _require_args(args: tuple, name: str, parameter: str) -> None:
         raise TypeError(f'{name}() missing 1 required positional arguments: "{parameter}"')
 
 
-def permute(x: Tensor, *dims) -> Tensor:
-    _require_args(dims, "permute", "dims")
-    dims = _shape_arg(dims)
+def permute(input: Tensor, dims) -> Tensor:
+    x, dims = input, _int_sequence("permute", "dims", dims)
     if len(dims) != x.ndim:
         raise RuntimeError(
             f"permute(sparse_coo): number of dimensions in the tensor input does not match the "
@@ -221,29 +230,34 @@ def permute(x: Tensor, *dims) -> Tensor:
     return apply(PERMUTE, (x,), {"axes": axes, "inverse": inverse})
 
 
-def transpose(x: Tensor, dim0: int, dim1: int) -> Tensor:
-    if x.ndim < 2 and dim0 in (0, -1) and dim1 in (0, -1):
-        return x
-    axes = list(range(x.ndim))
-    a, b = _dim(dim0, x.ndim), _dim(dim1, x.ndim)
+def transpose(input: Tensor, dim0: int, dim1: int) -> Tensor:
+    if input.ndim < 2 and dim0 in (0, -1) and dim1 in (0, -1):
+        return input
+    axes = list(range(input.ndim))
+    a, b = _dim(dim0, input.ndim), _dim(dim1, input.ndim)
     axes[a], axes[b] = axes[b], axes[a]
-    return permute(x, axes)
+    return permute(input, axes)
 
 
-swapaxes = swapdims = transpose
+swapdims = transpose
 
 
-def t(x: Tensor) -> Tensor:
-    if x.ndim > 2:
-        raise RuntimeError(f"t() expects a tensor with <= 2 dimensions, but self is {x.ndim}D")
-    return transpose(x, 0, 1) if x.ndim == 2 else x
+def swapaxes(input: Tensor, axis0: int, axis1: int) -> Tensor:
+    """`transpose` under NumPy's name (torch's argument names: axis0, axis1)."""
+    return transpose(input, axis0, axis1)
 
 
-def movedim(x: Tensor, source: int, destination: int) -> Tensor:
-    axes = list(range(x.ndim))
-    s = axes.pop(_dim(source, x.ndim))
-    axes.insert(_dim(destination, x.ndim), s)
-    return permute(x, axes)
+def t(input: Tensor) -> Tensor:
+    if input.ndim > 2:
+        raise RuntimeError(f"t() expects a tensor with <= 2 dimensions, but self is {input.ndim}D")
+    return transpose(input, 0, 1) if input.ndim == 2 else input
+
+
+def movedim(input: Tensor, source: int, destination: int) -> Tensor:
+    axes = list(range(input.ndim))
+    s = axes.pop(_dim(source, input.ndim))
+    axes.insert(_dim(destination, input.ndim), s)
+    return permute(input, axes)
 
 
 moveaxis = movedim
@@ -274,8 +288,8 @@ def expand(x: Tensor, *shape) -> Tensor:
     return apply(EXPAND, (x,), {"shape": full})
 
 
-def broadcast_to(x: Tensor, shape) -> Tensor:
-    return expand(x, tuple(shape))
+def broadcast_to(input: Tensor, shape) -> Tensor:
+    return expand(input, tuple(shape))
 
 
 def expand_as(x: Tensor, other: Tensor) -> Tensor:
@@ -288,17 +302,17 @@ def broadcast_tensors(*tensors: Tensor) -> tuple:
     return tuple(expand(t, shape) for t in tensors)
 
 
-def squeeze(x: Tensor, dim=None, *, axis=None) -> Tensor:
+def squeeze(input: Tensor, dim=None, *, axis=None) -> Tensor:
     dim = dim if axis is None else axis
     if dim is None:
-        return reshape(x, tuple(n for n in x.shape if n != 1))
-    dims = {_dim(d, x.ndim) for d in ((dim,) if isinstance(dim, int) else dim)}  # 0-d too
-    return reshape(x, tuple(n for i, n in enumerate(x.shape) if not (i in dims and n == 1)))
+        return reshape(input, tuple(n for n in input.shape if n != 1))
+    dims = {_dim(d, input.ndim) for d in ((dim,) if isinstance(dim, int) else dim)}  # 0-d too
+    return reshape(input, tuple(n for i, n in enumerate(input.shape) if not (i in dims and n == 1)))
 
 
-def unsqueeze(x: Tensor, dim: int) -> Tensor:
-    d = _dim(dim, x.ndim + 1)
-    return reshape(x, x.shape[:d] + (1,) + x.shape[d:])
+def unsqueeze(input: Tensor, dim: int) -> Tensor:
+    d = _dim(dim, input.ndim + 1)
+    return reshape(input, input.shape[:d] + (1,) + input.shape[d:])
 
 
 def cat(tensors, dim: int = 0, *, axis: int | None = None) -> Tensor:
@@ -349,10 +363,10 @@ def vstack(tensors) -> Tensor:
     return cat([t if t.ndim > 1 else unsqueeze(t, 0) for t in tensors], 0)
 
 
-def split(x: Tensor, split_size_or_sections, dim: int = 0) -> tuple:
+def split(tensor: Tensor, split_size_or_sections, dim: int = 0) -> tuple:
     """Split into pieces of `split_size` (the last may be smaller) or of the listed sizes."""
-    d = _dim(dim, x.ndim)
-    n = x.shape[d]
+    d = _dim(dim, tensor.ndim)
+    n = tensor.shape[d]
     if isinstance(split_size_or_sections, int):
         size = split_size_or_sections
         if size <= 0:
@@ -367,27 +381,27 @@ def split(x: Tensor, split_size_or_sections, dim: int = 0) -> tuple:
             )
     out, start = [], 0
     for s in sizes:
-        out.append(x[(slice(None),) * d + (slice(start, start + s),)])
+        out.append(tensor[(slice(None),) * d + (slice(start, start + s),)])
         start += s
     return tuple(out)
 
 
-def chunk(x: Tensor, chunks: int, dim: int = 0) -> tuple:
+def chunk(input: Tensor, chunks: int, dim: int = 0) -> tuple:
     if chunks <= 0:
         raise RuntimeError("chunk expects `chunks` to be greater than 0")
-    n = x.shape[_dim(dim, x.ndim)]
-    return split(x, max(1, -(-n // chunks)), dim)
+    n = input.shape[_dim(dim, input.ndim)]
+    return split(input, max(1, -(-n // chunks)), dim)
 
 
-def unbind(x: Tensor, dim: int = 0) -> tuple:
-    d = _dim(dim, x.ndim)
-    return tuple(x[(slice(None),) * d + (i,)] for i in range(x.shape[d]))
+def unbind(input: Tensor, dim: int = 0) -> tuple:
+    d = _dim(dim, input.ndim)
+    return tuple(input[(slice(None),) * d + (i,)] for i in range(input.shape[d]))
 
 
 _PAD_MODES = ("constant", "reflect", "replicate", "circular")
 
 
-def pad(x: Tensor, pad, mode: str = "constant", value: float | None = None) -> Tensor:
+def pad(input: Tensor, pad, mode: str = "constant", value: float | None = None) -> Tensor:
     """PyTorch's F.pad: `pad` lists (left, right) pairs from the last dimension backwards; a
     negative width crops. Modes: constant (any rank), and reflect, replicate, circular for 1, 2
     or 3 padded dims of an input with one or two more dims (the last three gather with an index,
@@ -405,30 +419,30 @@ def pad(x: Tensor, pad, mode: str = "constant", value: float | None = None) -> T
             ) from None
     if len(widths_in) % 2:
         raise RuntimeError("Padding length must be divisible by 2")
-    if len(widths_in) > 2 * x.ndim:
+    if len(widths_in) > 2 * input.ndim:
         raise RuntimeError(
             f"Padding length should be less than or equal to two times the input dimension but "
-            f"got padding length {len(widths_in)} and input of dimension {x.ndim}"
+            f"got padding length {len(widths_in)} and input of dimension {input.ndim}"
         )
     k = len(widths_in) // 2  # padded dims: the last k
-    widths = [(0, 0)] * (x.ndim - k) + [
+    widths = [(0, 0)] * (input.ndim - k) + [
         (widths_in[2 * j], widths_in[2 * j + 1]) for j in reversed(range(k))
     ]
     if mode == "constant":
-        return _pad_constant(x, widths, 0 if value is None else value)
+        return _pad_constant(input, widths, 0 if value is None else value)
     if value not in (None, 0):
         raise RuntimeError(f'Padding mode "{mode}" doesn\'t take in value argument')
-    if k not in (1, 2, 3) or x.ndim not in (k + 1, k + 2):
+    if k not in (1, 2, 3) or input.ndim not in (k + 1, k + 2):
         raise NotImplementedError(
-            f"Padding size {2 * k} is not supported for {x.ndim}D input tensor.\n"
+            f"Padding size {2 * k} is not supported for {input.ndim}D input tensor.\n"
             f"Supported combinations for non-constant padding:\n"
             f"  - 2D or 3D input: padding size = 2 (pads last dimension)\n"
             f"  - 3D or 4D input: padding size = 4 (pads last 2 dimensions)\n"
             f"  - 4D or 5D input: padding size = 6 (pads last 3 dimensions)"
         )
     if mode == "circular":
-        return _pad_circular(x, widths, k)
-    return _pad_edges(x, widths, k, mode)
+        return _pad_circular(input, widths, k)
+    return _pad_edges(input, widths, k, mode)
 
 
 def _pad_constant(x: Tensor, widths: list, value) -> Tensor:
@@ -542,12 +556,12 @@ def _pad_circular(x: Tensor, widths: list, k: int) -> Tensor:
     return x
 
 
-def flip(x: Tensor, dims) -> Tensor:
+def flip(input: Tensor, dims) -> Tensor:
     dims = (dims,) if isinstance(dims, int) else tuple(dims)
-    axis = tuple(_dim(d, x.ndim) for d in dims)
+    axis = tuple(_dim(d, input.ndim) for d in dims)
     if len(set(axis)) != len(axis):
         raise RuntimeError(f"dim {axis[0]} appears multiple times in the list of dims {dims}")
-    return apply(FLIP, (x,), {"axis": axis if x.ndim else ()})
+    return apply(FLIP, (input,), {"axis": axis if input.ndim else ()})
 
 
 def roll(input: Tensor, shifts, dims=None) -> Tensor:
@@ -569,16 +583,16 @@ def roll(input: Tensor, shifts, dims=None) -> Tensor:
     return apply(ROLL, (input,), {"shifts": shifts, "axis": axis})
 
 
-def tril(x: Tensor, diagonal: int = 0) -> Tensor:
-    if x.ndim < 2:
+def tril(input: Tensor, diagonal: int = 0) -> Tensor:
+    if input.ndim < 2:
         raise RuntimeError("tril: input tensor must have at least 2 dimensions")
-    return apply(TRIL, (x,), {"k": diagonal})
+    return apply(TRIL, (input,), {"k": diagonal})
 
 
-def triu(x: Tensor, diagonal: int = 0) -> Tensor:
-    if x.ndim < 2:
+def triu(input: Tensor, diagonal: int = 0) -> Tensor:
+    if input.ndim < 2:
         raise RuntimeError("triu: input tensor must have at least 2 dimensions")
-    return apply(TRIU, (x,), {"k": diagonal})
+    return apply(TRIU, (input,), {"k": diagonal})
 
 
 def repeat(x: Tensor, *sizes) -> Tensor:
@@ -656,8 +670,8 @@ def _check_output_size(output_size, size: int) -> None:
         )
 
 
-def clone(x: Tensor) -> Tensor:
-    return apply(CLONE, (x,), {})
+def clone(input: Tensor) -> Tensor:
+    return apply(CLONE, (input,), {})
 
 
 def to_device(x: Tensor, device: Device) -> Tensor:

@@ -21,6 +21,15 @@ def execution_options(
     return {"foreach": foreach, "capturable": capturable, "differentiable": differentiable}
 
 
+def torch_options(name: str, **options) -> dict[str, Any]:
+    """The execution options of one optimizer (each takes its own subset of `foreach`,
+    `capturable`, `differentiable`, `fused`), checked as `execution_options` does; `fused`
+    (torch's fused kernels) changes how torch runs a step, not its result: ignored too."""
+    if options.get("differentiable"):
+        execution_options(name, None, False, True)  # raises
+    return options
+
+
 def check_betas(betas) -> None:
     if len(betas) != 2:
         raise ValueError(f"betas must be a pair (beta1, beta2), got {betas!r}")

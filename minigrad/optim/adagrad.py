@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from minigrad.backend import backend_of
+from minigrad.optim._options import torch_options
 from minigrad.optim.optimizer import Optimizer, ParamsT
 
 
@@ -20,8 +21,11 @@ class Adagrad(Optimizer):
         weight_decay: float = 0.0,
         initial_accumulator_value: float = 0.0,
         eps: float = 1e-10,
+        foreach: bool | None = None,
         *,
         maximize: bool = False,
+        differentiable: bool = False,
+        fused: bool | None = None,
     ):
         defaults = dict(
             lr=lr,
@@ -30,6 +34,9 @@ class Adagrad(Optimizer):
             initial_accumulator_value=initial_accumulator_value,
             eps=eps,
             maximize=maximize,
+        )
+        defaults.update(
+            torch_options("Adagrad", foreach=foreach, differentiable=differentiable, fused=fused)
         )
         super().__init__(params, defaults)
 

@@ -10,6 +10,7 @@ from typing import Any
 import numpy as _np
 
 from minigrad.backend import backend_of
+from minigrad.optim._options import torch_options
 from minigrad.optim.optimizer import Optimizer, ParamsT
 
 
@@ -31,8 +32,15 @@ class Adam(Optimizer):
         weight_decay: float = 0.0,
         amsgrad: bool = False,
         *,
+        foreach: bool | None = None,
         maximize: bool = False,
+        capturable: bool = False,
+        differentiable: bool = False,
+        fused: bool | None = None,
+        decoupled_weight_decay: bool = False,
     ):
+        # decoupled_weight_decay=True is AdamW (for the whole optimizer, not per group)
+        self._decoupled = self._decoupled or decoupled_weight_decay
         defaults = dict(
             lr=lr,
             betas=betas,
@@ -41,6 +49,13 @@ class Adam(Optimizer):
             amsgrad=amsgrad,
             maximize=maximize,
         )
+        defaults.update(
+            torch_options(
+                type(self).__name__, foreach=foreach, capturable=capturable,
+                differentiable=differentiable, fused=fused,
+                decoupled_weight_decay=self._decoupled,
+            )
+        )  # fmt: skip
         super().__init__(params, defaults)
 
     _nonnegative = ("lr", "weight_decay", "eps")
@@ -212,5 +227,12 @@ class AdamW(Adam):
         amsgrad: bool = False,
         *,
         maximize: bool = False,
+        foreach: bool | None = None,
+        capturable: bool = False,
+        differentiable: bool = False,
+        fused: bool | None = None,
     ):
-        super().__init__(params, lr, betas, eps, weight_decay, amsgrad, maximize=maximize)
+        super().__init__(
+            params, lr, betas, eps, weight_decay, amsgrad, foreach=foreach, maximize=maximize,
+            capturable=capturable, differentiable=differentiable, fused=fused,
+        )  # fmt: skip

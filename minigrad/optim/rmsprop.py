@@ -7,6 +7,7 @@ from __future__ import annotations
 from typing import Any
 
 from minigrad.backend import backend_of
+from minigrad.optim._options import execution_options
 from minigrad.optim.optimizer import Optimizer, ParamsT
 
 
@@ -23,8 +24,10 @@ class RMSprop(Optimizer):
         weight_decay: float = 0.0,
         momentum: float = 0.0,
         centered: bool = False,
-        *,
+        capturable: bool = False,
+        foreach: bool | None = None,
         maximize: bool = False,
+        differentiable: bool = False,
     ):
         defaults = dict(
             lr=lr,
@@ -35,6 +38,7 @@ class RMSprop(Optimizer):
             centered=centered,
             maximize=maximize,
         )
+        defaults.update(execution_options("RMSprop", foreach, capturable, differentiable))
         super().__init__(params, defaults)
 
     _nonnegative = ("lr", "weight_decay", "eps", "momentum", "alpha")

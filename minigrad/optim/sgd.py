@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from minigrad.backend import backend_of
+from minigrad.optim._options import torch_options
 from minigrad.optim.optimizer import Optimizer, ParamsT
 from minigrad.tensor import Tensor
 
@@ -24,6 +25,9 @@ class SGD(Optimizer):
         nesterov: bool = False,
         *,
         maximize: bool = False,
+        foreach: bool | None = None,
+        differentiable: bool = False,
+        fused: bool | None = None,
     ):
         defaults = dict(
             lr=lr,
@@ -32,6 +36,9 @@ class SGD(Optimizer):
             weight_decay=weight_decay,
             nesterov=nesterov,
             maximize=maximize,
+        )
+        defaults.update(
+            torch_options("SGD", foreach=foreach, differentiable=differentiable, fused=fused)
         )
         super().__init__(params, defaults)
 

@@ -194,6 +194,29 @@ def test_nll_loss_with_every_target_ignored_as_torch():
     assert results[0] == results[1]
 
 
+@given(st.integers(0, 2**16), st.sampled_from([None, 0]))
+def test_embedding_scale_grad_by_freq_gradcheck(seed, padding_idx):
+    r = np.random.default_rng(seed)
+    w = leaf(r.standard_normal((4, 3)))
+    idx = mg.tensor(r.integers(0, 4, (2, 5)))
+    f = lambda w, pad=None: F.embedding(idx, w, pad, scale_grad_by_freq=True)
+    counts = np.bincount(idx.numpy().reshape(-1), minlength=4)[idx.numpy()]
+    # the rule divides by the counts, which gradcheck cannot see: check it against f / counts
+    (g,) = mg.autograd.grad(f(w).sum(), w)
+    (plain,) = mg.autograd.grad((F.embedding(idx, w) / mg.tensor(counts[..., None])).sum(), w)
+    np.testing.assert_allclose(g.numpy(), plain.numpy(), rtol=1e-12)
+    # second order (the rule under create_graph) against torch's
+    torch = pytest.importorskip("torch")
+    tw = torch.tensor(w.detach().numpy(), requires_grad=True)
+    tidx = torch.tensor(idx.numpy())
+    tf = lambda w: torch.nn.functional.embedding(tidx, w, padding_idx, scale_grad_by_freq=True)
+    (tg,) = torch.autograd.grad((tf(tw) ** 3).sum(), tw, create_graph=True)
+    (tgg,) = torch.autograd.grad((tg**2).sum(), tw)
+    (g,) = mg.autograd.grad((f(w, padding_idx) ** 3).sum(), w, create_graph=True)
+    (gg,) = mg.autograd.grad((g**2).sum(), w)
+    np.testing.assert_allclose(gg.numpy(), tgg.numpy(), rtol=1e-10, atol=1e-12)
+
+
 # --- distances: cosine_similarity, pairwise_distance, normalize ----------------------------------
 
 _DIST_SHAPES = st.sampled_from(

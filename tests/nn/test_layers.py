@@ -8,6 +8,7 @@ import pytest
 
 import minigrad as mg
 from minigrad import nn
+from minigrad.nn import functional as F
 
 torch = pytest.importorskip("torch")
 
@@ -82,6 +83,38 @@ def test_embedding(padding_idx):
     if padding_idx is not None:
         fresh = nn.Embedding(6, 3, padding_idx=padding_idx)
         assert float(fresh.weight[padding_idx].abs().sum()) == 0
+
+
+@pytest.mark.parametrize(
+    "max_norm,norm_type", [(None, 2.0), (1.0, 2.0), (0.5, 1.0), (0.3, math.inf)]
+)
+@pytest.mark.parametrize("scale_grad_by_freq", [False, True])
+@pytest.mark.parametrize("padding_idx", [None, 1])
+def test_embedding_max_norm_and_scale_grad_by_freq(
+    max_norm, norm_type, scale_grad_by_freq, padding_idx
+):
+    # torch's positional order; max_norm renormalises the looked-up rows of the weight in place
+    args = (6, 3, padding_idx, max_norm, norm_type, scale_grad_by_freq, False)
+    ours, theirs = nn.Embedding(*args), torch.nn.Embedding(*args)
+    compare(ours, theirs, np.array([[1, 2, 1], [5, 0, 1]]), integer=True)
+    np.testing.assert_allclose(
+        ours.weight.detach().numpy(), theirs.weight.detach().numpy(), rtol=1e-12
+    )
+    assert repr(ours) == repr(theirs)
+
+
+def test_embedding_renorm_is_in_place_and_sparse_is_dense_values():
+    w = mg.tensor([[3.0, 4.0], [0.3, 0.4], [6.0, 8.0]], requires_grad=True)
+    version = w._version
+    out = F.embedding(mg.tensor([0, 1]), w, None, 1.0)
+    assert w._version > version
+    np.testing.assert_allclose(w.detach().numpy()[:, 0], [3 / (5 + 1e-7), 0.3, 6.0], rtol=1e-6)
+    np.testing.assert_allclose(out.detach().numpy(), w.detach().numpy()[:2])
+    e = nn.Embedding.from_pretrained(
+        mg.ones(4, 2), freeze=False, sparse=True, scale_grad_by_freq=True
+    )
+    e(mg.tensor([1, 1, 2])).sum().backward()
+    assert e.weight.grad.tolist() == [[0, 0], [1, 1], [1, 1], [0, 0]]
 
 
 @pytest.mark.parametrize(

@@ -233,3 +233,56 @@ def test_loss_errors():
         F.cross_entropy(x, mg.tensor([0, 1, 2]), weight=mg.ones(3))
     with pytest.raises(RuntimeError, match="Long"):
         F.nll_loss(x, mg.tensor([0.0, 1.0, 2.0]))
+
+
+# torch's deprecated size_average / reduce slots sit between the inputs and `reduction`: a call
+# written for torch passes them (and what follows) by position
+LEGACY = [(None, None), (True, None), (False, None), (None, False), (False, True), (True, True)]
+
+
+@pytest.mark.filterwarnings("ignore:size_average and reduce args will be deprecated")
+@pytest.mark.parametrize("size_average,reduce", LEGACY)
+def test_losses_take_torchs_positional_size_average_reduce(rng, size_average, reduce):
+    (x, tx), (y, ty) = pair(rng.standard_normal((4, 3))), pair(rng.standard_normal((4, 3)))
+    (p, tp), (b, tb) = pair(rng.uniform(0.05, 0.95, (4, 3))), pair(rng.uniform(0, 1, (4, 3)))
+    (w, tw), (cls, tcls) = pair(rng.uniform(0.5, 2, 3), False), pair(np.array([0, 2, 1, 0]))
+    legacy = (size_average, reduce)
+    cases = [
+        (F.mse_loss(x, y, *legacy, "sum"), TF.mse_loss(tx, ty, *legacy, "sum")),
+        (F.l1_loss(x, y, *legacy), TF.l1_loss(tx, ty, *legacy)),
+        (F.smooth_l1_loss(x, y, *legacy, "mean", 0.5), TF.smooth_l1_loss(tx, ty, *legacy, "mean", 0.5)),
+        (F.kl_div(x, p, *legacy, "sum", False), TF.kl_div(tx, tp, *legacy, "sum", False)),
+        (F.binary_cross_entropy(p, b, None, *legacy), TF.binary_cross_entropy(tp, tb, None, *legacy)),
+        (F.binary_cross_entropy_with_logits(x, b, None, *legacy, "mean", w),
+         TF.binary_cross_entropy_with_logits(tx, tb, None, *legacy, "mean", tw)),
+        (F.cross_entropy(x, cls, w, size_average, 2, reduce, "mean", 0.1),
+         TF.cross_entropy(tx, tcls, tw, size_average, 2, reduce, "mean", 0.1)),
+        (F.nll_loss(x, cls, w, size_average, 1, reduce), TF.nll_loss(tx, tcls, tw, size_average, 1, reduce)),
+    ]  # fmt: skip
+    for ours, theirs in cases:
+        np.testing.assert_allclose(
+            ours.detach().numpy(), theirs.detach().numpy(), rtol=1e-6, atol=1e-12
+        )
+
+
+@pytest.mark.parametrize("reduction", REDUCTIONS)
+@pytest.mark.parametrize("name", ["mse_loss", "l1_loss", "huber_loss"])
+def test_elementwise_weight_of_regression_losses(rng, name, reduction):
+    (x, tx), (y, ty) = pair(rng.standard_normal((4, 3))), pair(rng.standard_normal((4, 3)))
+    (w, tw) = pair(rng.uniform(0.1, 2, (4, 3)))
+    check(
+        getattr(F, name)(x, y, reduction=reduction, weight=w),
+        getattr(TF, name)(tx, ty, reduction=reduction, weight=tw),
+        [x, y, w],
+        [tx, ty, tw],
+    )
+    with pytest.raises(ValueError, match="same size"):
+        getattr(F, name)(x, y, weight=w[:2])
+
+
+def test_legacy_flags_warn_as_torch():
+    x = mg.zeros(3)
+    with pytest.warns(UserWarning, match="please use reduction='sum' instead"):
+        F.mse_loss(x, x, False)
+    with pytest.warns(UserWarning, match="reduction='none'"):
+        nn.MSELoss(reduce=False)

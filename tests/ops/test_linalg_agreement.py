@@ -1,6 +1,7 @@
 """Products against PyTorch 2.13 (issue 10): mixed dtypes raise instead of computing in the
 wider one."""
 
+import numpy as np
 import pytest
 
 import minigrad as mg
@@ -50,6 +51,29 @@ def test_nn_linear_with_a_float64_input_raises():
 def test_integer_matmul_still_works():
     a = [[1, 2], [3, 4]]
     assert (mg.tensor(a) @ mg.tensor(a)).tolist() == (torch.tensor(a) @ torch.tensor(a)).tolist()
+
+
+@pytest.mark.parametrize(
+    "shapes", [((3,), (3,)), ((2, 3), (4, 3)), ((2, 3), (4, 1, 3)), ((0, 3), (4, 3)), ((2, 3), ())]
+)
+def test_inner_over_any_dims_matches_torch(shapes):
+    r = np.random.default_rng(0)
+    a, b = (r.standard_normal(s) for s in shapes)
+    x, y = mg.tensor(a, requires_grad=True), mg.tensor(b, requires_grad=True)
+    tx, ty = torch.tensor(a, requires_grad=True), torch.tensor(b, requires_grad=True)
+    out, tout = mg.inner(input=x, other=y), torch.inner(input=tx, other=ty)
+    assert out.shape == tuple(tout.shape)
+    np.testing.assert_allclose(out.detach().numpy(), tout.detach().numpy(), rtol=1e-12, atol=1e-12)
+    g = r.standard_normal(tuple(tout.shape))
+    out.backward(mg.tensor(g))
+    tout.backward(torch.tensor(g))
+    np.testing.assert_allclose(x.grad.numpy(), tx.grad.numpy(), rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(y.grad.numpy(), ty.grad.numpy(), rtol=1e-12, atol=1e-12)
+
+
+def test_inner_shape_error_as_torch():
+    with pytest.raises(RuntimeError, match=r"last dimension must match.*\[2, 3\] and \[4, 5\]"):
+        mg.inner(mg.zeros(2, 3), mg.zeros(4, 5))
 
 
 # --- cdist ---------------------------------------------------------------------------------------

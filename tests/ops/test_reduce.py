@@ -317,6 +317,48 @@ def test_norm_fro_and_p0():
     assert x.norm(0).item() == 2.0
 
 
+@pytest.mark.parametrize("p", ["fro", None, 1, 2, 3, 0.5, 0, math.inf, -math.inf])
+@pytest.mark.parametrize("dim", [None, 1, -1, (0, 2), [2, 1], (0, 1, 2)])
+@pytest.mark.parametrize("keepdim", [False, True])
+def test_norm_matches_torch(p, dim, keepdim):
+    torch = pytest.importorskip("torch")
+    a = np.random.default_rng(0).standard_normal((2, 3, 4))
+    t = torch.tensor(a)
+    try:
+        expected = torch.norm(t, p, dim, keepdim)
+    except RuntimeError as e:  # 'fro' over three dims: torch's matrix_norm refuses
+        with pytest.raises(RuntimeError, match="2-tuple"):
+            mg.norm(mg.tensor(a), p, dim, keepdim)
+        assert "2-tuple" in str(e)
+        return
+    for ours in (mg.norm(mg.tensor(a), p, dim, keepdim), mg.tensor(a).norm(p, dim, keepdim)):
+        assert ours.shape == tuple(expected.shape)
+        np.testing.assert_allclose(ours.numpy(), expected.numpy(), rtol=1e-12, atol=1e-12)
+
+
+def test_norm_defaults_dtype_and_bad_orders():
+    torch = pytest.importorskip("torch")
+    a = np.random.default_rng(0).standard_normal((3, 4)).astype(np.float32)
+    x, t = mg.tensor(a), torch.tensor(a)
+    ours, theirs = x.norm(dtype=mg.float64), t.norm(dtype=torch.float64)
+    assert ours.dtype == mg.float64
+    np.testing.assert_allclose(ours.item(), theirs.item(), rtol=1e-12)
+    np.testing.assert_allclose(mg.norm(x, dim=(0, 1)).item(), torch.norm(t, dim=(0, 1)).item())
+    with pytest.raises(RuntimeError, match="Order abc not supported"):
+        x.norm("abc")
+    with pytest.raises(NotImplementedError, match="nuclear"):
+        x.norm("nuc")
+    with pytest.raises(RuntimeError, match="2-tuple"):
+        mg.norm(mg.zeros(2, 2, 2), "nuc")
+    out = mg.empty(0)  # torch's positional out slot, before dtype
+    assert mg.norm(x, "fro", 1, False, out) is out
+    np.testing.assert_allclose(out.numpy(), torch.norm(t, "fro", 1).numpy(), rtol=1e-6)
+    with pytest.raises(RuntimeError, match="dtype"):
+        mg.norm(x, out=mg.empty(0, dtype=mg.float64))
+    with pytest.raises(RuntimeError, match="automatic differentiation"):
+        mg.norm(x.requires_grad_(), out=mg.empty(0))
+
+
 # --- softmax / log_softmax --------------------------------------------------------------------
 
 

@@ -461,6 +461,28 @@ def test_permute_expand_repeat_need_their_sizes_and_mT_as_torch():
         _ = mg.zeros(3).mT
 
 
+def test_reshape_and_permute_functions_take_one_sequence_as_torch():
+    x = mg.arange(12).reshape(3, 4)  # the methods also take *ints
+    assert mg.reshape(x, (4, 3)).shape == (4, 3)
+    assert mg.reshape(x, shape=[2, -1]).shape == (2, 6)
+    assert mg.permute(x, dims=(1, 0)).shape == (4, 3)
+    assert x.permute(1, 0).shape == x.permute((1, 0)).shape == (4, 3)
+    with pytest.raises(TypeError, match="takes 2 positional arguments"):
+        mg.reshape(x, 4, 3)
+    with pytest.raises(TypeError, match="must be tuple of ints, not int"):
+        mg.reshape(x, 12)
+    with pytest.raises(TypeError, match="must be tuple of ints, not int"):
+        mg.permute(mg.arange(3), 0)
+
+
+def test_true_divide_has_no_rounding_mode():
+    a, b = mg.tensor([5, 7]), mg.tensor([2, 2])
+    assert mg.true_divide(a, b).tolist() == a.true_divide(b).tolist() == [2.5, 3.5]
+    assert mg.true_divide(dividend=a, divisor=b).tolist() == [2.5, 3.5]
+    with pytest.raises(TypeError):
+        mg.true_divide(a, b, rounding_mode="floor")
+
+
 # --- long tail: diagonals, rotations, grids, sliding windows ------------------------------------
 
 

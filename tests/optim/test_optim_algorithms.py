@@ -237,3 +237,56 @@ def test_closure_is_evaluated_with_grad_enabled():
         loss = opt.step(closure)
     assert float(loss) == 5.0
     np.testing.assert_allclose(w.detach().numpy(), [0.8, -1.6], rtol=1e-6)
+
+
+@pytest.mark.parametrize("name", ["SGD", "Adam", "AdamW", "RMSprop", "Adagrad"])
+def test_signature_and_param_groups_as_torch(name):
+    import inspect
+
+    torch = pytest.importorskip("torch")
+    ours, theirs = getattr(optim, name), getattr(torch.optim, name)
+    mine = inspect.signature(ours).parameters
+    other = inspect.signature(theirs).parameters
+    assert list(mine) == list(other)
+    for key, param in other.items():
+        assert mine[key].kind == param.kind, key
+        assert mine[key].default == param.default, key
+    group = ours([mg.zeros(2, requires_grad=True)]).param_groups[0]
+    t_group = theirs([torch.zeros(2, requires_grad=True)]).param_groups[0]
+    assert {k: v for k, v in group.items() if k != "params"} == {
+        k: v for k, v in t_group.items() if k != "params"
+    }
+
+
+def test_rmsprop_positional_call_as_torch():
+    torch = pytest.importorskip("torch")
+    init, grads = _data(seed=2)
+    # lr, alpha, eps, weight_decay, momentum, centered, capturable, foreach, maximize
+    args = (0.01, 0.9, 1e-8, 0.1, 0.5, True, False, None, True)
+    params = [mg.tensor(a, requires_grad=True) for a in init]
+    tparams = [torch.tensor(a, requires_grad=True) for a in init]
+    opt, topt = optim.RMSprop(params, *args), torch.optim.RMSprop(tparams, *args)
+    for step_grads in grads:
+        for p, tp, g in zip(params, tparams, step_grads):
+            p.grad, tp.grad = mg.tensor(g), torch.tensor(g)
+        opt.step()
+        topt.step()
+    for p, tp in zip(params, tparams):
+        np.testing.assert_allclose(p.detach().numpy(), tp.detach().numpy(), rtol=1e-10)
+
+
+def test_adam_decoupled_weight_decay_is_adamw():
+    torch = pytest.importorskip("torch")
+    init, grads = _data(seed=3)
+    kw = dict(lr=0.01, weight_decay=0.2, decoupled_weight_decay=True)
+    params, _ = run_minigrad("Adam", kw, init, grads, mg.float64)
+    tparams = [torch.tensor(a, requires_grad=True) for a in init]
+    topt = torch.optim.Adam(tparams, **kw)
+    for step_grads in grads:
+        for tp, g in zip(tparams, step_grads):
+            tp.grad = torch.tensor(g)
+        topt.step()
+    for p, tp in zip(params, tparams):
+        np.testing.assert_allclose(p.detach().numpy(), tp.detach().numpy(), rtol=1e-10)
+    with pytest.raises(NotImplementedError, match="differentiable"):
+        optim.SGD(params, differentiable=True)

@@ -615,10 +615,12 @@ record_observers: list = []
 def _forward_site() -> str:
     import traceback
 
+    # Skip minigrad's own files and the op code _fast.py generates ("<minigrad._fast ...>").
     frames = [
         f
         for f in traceback.extract_stack()[:-3]
         if "/minigrad/" not in f.filename.replace("\\", "/")
+        and not f.filename.startswith("<minigrad")
     ]
     frame = frames[-1] if frames else traceback.extract_stack()[-4]
     return f'File "{frame.filename}", line {frame.lineno}, in {frame.name}\n    {frame.line}'

@@ -7,6 +7,7 @@ Profiles (choose with the HYPOTHESIS_PROFILE environment variable):
 """
 
 import os
+import sys
 
 import numpy as np
 import pytest
@@ -36,3 +37,18 @@ def _seeded_default_generators():
     import minigrad
 
     minigrad.manual_seed(0)
+
+
+@pytest.fixture(autouse=True)
+def _no_leaked_torch_function_mode():
+    """A test must not leave a torch function mode on (torch.set_default_device installs one):
+    the tests after it would then run torch's slow or fallback paths and compare against those."""
+    yield
+    torch = sys.modules.get("torch")
+    if torch is None:
+        return
+    from torch.overrides import _get_current_function_mode_stack
+
+    if _get_current_function_mode_stack():
+        torch.set_default_device(None)
+        pytest.fail("the test left a torch function mode on (torch.set_default_device?)")

@@ -90,7 +90,9 @@ def _default_device(lib):
     try:
         return str(lib.get_default_device()), str(lib.zeros(2).device)
     finally:
-        lib.set_default_device(before)
+        # torch.set_default_device(any device, cpu included) installs a global function mode that
+        # later torch calls see (F.l1_loss then drops weight=); None removes it.
+        lib.set_default_device(None if str(before) == "cpu" else before)
 
 
 entry("set_default_device", _default_device, lambda draw, dtype: Sample())

@@ -491,7 +491,7 @@ class Tensor:
         )
         if src.device != self.device:
             src = src.to(self.device)
-        return self._inplace(shape_ops.expand(src.to(self.dtype), self.shape))
+        return self._overwrite(shape_ops.expand(src.to(self.dtype), self.shape))
 
     def zero_(self) -> Tensor:
         return self.fill_(0)
@@ -500,16 +500,21 @@ class Tensor:
         if autograd.mode.grad_enabled and (
             self.requires_grad or (isinstance(value, Tensor) and value.requires_grad)
         ):
-            # Differentiable as in PyTorch: the old values get gradient 0 (and a Tensor value
-            # the sum of the gradient).
             value = value if isinstance(value, Tensor) else elementwise.as_tensor_like(value, self)
-            keep = Tensor._make(self._backend_xp().zeros(self.shape, dtype=bool))
-            return self._inplace(elementwise.where(keep, self, value.to(self.dtype)))
+            return self._overwrite(value.to(self.dtype))
         if isinstance(value, Tensor):
             value = value.item()
         self._data[...] = dtypes.fill_scalar(value, self.dtype)
         self._vc[0] += 1
         return self
+
+    def _overwrite(self, value: Tensor) -> Tensor:
+        """Replace every element by `value` (broadcast), differentiably as in PyTorch: the old
+        values get gradient 0, `value` the (summed) gradient."""
+        if autograd.mode.grad_enabled and (self.requires_grad or value.requires_grad):
+            keep = Tensor._make(self._backend_xp().zeros(self.shape, dtype=bool))
+            value = elementwise.where(keep, self, value)
+        return self._inplace(value)
 
     def __setitem__(self, index, value) -> None:
         self._inplace(indexing.index_put(self, index, value))

@@ -230,3 +230,12 @@ def test_deepcopy_of_tensors_and_state_dicts_as_torch():
     assert copied["w"].tolist() == [1.0, 2.0]
     with pytest.raises(RuntimeError, match="graph leaves"):
         copy.deepcopy(w * 2)
+
+
+def test_copy_into_a_graph_tensor_gives_the_old_values_gradient_zero():
+    x = mg.ones(3, requires_grad=True)
+    src = mg.ones(1, requires_grad=True)
+    y = x * 2
+    y.copy_(src)
+    (y * mg.tensor([1.0, 2.0, 3.0])).sum().backward()
+    assert x.grad.numpy().tolist() == [0.0, 0.0, 0.0] and src.grad.numpy().tolist() == [6.0]

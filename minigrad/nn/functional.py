@@ -295,6 +295,9 @@ def embedding(
     n = weight.shape[0]
     idx = input._data
     if idx.size and (int(idx.min()) < 0 or int(idx.max()) >= n):
+        if weight.shape[1] == 0:  # torch's kernel for an empty weight raises another type
+            bad = int(idx.min()) if int(idx.min()) < 0 else int(idx.max())
+            raise RuntimeError(f"INDICES element is out of DATA bounds, id={bad} axis_dim={n}")
         raise IndexError(
             f"index out of range in self: indices must be in [0, {n}), got values in "
             f"[{int(idx.min())}, {int(idx.max())}]"

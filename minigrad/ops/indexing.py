@@ -391,6 +391,11 @@ def index_select(input: Tensor, dim: int, index: Tensor) -> Tensor:
         raise RuntimeError(f"index_select(): Expected dtype int32 or int64 for index, got "
                            f"{index.dtype}")  # fmt: skip
     d = _dim(dim, input.ndim)
+    if input.ndim and input.shape[d] == 0 and index.numel():
+        raise RuntimeError(
+            f"index_select(): self indexing axis dim should be positive: dim {d} of "
+            f"{list(input.shape)} is empty, so no index can select from it"
+        )
     _check_range(index, input.shape[d] if input.ndim else 1, d, IndexError, "index_select")
     return getitem(input, (slice(None),) * d + (index.reshape(-1),))
 

@@ -185,7 +185,7 @@ def _view_strides(old_shape, old_strides, new_shape) -> list | None:
 
 
 def view_as(x: Tensor, other: Tensor) -> Tensor:
-    return reshape(x, other.shape)
+    return view(x, other.shape)
 
 
 def reshape_as(x: Tensor, other: Tensor) -> Tensor:
@@ -203,8 +203,33 @@ def flatten(input: Tensor, start_dim: int = 0, end_dim: int = -1) -> Tensor:
 
 
 def unflatten(input: Tensor, dim: int, sizes) -> Tensor:
+    """Splits dim into `sizes`; a -1 there is inferred from that dim's size alone (not from the
+    element count, which a 0 elsewhere in the shape would make ambiguous)."""
+    sizes = tuple(int(s) for s in sizes)
+    if not sizes:
+        raise RuntimeError("unflatten: sizes must be non-empty")
+    if input.ndim == 0:
+        raise RuntimeError("unflatten: Dimension specified as 0 but tensor has no dimensions")
     d = _dim(dim, input.ndim)
-    return reshape(input, input.shape[:d] + tuple(sizes) + input.shape[d + 1 :])
+    n = input.shape[d]
+    if sizes.count(-1) > 1:
+        raise RuntimeError(f"unflatten: only one dimension can be inferred, got sizes {list(sizes)}")
+    if any(s < -1 for s in sizes):
+        raise RuntimeError(f"unflatten: invalid shape dimension in sizes {list(sizes)}")
+    known = math.prod(s for s in sizes if s != -1)
+    if -1 in sizes and known != 0 and n % known == 0:
+        sizes = tuple(n // known if s == -1 else s for s in sizes)
+    elif -1 in sizes and known == 0 and n == 0:
+        raise RuntimeError(
+            f"unflatten: cannot infer the -1 in sizes {list(sizes)} for dim {d} of size 0: "
+            f"it could be any value"
+        )
+    if math.prod(sizes) != n or -1 in sizes:
+        raise RuntimeError(
+            f"unflatten: Provided sizes {list(sizes)} don't multiply up to the size of dim {d} "
+            f"({n}) in the input tensor"
+        )
+    return reshape(input, input.shape[:d] + sizes + input.shape[d + 1 :])
 
 
 def _require_args(args: tuple, name: str, parameter: str) -> None:
@@ -320,19 +345,30 @@ def cat(tensors, dim: int = 0, *, axis: int | None = None) -> Tensor:
     if not tensors:
         raise RuntimeError("cat(): expected a non-empty list of Tensors")
     tensors = promote(*tensors)
-    d = _dim(dim if axis is None else axis, tensors[0].ndim)
-    first = tensors[0]
-    for k, t in enumerate(tensors[1:], 1):
-        if t.ndim != first.ndim or any(
-            a != b for i, (a, b) in enumerate(zip(t.shape, first.shape)) if i != d
+    for k, t in enumerate(tensors):
+        if t.ndim == 0:
+            raise RuntimeError(f"zero-dimensional tensor (at position {k}) cannot be concatenated")
+    # torch's legacy rule: a 1-d empty tensor joins any list (it counts for the dtype only). It is
+    # reshaped to the others' shape with 0 along dim, so it stays in the graph.
+    legacy = [t.ndim == 1 and t.shape[0] == 0 for t in tensors]
+    if all(legacy):
+        return apply(CAT, tuple(tensors), {"axis": 0})
+    first = tensors[legacy.index(False)]
+    d = _dim(dim if axis is None else axis, first.ndim)
+    for k, t in enumerate(tensors):
+        if not legacy[k] and (
+            t.ndim != first.ndim
+            or any(a != b for i, (a, b) in enumerate(zip(t.shape, first.shape)) if i != d)
         ):
             raise RuntimeError(
                 f"Sizes of tensors must match except in dimension {d}. Expected size "
                 f"{list(first.shape)} but got size {list(t.shape)} for tensor number {k} in the "
                 f"list."
             )
-    if len(tensors) == 1:
-        return tensors[0]
+    if any(legacy):
+        empty = tuple(0 if i == d else n for i, n in enumerate(first.shape))
+        tensors = [reshape(t, empty) if is_legacy else t for t, is_legacy in zip(tensors, legacy)]
+    # Always a new tensor (cat of one tensor too), as torch: writes to it never reach the input.
     return apply(CAT, tuple(tensors), {"axis": d})
 
 

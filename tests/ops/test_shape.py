@@ -611,3 +611,36 @@ def test_view_of_a_graph_tensor_refuses_in_place_writes():
     x = mg.ones(3, 3, requires_grad=True) * 1.0
     with pytest.raises(RuntimeError, match="in-place operation on a view"):
         x.diagonal().mul_(2)
+
+
+def test_cat_skips_legacy_empty_tensors_but_keeps_them_in_the_graph_and_promotion():
+    empty = mg.zeros(0, dtype=mg.float64, requires_grad=True)
+    x = mg.ones(2, 3, requires_grad=True)
+    out = mg.cat([empty, x, empty], 1)
+    assert out.shape == (2, 3) and out.dtype == mg.float64
+    out.sum().backward()
+    assert empty.grad.shape == (0,) and x.grad.numpy().tolist() == [[1.0] * 3] * 2
+    assert mg.cat([mg.zeros(0), mg.zeros(0)], dim=7).shape == (0,)  # no dim check: all legacy
+    with pytest.raises(RuntimeError, match="zero-dimensional tensor .at position 1"):
+        mg.cat([mg.zeros(2), mg.tensor(1.0)])
+
+
+def test_cat_of_one_tensor_is_a_copy():
+    a = mg.ones(2)
+    mg.cat([a]).add_(1)
+    assert a.numpy().tolist() == [1.0, 1.0]
+
+
+def test_unflatten_infers_minus_one_from_the_dim_alone():
+    assert mg.zeros(2, 3, 0).unflatten(-2, (1, 3, -1)).shape == (2, 1, 3, 1, 0)
+    for x, sizes in [(mg.zeros(0, 2, 1, 0), (2,)), (mg.zeros(2, 6), (4, -1)),
+                     (mg.zeros(2, 6), (-1, -1)), (mg.zeros(2, 0), (0, -1)), (mg.zeros(2, 6), ())]:  # fmt: skip
+        with pytest.raises(RuntimeError, match="unflatten"):
+            x.unflatten(-1 if len(x.shape) == 2 else -2, sizes)
+
+
+def test_view_as_refuses_what_view_refuses():
+    x = mg.zeros(2, 3).t()
+    with pytest.raises(RuntimeError, match="view size is not compatible"):
+        x.view_as(mg.zeros(6))
+    assert x.reshape_as(mg.zeros(6)).shape == (6,)

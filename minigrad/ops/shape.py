@@ -213,7 +213,7 @@ def unflatten(input: Tensor, dim: int, sizes) -> Tensor:
     d = _dim(dim, input.ndim)
     n = input.shape[d]
     if sizes.count(-1) > 1:
-        raise RuntimeError(f"unflatten: only one dimension can be inferred, got sizes {list(sizes)}")
+        raise RuntimeError(f"unflatten: only one dimension can be inferred: sizes {list(sizes)}")
     if any(s < -1 for s in sizes):
         raise RuntimeError(f"unflatten: invalid shape dimension in sizes {list(sizes)}")
     known = math.prod(s for s in sizes if s != -1)

@@ -85,6 +85,8 @@ method("__float__", lambda lib, x: float(x), _one, grad=False)
 method("__int__", lambda lib, x: int(x), _one, grad=False)
 method("__index__", lambda lib, x: [10, 20, 30, 40, 50, 60][x], _one, grad=False)
 method("cpu", lambda lib, x: x.cpu())
+
+
 def _cuda_refused(x) -> str:
     # A CPU-only torch build raises AssertionError ("not compiled with CUDA"); minigrad, which
     # can run on CUDA through CuPy, raises RuntimeError as a CUDA build of torch without a GPU

@@ -876,6 +876,6 @@ def linear(input: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
         and input.shape[-1] == weight.shape[1]
     ):
         lead = input.shape[:-1]
-        flat = _linear(input.reshape(-1, input.shape[-1]), weight, bias)
+        flat = _linear(input.reshape(math.prod(lead), input.shape[-1]), weight, bias)
         return flat.reshape(*lead, flat.shape[-1])
     return _linear(input, weight, bias)

@@ -420,8 +420,20 @@ def one_hot(tensor: Tensor, num_classes: int = -1) -> Tensor:
     if tensor._data.dtype.kind not in "iu":
         raise RuntimeError("one_hot is only applicable to index tensor.")
     xp = tensor._backend_xp()
-    if num_classes < 0:
-        num_classes = int(tensor._data.max()) + 1 if tensor.numel() else 0
-    if tensor.numel() and (int(tensor._data.min()) < 0 or int(tensor._data.max()) >= num_classes):
-        raise RuntimeError(f"Class values must be in [0, {num_classes}) for one_hot")
+    if not tensor.numel():
+        if num_classes <= 0:
+            raise RuntimeError(
+                f"Can not infer total number of classes from empty tensor (one_hot of shape "
+                f"{list(tensor.shape)} with num_classes={num_classes})."
+            )
+    else:
+        low, high = int(tensor._data.min()), int(tensor._data.max())
+        if low < 0:
+            raise RuntimeError(f"Class values must be non-negative (one_hot got {low}).")
+        if num_classes == -1:  # only -1 means "infer": torch compares other values as given
+            num_classes = high + 1
+        elif high >= num_classes:
+            raise RuntimeError(
+                f"Class values must be smaller than num_classes ({high} >= {num_classes})."
+            )
     return Tensor._make((tensor._data[..., None] == xp.arange(num_classes)).astype(dtypes.int64))

@@ -40,7 +40,8 @@ def _matmul_grad_b(xp, g, a, b_shape):
 
 def _linear_grad_w(xp, g, x):
     """d(x W^T)/dW applied to g: g^T x over all leading dims, as one [out, in] GEMM."""
-    return xp.matmul(xp.reshape(g, (-1, g.shape[-1])).T, xp.reshape(x, (-1, x.shape[-1])))
+    rows = math.prod(x.shape[:-1])  # not -1: NumPy cannot infer it when a dim is 0
+    return xp.matmul(xp.reshape(g, (rows, g.shape[-1])).T, xp.reshape(x, (rows, x.shape[-1])))
 
 
 # fmt: off

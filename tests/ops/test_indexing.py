@@ -277,3 +277,14 @@ def test_unindex_is_adjoint_of_indexing(x):
     g = mg.tensor(np.random.default_rng(0).standard_normal(x[index].shape), requires_grad=True)
     fn = lambda g: indexing.unindex(g, x.shape, index)
     assert gradcheck(fn, g) and gradgradcheck(fn, g)
+
+
+def test_one_hot_errors_follow_torch():
+    F = mg.nn.functional
+    assert F.one_hot(mg.zeros(0, dtype=mg.int64), 3).shape == (0, 3)
+    for index, n, match in [(mg.zeros(0, dtype=mg.int64), -1, "Can not infer"),
+                            (mg.zeros(0, dtype=mg.int64), 0, "Can not infer"),
+                            (mg.zeros(2, dtype=mg.int64), -2, "smaller than num_classes"),
+                            (mg.tensor([-1]), -1, "non-negative")]:  # fmt: skip
+        with pytest.raises(RuntimeError, match=match):
+            F.one_hot(index, n)

@@ -191,3 +191,12 @@ def test_cdist_at_zero_distance_has_zero_gradient():
             x.grad = None
             mg.cdist(x, x.detach(), p, mode).diagonal().sum().backward()
             assert np.all(np.isfinite(x.grad.numpy())) and np.all(x.grad.numpy() == 0)
+
+
+def test_linear_with_an_empty_inner_dim_and_its_gradient():
+    x, w = mg.zeros(0, requires_grad=True), mg.zeros(0, 0, requires_grad=True)
+    mg.nn.functional.linear(x, w).sum().backward()
+    assert x.grad.shape == (0,) and w.grad.shape == (0, 0)
+    x, w, b = mg.zeros(2, 3, 0), mg.zeros(1, 0, requires_grad=True), mg.ones(1)
+    out = mg.nn.functional.linear(x, w, b)  # the [B*T, in] fast path, in = 0
+    assert out.shape == (2, 3, 1) and out.tolist() == [[[1.0]] * 3] * 2

@@ -274,7 +274,9 @@ def index_put(x: Tensor, index, value) -> Tensor:
         ) from e
     if flat.shape[0] == 0:  # nothing written; value stays in the graph (a zero gradient)
         nowhere = Tensor._make(xp.zeros(x.shape, dtype=bool))
-        return where(nowhere, flat.sum().expand(x.shape), x)
+        total = flat.sum()  # integers sum to int64: back to x's dtype
+        total = total if total._data.dtype == x._data.dtype else cast(total, x._data.dtype)
+        return where(nowhere, total.expand(x.shape), x)
     # source[p]: which element of the flattened value lands on position p (-1: none)
     source = xp.full(x.shape, -1, dtype=xp.int64)
     positions = xp.arange(flat.shape[0]).reshape(target_shape)

@@ -25,7 +25,7 @@ from minigrad.ops.elementwise import (
     where,
 )
 from minigrad.ops.indexing import gather
-from minigrad.ops.reduce import _alias, mean, std, sum, var
+from minigrad.ops.reduce import _alias, _scan_dtype_check, mean, std, sum, var
 from minigrad.tensor import Tensor, _dim
 
 LN2 = math.log(2.0)
@@ -341,6 +341,7 @@ def cumprod(input: Tensor, dim: int | None = None, *, dtype=None, axis=None) -> 
     d = _cumulative_dim("cumprod", input, dim, axis)
     x = input
     if dtype is not None:
+        _scan_dtype_check(input, dtype)
         x = x.to(dtype)
     elif x._data.dtype.kind in "biu":
         x = x.to(dtypes.int64)

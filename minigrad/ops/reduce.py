@@ -375,11 +375,22 @@ def prod(input: Tensor, dim=None, keepdim: bool = False, *, dtype=None, axis=Non
     return _reduce(PROD, input, dim, keepdim, None, None)
 
 
+def _scan_dtype_check(input: Tensor, dtype) -> None:
+    """cumsum/cumprod(dtype=an integer or bool type) of a tensor that requires grad: PyTorch
+    refuses (the result could not carry the gradient)."""
+    from minigrad.autograd import is_grad_enabled
+
+    target = dtypes.as_dtype(dtype)
+    if input.requires_grad and is_grad_enabled() and target.kind not in "fc":
+        raise RuntimeError(f"Autograd not support dtype: {dtypes.torch_name(target)}")
+
+
 def cumsum(input: Tensor, dim: int | None = None, *, dtype=None, axis=None) -> Tensor:
     dim = _alias(dim, axis)
     if dim is None:
         raise TypeError('cumsum() missing 1 required positional arguments: "dim"')
     if dtype is not None:
+        _scan_dtype_check(input, dtype)
         input = input.to(dtype)
     elif input._data.dtype.kind in "biu":
         input = input.to(dtypes.int64)  # as sum (NumPy: uint64 for unsigned types)

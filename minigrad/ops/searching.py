@@ -231,6 +231,10 @@ def _unique(input: Tensor, consecutive: bool, return_inverse: bool, return_count
                 "There are 0 sized dimensions, and they aren't selected, so unique cannot be "
                 "applied"
             )
+        if sum(n == 0 for n in moved.shape) > 1:
+            raise RuntimeError(
+                "Number of zero sized dimensions is more than one, so unique cannot be applied"
+            )
         rows = moved.reshape(moved.shape[0], math.prod(moved.shape[1:]))
     first, order, ordered = _uniques(xp, rows, consecutive)
     kept = ordered[first]

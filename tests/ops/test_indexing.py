@@ -277,3 +277,9 @@ def test_unindex_is_adjoint_of_indexing(x):
     g = mg.tensor(np.random.default_rng(0).standard_normal(x[index].shape), requires_grad=True)
     fn = lambda g: indexing.unindex(g, x.shape, index)
     assert gradcheck(fn, g) and gradgradcheck(fn, g)
+
+
+def test_index_put_of_no_positions_keeps_an_integer_dtype():
+    x = mg.zeros(3, dtype=mg.int32)
+    out = x.index_put((mg.tensor([], dtype=mg.int64),), mg.tensor([], dtype=mg.int32))
+    assert out.dtype == mg.int32

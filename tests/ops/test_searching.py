@@ -209,3 +209,10 @@ def test_outputs_record_no_graph():
     x = mg.tensor([1.0, 2.0, 2.0], requires_grad=True)
     for out in (mg.unique(x), mg.histc(x, 3), mg.searchsorted(x, x), mg.bucketize(x, x)):
         assert not out.requires_grad
+
+
+def test_unique_dim_with_several_empty_dims_raises_runtime_error():
+    for shape, dim in [((0, 0), 0), ((0, 0), 1), ((2, 0, 0), 1)]:
+        for f in (mg.unique, mg.unique_consecutive):
+            with pytest.raises(RuntimeError, match="zero sized dimensions"):
+                f(mg.zeros(shape), dim=dim)

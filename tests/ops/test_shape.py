@@ -611,3 +611,9 @@ def test_view_of_a_graph_tensor_refuses_in_place_writes():
     x = mg.ones(3, 3, requires_grad=True) * 1.0
     with pytest.raises(RuntimeError, match="in-place operation on a view"):
         x.diagonal().mul_(2)
+
+
+def test_trace_of_bool_is_not_implemented_whatever_its_dims():
+    for shape in ((2, 2), (3,)):
+        with pytest.raises(NotImplementedError):
+            mg.trace(mg.zeros(shape, dtype=mg.bool))

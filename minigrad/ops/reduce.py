@@ -463,7 +463,15 @@ def norm(input: Tensor, p="fro", dim=None, keepdim: bool = False, out=None, dtyp
         return sum(_abs(x), dim, keepdim)
     if not isinstance(p, (int, float)):
         raise TypeError(f"norm(): p must be a number or 'fro'/'nuc', got {p!r}")
-    total = sum(_pow(_abs(x), p), dim, keepdim)
+    magnitude = _abs(x)
+    if p < 1:  # |x|^p's slope is infinite at 0: there PyTorch's gradient is 0 (and so here)
+        at_zero = magnitude == 0
+        powered = where(
+            at_zero, 0.0 if p > 0 else math.inf, _pow(where(at_zero, 1.0, magnitude), p)
+        )
+    else:
+        powered = _pow(magnitude, p)
+    total = sum(powered, dim, keepdim)
     # the root's slope is infinite at 0: masked so that an all-zero slice gets gradient 0 (torch)
     zero = total == 0
     return where(zero, 0.0, _pow(where(zero, 1.0, total), 1.0 / p))

@@ -94,8 +94,8 @@ def _scatter_add_flat(x, values, where_):
 
 
 def _index_add(xp, x, source, axis, index, alpha):
-    if alpha != 1:
-        source = source * alpha
+    if alpha != 1:  # alpha in source's dtype, as a C cast (uint8: -1 is 255), as PyTorch
+        source = source * np.array(alpha).astype(source.dtype)
     if type(x) is np.ndarray and source.size:
         return _index_add_flat(x, source, axis, index)
     return _index_add_plain(xp, x, source, axis, index)
@@ -244,6 +244,8 @@ def _scatter_src(name: str, x: Tensor, index: Tensor, src, value) -> Tensor:
         if isinstance(fill, Tensor):
             fill = fill.item()
         xp = x._backend_xp()
+        # the number in x's dtype as a C cast (uint8: -3 is 253), as PyTorch
+        fill = np.array(fill).astype(x._data.dtype)
         return Tensor._make(xp.full(index.shape, fill, dtype=x._data.dtype))
     if src._data.dtype != x._data.dtype:
         raise RuntimeError(f"{name}(): Expected self.dtype to be equal to src.dtype")
@@ -369,19 +371,19 @@ def _check_empty_slices(x: Tensor, d: int, data) -> None:
         )
 
 
-def _index_add_bounds(x: Tensor, index: Tensor, data, d: int) -> None:
-    """index_add_'s bounds check, as PyTorch's two kernels: 0-d/1-d self (and int32 indices)
-    IndexError "index out of range in self"; otherwise RuntimeError for int64 indices, and no
-    check at all when self is empty."""
+def _index_add_bounds(x: Tensor, index: Tensor, data, d: int, alpha) -> None:
+    """index_add_'s bounds check, as PyTorch's kernels: none when self (2-d or more) or the
+    index is empty; RuntimeError "index i is out of bounds" on its scatter_add path (dim first
+    or last, an int64 index, alpha 1); IndexError "index out of range in self" otherwise."""
     size = (x.shape or (1,))[d]
     if not data.size or (int(data.min()) >= 0 and int(data.max()) < size):
         return
-    if x.ndim <= 1 or index._data.dtype != np.dtype("int64"):
-        if x.ndim > 1 and x.numel() == 0:
+    if x.ndim > 1:
+        if x.numel() == 0:
             return
-        raise IndexError("index out of range in self")
-    if x.numel():
-        _check_bounds(data, size, d, RuntimeError)
+        if d in (0, x.ndim - 1) and alpha == 1 and index._data.dtype == np.dtype("int64"):
+            _check_bounds(data, size, d, RuntimeError)
+    raise IndexError("index out of range in self")
 
 
 _C_INT = {"int32": "Int", "int16": "Short", "int8": "Char", "uint8": "Byte"}
@@ -414,7 +416,7 @@ def index_add(input: Tensor, dim: int, index: Tensor, source: Tensor, *, alpha=1
     """out = input, then out.select(dim, index[i]) += alpha * source.select(dim, i)."""
     d, data = _index_args("index_add_", input, dim, index, bounds=False)
     _check_source("index_add_", input, d, data.shape[0], source)
-    _index_add_bounds(input, index, data, d)
+    _index_add_bounds(input, index, data, d, alpha)
     if not input.numel():  # nothing to add to (any index): source keeps a zero gradient
         return input + source.sum() * 0 if input._data.dtype.kind in "fc" else input.clone()
     if not input.ndim:

@@ -431,3 +431,11 @@ def test_scatter_reduce_keyword_reads_a_larger_src():
         0, torch.tensor([[0]]), torch.ones(2, 2, dtype=torch.int64), reduce="add"
     )
     np.testing.assert_array_equal(out.numpy(), want.numpy())
+
+
+def test_integer_alpha_and_fill_values_wrap_as_torch():
+    x = mg.zeros(3, dtype=mg.uint8)
+    out = x.index_add(0, mg.tensor([0]), mg.tensor([1], dtype=mg.uint8), alpha=-1)
+    assert out.numpy()[0] == 255
+    out = mg.zeros((2, 2), dtype=mg.uint8).scatter(0, mg.tensor([[0, 1]]), -3)
+    np.testing.assert_array_equal(out.numpy(), [[253, 0], [0, 253]])

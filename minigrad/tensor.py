@@ -1037,7 +1037,7 @@ class Tensor:
         return scattering.masked_scatter(self, mask, source)
 
     def masked_scatter_(self, mask: Tensor, source: Tensor) -> Tensor:
-        return self._inplace(scattering.masked_scatter(self, mask, source))
+        return self._inplace(scattering._masked_scatter(self, mask, source, True))
 
     def index_put(self, indices, values, accumulate: bool = False) -> Tensor:
         return scattering.index_put(self, indices, values, accumulate)

@@ -274,7 +274,9 @@ def index_put(x: Tensor, index, value) -> Tensor:
         ) from e
     if flat.shape[0] == 0:  # nothing written; value stays in the graph (a zero gradient)
         nowhere = Tensor._make(xp.zeros(x.shape, dtype=bool))
-        return where(nowhere, flat.sum().expand(x.shape), x)
+        total = flat.sum()  # integers sum to int64: back to x's dtype
+        total = total if total._data.dtype == x._data.dtype else cast(total, x._data.dtype)
+        return where(nowhere, total.expand(x.shape), x)
     # source[p]: which element of the flattened value lands on position p (-1: none)
     source = xp.full(x.shape, -1, dtype=xp.int64)
     positions = xp.arange(flat.shape[0]).reshape(target_shape)
@@ -343,8 +345,8 @@ def _check_range(index: Tensor, size: int, dim: int, error: type, name: str) -> 
 
 def take_along_dim(input: Tensor, indices: Tensor, dim: int | None = None) -> Tensor:
     """input's values at `indices` along `dim` (all of it flattened when None); along a dim,
-    negative indices count from the end and the other dims broadcast, as in PyTorch (unlike
-    gather)."""
+    indices are taken modulo its size (negative ones count from the end) and the other dims
+    broadcast, as in PyTorch 2.13 (unlike gather)."""
     from minigrad.tensor import _dim
 
     x = input
@@ -360,14 +362,17 @@ def take_along_dim(input: Tensor, indices: Tensor, dim: int | None = None) -> Te
             f"dimensions, but input has {x.ndim} dimensions and indices has {indices.ndim} "
             f"dimensions"
         )
+    if x.ndim == 0:
+        raise IndexError(f"Dimension specified as {dim} but tensor has no dimensions")
     d = _dim(dim, x.ndim)
-    size = x.shape[d] if x.ndim else 1
+    size = x.shape[d]
     xp = x._backend_xp()
     idx = indices._data
-    if idx.size and int(idx.min()) < 0:
-        idx = xp.where(idx < 0, idx + size, idx)
+    if idx.size:  # PyTorch takes every index modulo the size (no bounds error)
+        if size == 0:
+            raise RuntimeError("ZeroDivisionError")
+        idx = idx.astype(xp.int64) % size
     wrapped = Tensor._make(idx)
-    _check_range(wrapped, size, d, RuntimeError, "take_along_dim")
     try:
         shape = xp.broadcast_shapes(
             x.shape[:d] + (1,) + x.shape[d + 1 :], idx.shape[:d] + (1,) + idx.shape[d + 1 :]

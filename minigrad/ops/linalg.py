@@ -78,14 +78,14 @@ def _cdist(xp, x1, x2, p: float, use_mm: bool):
     diff = xp.abs(x1[..., :, None, :] - x2[..., None, :, :])
     if diff.shape[-1] == 0:
         return xp.sum(diff, axis=-1)
-    if p == 0:
-        return xp.sum(diff != 0, axis=-1).astype(x1.dtype)
+    if p == 0:  # PyTorch's min(ceil(|d|), 1): a NaN difference makes the count NaN
+        return xp.sum(xp.minimum(xp.ceil(diff), 1), axis=-1)
     if p == 1:
         return xp.sum(diff, axis=-1)
     if p == 2:
         return xp.sqrt(xp.sum(diff * diff, axis=-1))
-    if p == math.inf:
-        return xp.max(diff, axis=-1)
+    if p == math.inf:  # PyTorch's running max(agg, |d|) from 0 skips NaN differences
+        return xp.max(xp.where(xp.isnan(diff), 0, diff), axis=-1)
     return xp.sum(diff**p, axis=-1) ** (1 / p)
 
 
@@ -93,9 +93,13 @@ def _cdist_grad(xp, g, x1, x2, out, p: float):
     """d dist / d x1 applied to g (dist[..., i, j] between x1's row i and x2's row j): each
     pair pulls row i along w = sign(d) (|d| / dist)^(p-1), d = x1_i - x2_j, 0 where dist = 0;
     p = 1: sign(d); p = inf: sign(d) where |d| is the max; p = 0: nothing."""
-    if p == 2:  # w = d / dist: sum_j g_ij (x1_i - x2_j) / dist_ij as GEMMs
+    finite = bool((xp.abs(x1) < math.inf).all()) and bool((xp.abs(x2) < math.inf).all())
+    if p == 2 and finite:
+        # w = d / dist: sum_j g_ij (x1_i - x2_j) / dist_ij as GEMMs (an infinite input takes
+        # the general path: inf / inf is NaN there, as in PyTorch, where the GEMMs give 0)
         scaled = xp.where(out > 0, g / xp.where(out > 0, out, 1), 0)
-        return x1 * xp.sum(scaled, axis=-1, keepdims=True) - xp.matmul(scaled, x2)
+        total = xp.sum(scaled, axis=-1, keepdims=True)  # 0 for no x2 rows: no pull, even on inf
+        return xp.where(total == 0, 0, x1 * total) - xp.matmul(scaled, x2)
     diff = xp.expand_dims(x1, -2) - xp.expand_dims(x2, -3)  # [..., P, R, M]
     dist = xp.expand_dims(out, -1)
     if p == 0:

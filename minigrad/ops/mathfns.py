@@ -13,6 +13,8 @@ from __future__ import annotations
 import math
 from collections import namedtuple
 
+import numpy as np
+
 from minigrad import dtypes
 from minigrad.autograd import apply, defop
 from minigrad.ops.elementwise import (
@@ -25,7 +27,7 @@ from minigrad.ops.elementwise import (
     where,
 )
 from minigrad.ops.indexing import gather
-from minigrad.ops.reduce import _alias, mean, std, sum, var
+from minigrad.ops.reduce import _alias, _scan_dtype_check, mean, std, sum, var
 from minigrad.tensor import Tensor, _dim
 
 LN2 = math.log(2.0)
@@ -69,13 +71,21 @@ LERP = defop("lerp", lambda xp, start, end, weight: _lerp(xp, start, end, weight
              start=lambda g, weight: g * (1 - weight),                     # 1 - w
              end=lambda g, weight: g * weight,                             # w
              weight=lambda g, start, end: g * (end - start))               # end - start
-CUMPROD = defop("cumprod", lambda xp, x, *, axis: xp.cumprod(x, axis=axis),
+CUMPROD = defop("cumprod", lambda xp, x, *, axis: _quiet(xp.cumprod, x, axis=axis),
                 x=lambda xp, g, x, out, axis:               # sum_{i>=k} g_i prod_{j<=i,j!=k} x_j
-                    _cumprod_grad(xp, g, x, out, axis))
+                    _quiet(_cumprod_grad, xp, g, x, out, axis))
 LOGCUMSUMEXP = defop("logcumsumexp", lambda xp, x, *, axis: _logcumsumexp(xp, x, axis),
                      x=lambda xp, g, x, out, axis:          # sum_{i>=j} g_i e^(x_j - out_i)
                          _logcumsumexp_grad(xp, g, x, out, axis))
 # fmt: on
+
+
+def _quiet(f, *args, **kwargs):
+    """f(...) without NumPy's invalid/overflow warnings (inf * 0 in a cumulative product is
+    NaN, as in PyTorch): NumPy attributes those raised in its accumulate to its own frames, which
+    minigrad's warning filter does not cover."""
+    with np.errstate(invalid="ignore", over="ignore", divide="ignore"):
+        return f(*args, **kwargs)
 
 
 def _xlogy(xp, a, b):
@@ -106,6 +116,8 @@ def _cumprod_grad(xp, g, x, out, axis):
         others = cumprod(rows, -1)  # [..., k, i] = prod_{j <= i, j != k} x_j
         later = Tensor._make(txp.triu(txp.ones((n, n), dtype=bool)))  # i >= k
         return sum(where(later, others * g_last.unsqueeze(-2), 0.0), -1).movedim(-1, axis)
+    if x.shape[axis] == 0:
+        return xp.zeros_like(x)
     zero = x == 0
     zeros_so_far = xp.cumsum(zero, axis=axis)
     before = zeros_so_far == 0
@@ -114,9 +126,19 @@ def _cumprod_grad(xp, g, x, out, axis):
     def revcumsum(v):
         return xp.flip(xp.cumsum(xp.flip(v, axis), axis=axis), axis)
 
-    quotient = revcumsum(g * out) / xp.where(before, x, 1)
-    skipping = revcumsum(g * xp.cumprod(xp.where(first, 1, x), axis=axis))
-    return xp.where(before, quotient, xp.where(first, skipping, 0)).astype(x.dtype)
+    # PyTorch's association (so infinities give the same inf or NaN): before the first zero,
+    # revcumsum of g out over that stretch only; at it, the prefix product times
+    # sum_{z1 <= i < z2} g_i prod_{z1 < j <= i} x_j
+    quotient = revcumsum(xp.where(before, g * out, 0)) / xp.where(before, x, 1)
+    run = zeros_so_far == 1
+    between = run & ~first
+    inner = xp.sum(
+        xp.cumprod(xp.where(between, x, 1), axis=axis) * xp.where(run, g, 0),
+        axis=axis,
+        keepdims=True,
+    )
+    prefix = xp.take(xp.cumprod(xp.where(before, x, 1), axis=axis), [-1], axis=axis)
+    return xp.where(before, quotient, xp.where(first, inner * prefix, 0)).astype(x.dtype)
 
 
 def _logcumsumexp(xp, x, axis):
@@ -341,6 +363,7 @@ def cumprod(input: Tensor, dim: int | None = None, *, dtype=None, axis=None) -> 
     d = _cumulative_dim("cumprod", input, dim, axis)
     x = input
     if dtype is not None:
+        _scan_dtype_check(input, dtype)
         x = x.to(dtype)
     elif x._data.dtype.kind in "biu":
         x = x.to(dtypes.int64)

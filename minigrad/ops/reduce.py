@@ -375,11 +375,22 @@ def prod(input: Tensor, dim=None, keepdim: bool = False, *, dtype=None, axis=Non
     return _reduce(PROD, input, dim, keepdim, None, None)
 
 
+def _scan_dtype_check(input: Tensor, dtype) -> None:
+    """cumsum/cumprod(dtype=an integer or bool type) of a tensor that requires grad: PyTorch
+    refuses (the result could not carry the gradient)."""
+    from minigrad.autograd import is_grad_enabled
+
+    target = dtypes.as_dtype(dtype)
+    if input.requires_grad and is_grad_enabled() and target.kind not in "fc":
+        raise RuntimeError(f"Autograd not support dtype: {dtypes.torch_name(target)}")
+
+
 def cumsum(input: Tensor, dim: int | None = None, *, dtype=None, axis=None) -> Tensor:
     dim = _alias(dim, axis)
     if dim is None:
         raise TypeError('cumsum() missing 1 required positional arguments: "dim"')
     if dtype is not None:
+        _scan_dtype_check(input, dtype)
         input = input.to(dtype)
     elif input._data.dtype.kind in "biu":
         input = input.to(dtypes.int64)  # as sum (NumPy: uint64 for unsigned types)
@@ -452,7 +463,15 @@ def norm(input: Tensor, p="fro", dim=None, keepdim: bool = False, out=None, dtyp
         return sum(_abs(x), dim, keepdim)
     if not isinstance(p, (int, float)):
         raise TypeError(f"norm(): p must be a number or 'fro'/'nuc', got {p!r}")
-    total = sum(_pow(_abs(x), p), dim, keepdim)
+    magnitude = _abs(x)
+    if p < 1:  # |x|^p's slope is infinite at 0: there PyTorch's gradient is 0 (and so here)
+        at_zero = magnitude == 0
+        powered = where(
+            at_zero, 0.0 if p > 0 else math.inf, _pow(where(at_zero, 1.0, magnitude), p)
+        )
+    else:
+        powered = _pow(magnitude, p)
+    total = sum(powered, dim, keepdim)
     # the root's slope is infinite at 0: masked so that an all-zero slice gets gradient 0 (torch)
     zero = total == 0
     return where(zero, 0.0, _pow(where(zero, 1.0, total), 1.0 / p))

@@ -94,8 +94,8 @@ def _scatter_add_flat(x, values, where_):
 
 
 def _index_add(xp, x, source, axis, index, alpha):
-    if alpha != 1:
-        source = source * alpha
+    if alpha != 1:  # alpha in source's dtype, as a C cast (uint8: -1 is 255), as PyTorch
+        source = source * np.array(alpha).astype(source.dtype)
     if type(x) is np.ndarray and source.size:
         return _index_add_flat(x, source, axis, index)
     return _index_add_plain(xp, x, source, axis, index)
@@ -244,6 +244,8 @@ def _scatter_src(name: str, x: Tensor, index: Tensor, src, value) -> Tensor:
         if isinstance(fill, Tensor):
             fill = fill.item()
         xp = x._backend_xp()
+        # the number in x's dtype as a C cast (uint8: -3 is 253), as PyTorch
+        fill = np.array(fill).astype(x._data.dtype)
         return Tensor._make(xp.full(index.shape, fill, dtype=x._data.dtype))
     if src._data.dtype != x._data.dtype:
         raise RuntimeError(f"{name}(): Expected self.dtype to be equal to src.dtype")
@@ -266,7 +268,7 @@ def scatter(
         table = {"add": "sum", "multiply": "prod"}
         if reduce not in table:
             raise RuntimeError(f"reduce argument must be either add or multiply, got {reduce!r}")
-        return scatter_reduce(input, dim, index, s.expand(index.shape), table[reduce])
+        return scatter_reduce(input, dim, index, s, table[reduce])  # src may exceed index
     if not index.numel():
         return input.clone()
     d, where_, sub, hit = _scatter_args("scatter", input, dim, index, s)
@@ -324,21 +326,67 @@ def scatter_reduce(
     )
 
 
-def _index_args(name: str, x: Tensor, dim: int, index: Tensor, error=IndexError):
+def _index_args(name: str, x: Tensor, dim: int, index: Tensor, *, bounds: bool = True):
+    """(dim, flat int64 index) with PyTorch's checks, which differ per op: index_copy_ takes
+    int64 only (RuntimeError), index_fill_ too (IndexError) and wraps negative indices;
+    index_add_ leaves the bounds to `_index_add_bounds` (after its source check)."""
     if not isinstance(index, Tensor):
         raise TypeError(f"{name}(): index must be a Tensor, got {type(index).__name__}")
     if index._data.dtype.kind not in "iu":
         raise RuntimeError(f"{name}(): Expected dtype int32/int64 for index but got: {index.dtype}")
+    int64 = index._data.dtype == np.dtype("int64")
+    if name == "index_copy_" and not int64:
+        got = _C_INT[str(index._data.dtype)]
+        raise RuntimeError(f"index_copy_(): Expected a long tensor for index, but got {got}")
+    if name == "index_fill_" and not int64:
+        raise IndexError("index_fill_(): Expected dtype int64 for index.")
     if index.ndim > 1:
         raise IndexError(f"{name}(): Index is supposed to be a vector, got {index.ndim}-D")
     d = _dim(dim, x.ndim)
     data = index._data.reshape(-1).astype(x._backend_xp().int64)
-    if error is IndexError and name == "index_add_":
-        if data.size and (int(data.min()) < 0 or int(data.max()) >= (x.shape or (1,))[d]):
-            raise IndexError("index out of range in self")
-    else:
-        _check_bounds(data, (x.shape or (1,))[d], d, error)
+    size = (x.shape or (1,))[d]
+    if name == "index_fill_":  # negative indices count from the end
+        _check_empty_slices(x, d, data)
+        if x.numel() == 0:  # nothing to fill: PyTorch checks no index
+            return d, data[:0]
+        if data.size and (int(data.min()) < -size or int(data.max()) >= size):
+            bad = int(data.min()) if int(data.min()) < -size else int(data.max())
+            raise IndexError(f"index {bad} is out of bounds for dimension {d} with size {size}")
+        data = data % max(size, 1)
+    elif bounds:
+        _check_bounds(data, size, d, IndexError)
     return d, data
+
+
+def _check_empty_slices(x: Tensor, d: int, data) -> None:
+    """index_fill_/index_copy_ into a dim of size 0 whose slices hold elements: PyTorch's
+    kernel fails (restriding a slice past its storage) whatever the index says."""
+    shape = x.shape or (1,)
+    rest = 1
+    for j, n in enumerate(shape):
+        rest *= n if j != d else 1
+    if data.size and shape[d] == 0 and rest:
+        raise RuntimeError(
+            f"setStorage: sizes out of bounds for a slice of a tensor of shape {list(x.shape)}"
+        )
+
+
+def _index_add_bounds(x: Tensor, index: Tensor, data, d: int, alpha) -> None:
+    """index_add_'s bounds check, as PyTorch's kernels: none when self (2-d or more) or the
+    index is empty; RuntimeError "index i is out of bounds" on its scatter_add path (dim first
+    or last, an int64 index, alpha 1); IndexError "index out of range in self" otherwise."""
+    size = (x.shape or (1,))[d]
+    if not data.size or (int(data.min()) >= 0 and int(data.max()) < size):
+        return
+    if x.ndim > 1:
+        if x.numel() == 0:
+            return
+        if d in (0, x.ndim - 1) and alpha == 1 and index._data.dtype == np.dtype("int64"):
+            _check_bounds(data, size, d, RuntimeError)
+    raise IndexError("index out of range in self")
+
+
+_C_INT = {"int32": "Int", "int16": "Short", "int8": "Char", "uint8": "Byte"}
 
 
 def _check_source(name: str, x: Tensor, d: int, k: int, source: Tensor) -> None:
@@ -358,7 +406,7 @@ def _check_source(name: str, x: Tensor, d: int, k: int, source: Tensor) -> None:
             f"dimension. Got self.shape = {list(x.shape)} source.shape = {list(source.shape)}"
         )
     if sshape[d] != k:
-        raise RuntimeError(
+        raise (IndexError if name == "index_copy_" else RuntimeError)(
             f"{name}(): Number of indices ({k}) should be equal to source.size(dim): "
             f"({sshape[d]}), for dim: {d}"
         )
@@ -366,8 +414,11 @@ def _check_source(name: str, x: Tensor, d: int, k: int, source: Tensor) -> None:
 
 def index_add(input: Tensor, dim: int, index: Tensor, source: Tensor, *, alpha=1) -> Tensor:
     """out = input, then out.select(dim, index[i]) += alpha * source.select(dim, i)."""
-    d, data = _index_args("index_add_", input, dim, index)
+    d, data = _index_args("index_add_", input, dim, index, bounds=False)
     _check_source("index_add_", input, d, data.shape[0], source)
+    _index_add_bounds(input, index, data, d, alpha)
+    if not input.numel():  # nothing to add to (any index): source keeps a zero gradient
+        return input + source.sum() * 0 if input._data.dtype.kind in "fc" else input.clone()
     if not input.ndim:
         return input + source.reshape(()) * alpha if data.size else input.clone()
     params = {"axis": d, "index": data, "alpha": alpha}
@@ -376,8 +427,12 @@ def index_add(input: Tensor, dim: int, index: Tensor, source: Tensor, *, alpha=1
 
 def index_copy(input: Tensor, dim: int, index: Tensor, source: Tensor) -> Tensor:
     """out = input, then out.select(dim, index[i]) = source.select(dim, i)."""
-    d, data = _index_args("index_copy_", input, dim, index)
+    d, data = _index_args("index_copy_", input, dim, index, bounds=False)
     _check_source("index_copy_", input, d, data.shape[0], source)
+    _check_empty_slices(input, d, data)
+    if not input.numel():  # nothing to copy into: PyTorch checks no index
+        return input + source.sum() * 0 if input._data.dtype.kind in "fc" else input.clone()
+    _check_bounds(data, (input.shape or (1,))[d], d, IndexError)
     if not input.ndim:
         return where(
             Tensor._make(input._backend_xp().asarray(data.size > 0)), source.reshape(()), input
@@ -392,13 +447,13 @@ def index_copy(input: Tensor, dim: int, index: Tensor, source: Tensor) -> Tensor
 def index_fill(input: Tensor, dim: int, index: Tensor, value) -> Tensor:
     """out = input with the slices `index` along `dim` set to `value` (a number or 0-d Tensor,
     which then gets the sum of their gradients)."""
+    if isinstance(value, Tensor) and value.ndim:
+        raise RuntimeError(
+            f"index_fill_ only supports a 0-dimensional value tensor, but got tensor with "
+            f"{value.ndim} dimension(s)."
+        )
     d, data = _index_args("index_fill_", input, dim, index)
     if isinstance(value, Tensor):
-        if value.ndim:
-            raise IndexError(
-                f"index_fill_ only supports a 0-dimensional value tensor, but got tensor with "
-                f"{value.ndim} dimension(s)."
-            )
         value = value if value._data.dtype == input._data.dtype else cast(value, input.dtype)
     else:
         value = as_tensor_like(value, input)
@@ -412,8 +467,13 @@ def index_fill(input: Tensor, dim: int, index: Tensor, value) -> Tensor:
 
 
 def masked_scatter(input: Tensor, mask: Tensor, source: Tensor) -> Tensor:
-    """out = input with the positions where `mask` (broadcast to input) is True taking
-    source's elements in order."""
+    """out = input with the positions where `mask` is True taking source's elements in order;
+    input and mask broadcast together."""
+    return _masked_scatter(input, mask, source, False)
+
+
+def _masked_scatter(input: Tensor, mask: Tensor, source: Tensor, _inplace: bool) -> Tensor:
+    """masked_scatter; `_inplace` (Tensor.masked_scatter_): mask broadcast to input only."""
     if not isinstance(mask, Tensor) or mask._data.dtype.kind != "b":
         dtype = mask.dtype if isinstance(mask, Tensor) else type(mask).__name__
         raise RuntimeError(
@@ -432,6 +492,8 @@ def masked_scatter(input: Tensor, mask: Tensor, source: Tensor) -> Tensor:
             f"The size of tensor a {list(input.shape)} must match the size of tensor b "
             f"{list(mask.shape)} (mask broadcast)"
         ) from None
+    if shape != input.shape and not _inplace:  # out of place, input and mask broadcast
+        input = input.expand(shape)
     if shape != input.shape:
         raise RuntimeError(
             f"masked_scatter_: mask of shape {list(mask.shape)} cannot be broadcast to self of "

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
+
 from minigrad import dtypes
 from minigrad.tensor import Tensor, _dim
 
@@ -16,8 +18,11 @@ from minigrad.tensor import Tensor, _dim
 def _as_values(values, like: Tensor) -> Tensor:
     if isinstance(values, Tensor):
         return values
+    # a Python number takes the sequence's dtype unless its category is higher (as PyTorch's
+    # promotion; -2 searched among uint8 boundaries is 254), converted as a C cast
     xp = like._backend_xp()
-    return Tensor._make(xp.asarray(values, dtype=dtypes.result_type([], [], [values])))
+    dtype = dtypes.result_type([like._data.dtype], [], [values])
+    return Tensor._make(xp.asarray(np.array(values).astype(dtype)))
 
 
 def _refuse_bool(t: Tensor, kernel: str) -> None:
@@ -230,6 +235,10 @@ def _unique(input: Tensor, consecutive: bool, return_inverse: bool, return_count
             raise RuntimeError(
                 "There are 0 sized dimensions, and they aren't selected, so unique cannot be "
                 "applied"
+            )
+        if sum(n == 0 for n in moved.shape) > 1:
+            raise RuntimeError(
+                "Number of zero sized dimensions is more than one, so unique cannot be applied"
             )
         rows = moved.reshape(moved.shape[0], math.prod(moved.shape[1:]))
     first, order, ordered = _uniques(xp, rows, consecutive)

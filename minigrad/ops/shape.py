@@ -758,10 +758,10 @@ def trace(input: Tensor) -> Tensor:
     """Sum of the main diagonal of a matrix (integers sum to int64, as in PyTorch)."""
     from minigrad.ops.reduce import sum as _sum
 
+    if input.dtype == dtypes.bool:  # PyTorch checks the dtype first
+        raise NotImplementedError("\"trace\" not implemented for 'Bool'")
     if input.ndim != 2:
         raise RuntimeError(f"trace: expected a matrix, but got tensor with dim {input.ndim}")
-    if input.dtype == dtypes.bool:
-        raise NotImplementedError("\"trace\" not implemented for 'Bool'")
     return _sum(diagonal(input))
 
 

@@ -78,8 +78,10 @@ def kthvalue(input: Tensor, k: int, dim: int = -1, keepdim: bool = False):
     _check(input, "kthvalue")
     d = _dim(dim, input.ndim)
     n = input.shape[d] if input.ndim else 1
+    if input.ndim and not n:
+        raise IndexError(f"kthvalue(): Expected reduction dim {d} to have non-zero size.")
     if not 1 <= k <= n:
-        raise IndexError(f"kthvalue(): selected number k out of range for dimension {d}")
+        raise RuntimeError(f"kthvalue(): selected number k out of range for dimension {d}")
     return kthvalue_result(*_pick(input, d, keepdim, lambda xp, order, data: k - 1))
 
 
@@ -102,6 +104,24 @@ def _pick(input: Tensor, d: int, keepdim: bool, position):
     return values, index
 
 
+def _empty_median(input: Tensor) -> Tensor:
+    """median()/nanmedian() of no elements: PyTorch fills its result with NaN, which its C
+    cast makes the most negative int32/int64, 0 for the narrower ints and True for bool."""
+    xp = input._backend_xp()
+    kind = input._data.dtype
+    if kind.kind == "f":
+        value = xp.asarray(float("nan"), dtype=kind)
+    elif kind.kind == "b":
+        value = xp.asarray(True)
+    elif kind.itemsize >= 4 and kind.kind == "i":
+        value = xp.asarray(xp.iinfo(kind).min, dtype=kind)
+    else:
+        value = xp.asarray(0, dtype=kind)
+    # through the graph (0 * sum: an empty sum is 0), so the result tracks the input's grad
+    out = input.reshape(-1).sum() * 0 if kind.kind == "f" else None
+    return Tensor._make(value) if out is None else out + Tensor._make(value)
+
+
 def median(input: Tensor, dim: int | None = None, keepdim: bool = False):
     """The lower median (of an even count, the smaller middle value); NaN if a slice holds NaN
     (index: its first NaN). Without `dim`: the median of all elements, a 0-d tensor."""
@@ -109,7 +129,7 @@ def median(input: Tensor, dim: int | None = None, keepdim: bool = False):
     if dim is None:
         flat = input.reshape(-1)
         if not flat.numel():
-            raise RuntimeError("median() input tensor cannot be empty")
+            return _empty_median(input)
         return median(flat, 0).values
     d = _dim(dim, input.ndim)
     if input.ndim and not input.shape[d]:
@@ -134,9 +154,11 @@ def nanmedian(input: Tensor, dim: int | None = None, keepdim: bool = False):
     if dim is None:
         flat = input.reshape(-1)
         if not flat.numel():
-            raise RuntimeError("nanmedian() input tensor cannot be empty")
+            return _empty_median(input)
         return nanmedian(flat, 0).values
     d = _dim(dim, input.ndim)
+    if input.ndim and not input.shape[d]:
+        raise IndexError(f"median(): Expected reduction dim {d} to have non-zero size.")
 
     def position(xp, order, data):
         if data.dtype.kind != "f":

@@ -664,7 +664,11 @@ def _compare_grads(m_out, t_out, m_leaves, t_leaves, m_module, t_module, weight_
         f"parameter {n}" for n, _ in t_params
     ]
     for name, m, t, leaf in zip(names, m_grads, t_grads, t_inputs):
-        t_arr = np.zeros(tuple(leaf.shape), _dtype_name(leaf.dtype)) if t is None else t.numpy()
+        t_arr = (
+            np.zeros(tuple(leaf.shape), _dtype_name(leaf.dtype))
+            if t is None
+            else t.detach().numpy()
+        )
         if m is None:
             m_arr = np.zeros(t_arr.shape, t_arr.dtype)
         else:

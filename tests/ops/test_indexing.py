@@ -288,3 +288,19 @@ def test_one_hot_errors_follow_torch():
                             (mg.tensor([-1]), -1, "non-negative")]:  # fmt: skip
         with pytest.raises(RuntimeError, match=match):
             F.one_hot(index, n)
+
+
+def test_index_put_of_no_positions_keeps_an_integer_dtype():
+    x = mg.zeros(3, dtype=mg.int32)
+    out = x.index_put((mg.tensor([], dtype=mg.int64),), mg.tensor([], dtype=mg.int32))
+    assert out.dtype == mg.int32
+
+
+def test_take_along_dim_takes_indices_modulo_the_size_as_torch():
+    x = mg.tensor([-2, -4, 8])
+    np.testing.assert_array_equal(mg.take_along_dim(x, mg.tensor([3, 2, -4, 7]), -1).numpy(),
+                                  [-2, 8, 8, -4])  # fmt: skip
+    with pytest.raises(RuntimeError):  # modulo 0
+        mg.take_along_dim(mg.zeros((2, 0)), mg.zeros((2, 1), dtype=mg.int64), 1)
+    with pytest.raises(IndexError):
+        mg.take_along_dim(mg.tensor(5.0), mg.tensor(3), 0)

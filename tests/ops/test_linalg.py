@@ -200,3 +200,23 @@ def test_linear_with_an_empty_inner_dim_and_its_gradient():
     x, w, b = mg.zeros(2, 3, 0), mg.zeros(1, 0, requires_grad=True), mg.ones(1)
     out = mg.nn.functional.linear(x, w, b)  # the [B*T, in] fast path, in = 0
     assert out.shape == (2, 3, 1) and out.tolist() == [[[1.0]] * 3] * 2
+
+
+def test_cdist_nan_and_inf_follow_torch():
+    import torch
+
+    a = np.array([[np.nan, 2.0, 1.0], [5.0, np.nan, 1.0], [np.nan, np.nan, np.nan]])
+    b = np.array([[-1.0, -1.0, -1.0]])
+    for p in (0.0, float("inf")):  # p=0 propagates NaN, p=inf skips NaN differences
+        got = mg.cdist(mg.tensor(a), mg.tensor(b), p=p).numpy()
+        want = torch.cdist(torch.tensor(a), torch.tensor(b), p=p).numpy()
+        np.testing.assert_array_equal(got, want)
+    # p=2 gradients: an infinite input gives NaN (inf / inf), no rows of x1 give 0
+    x1 = mg.tensor([[-1.0]], requires_grad=True)
+    x2 = mg.tensor([[np.inf], [2.0]], requires_grad=True)
+    mg.cdist(x1, x2).sum().backward()
+    assert np.isnan(x2.grad.numpy()[0, 0]) and x2.grad.numpy()[1, 0] == 1.0
+    e1 = mg.zeros((0, 3), requires_grad=True)
+    e2 = mg.tensor([[1.0, np.inf, 0.0]], requires_grad=True)
+    mg.cdist(e1, e2).sum().backward()
+    np.testing.assert_array_equal(e2.grad.numpy(), np.zeros((1, 3)))

@@ -501,3 +501,18 @@ def test_error_messages_name_the_dtypes_and_arguments():
         mg.hypot(mg.tensor([1]), mg.tensor([2]))
     with pytest.raises(RuntimeError, match="size of tensor a \\(3\\) must match"):
         mg.atan2(mg.ones(2, 3), mg.ones(4))
+
+
+def test_cumprod_gradient_with_infinities_and_zeros_follows_torch():
+    import torch
+
+    x = np.array([[-np.inf, -0.0, -np.inf, -np.inf], [2.0, np.inf, 0.0, 3.0]])
+    g = np.array([[0.7, -1.3, -0.4, 1.1], [0.5, -0.2, 0.9, -1.5]])
+    a = mg.tensor(x, requires_grad=True)
+    (mg.cumprod(a, 1) * mg.tensor(g)).sum().backward()
+    t = torch.tensor(x, requires_grad=True)
+    (torch.cumprod(t, 1) * torch.tensor(g)).sum().backward()
+    np.testing.assert_array_equal(a.grad.numpy(), t.grad.numpy())
+    e = mg.zeros((0, 2), requires_grad=True)
+    mg.cumprod(e, 0).sum().backward()
+    assert e.grad.shape == (0, 2)

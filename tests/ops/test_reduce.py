@@ -466,3 +466,21 @@ def test_prod_of_an_empty_tensor_has_an_empty_gradient():
     x = mg.zeros(4, 0, requires_grad=True)
     x.prod().backward()
     assert x.grad.shape == (4, 0)
+
+
+def test_cumsum_cumprod_to_an_integer_dtype_refuse_a_grad_requiring_input():
+    x = mg.ones(3, requires_grad=True)
+    for f in (mg.cumsum, mg.cumprod):
+        with pytest.raises(RuntimeError, match="Autograd not support dtype: Long"):
+            f(x, 0, dtype=mg.int64)
+        assert f(x, 0, dtype=mg.float64).requires_grad
+        with mg.no_grad():
+            assert f(x, 0, dtype=mg.int64).dtype == mg.int64
+
+
+def test_norm_below_one_has_zero_gradient_at_zero():
+    for p in (0.5, -1.0):
+        x = mg.tensor([0.0, -2.0, 3.0], dtype=mg.float64, requires_grad=True)
+        mg.norm(x, p).backward()
+        assert x.grad.numpy()[0] == 0.0 and np.isfinite(x.grad.numpy()).all()
+    assert mg.norm(mg.tensor([0.0, 1.0]), -1.0).item() == 0.0  # 1 / (1/0 + 1): 0

@@ -379,3 +379,63 @@ def test_scatter_add_flat_path_equals_plain_bitwise(dtype):
     fast = sc._scatter_add_flat(x, values, where_)
     plain = sc._scatter_add_plain(np, x, values, where_)
     np.testing.assert_array_equal(fast, plain)
+
+
+def test_index_op_checks_match_torch():
+    x, src = mg.zeros((3, 2)), mg.ones((2, 2))
+    i32 = mg.tensor([0, 1], dtype=mg.int32)
+    assert x.index_add(0, i32, src).shape == (3, 2)  # int32 taken
+    with pytest.raises(RuntimeError, match="long tensor"):
+        x.index_copy(0, i32, src)
+    with pytest.raises(IndexError, match="int64"):
+        x.index_fill(0, i32, 1.0)
+    with pytest.raises(RuntimeError, match="0-dimensional value"):
+        x.index_fill(0, mg.tensor([0]), mg.ones(2))
+    # index_add: the source shape first; bounds RuntimeError (int64, 2-d) or IndexError
+    with pytest.raises(RuntimeError, match="source tensor shape"):
+        x.index_add(0, mg.tensor([0, 5]), mg.ones((2, 3)))
+    with pytest.raises(RuntimeError, match="out of bounds"):
+        x.index_add(0, mg.tensor([0, -1]), src)
+    with pytest.raises(IndexError, match="out of range in self"):
+        x.index_add(0, mg.tensor([0, -1], dtype=mg.int32), src)
+    with pytest.raises(IndexError, match="out of range in self"):
+        mg.zeros(3).index_add(0, mg.tensor([5]), mg.zeros(1))
+    # index_copy: a count mismatch is an IndexError
+    with pytest.raises(IndexError, match="Number of indices"):
+        x.index_copy(0, mg.tensor([0]), src)
+    # index_fill wraps negative indices
+    np.testing.assert_array_equal(x.index_fill(0, mg.tensor([-1]), 2.0).numpy()[2], [2, 2])
+    # an empty self: no bounds checked, except slices of a 0-size dim that hold elements
+    assert mg.zeros((3, 0)).index_add(0, mg.tensor([5]), mg.zeros((1, 0))).shape == (3, 0)
+    assert mg.zeros((3, 0)).index_copy(0, mg.tensor([5]), mg.zeros((1, 0))).shape == (3, 0)
+    assert mg.zeros((3, 0)).index_fill(0, mg.tensor([5]), 1.0).shape == (3, 0)
+    with pytest.raises(RuntimeError):
+        mg.zeros((2, 0)).index_fill(1, mg.tensor([0]), 1.0)
+
+
+def test_masked_scatter_broadcasts_input_out_of_place_only():
+    x, mask = mg.zeros((3, 1)), mg.ones(3, dtype=mg.bool)
+    out = x.masked_scatter(mask, mg.arange(9.0))
+    want = torch.zeros(3, 1).masked_scatter(torch.ones(3, dtype=torch.bool), torch.arange(9.0))
+    np.testing.assert_array_equal(out.numpy(), want.numpy())
+    assert mg.masked_scatter(x, mask, mg.arange(9.0)).shape == (3, 3)
+    with pytest.raises(RuntimeError):
+        x.clone().masked_scatter_(mask, mg.arange(9.0))
+
+
+def test_scatter_reduce_keyword_reads_a_larger_src():
+    x = mg.zeros((3, 3), dtype=mg.int64)
+    src = mg.ones((2, 2), dtype=mg.int64)
+    out = x.clone().scatter_(0, mg.tensor([[0]]), src, reduce="add")
+    want = torch.zeros(3, 3, dtype=torch.int64).scatter_(
+        0, torch.tensor([[0]]), torch.ones(2, 2, dtype=torch.int64), reduce="add"
+    )
+    np.testing.assert_array_equal(out.numpy(), want.numpy())
+
+
+def test_integer_alpha_and_fill_values_wrap_as_torch():
+    x = mg.zeros(3, dtype=mg.uint8)
+    out = x.index_add(0, mg.tensor([0]), mg.tensor([1], dtype=mg.uint8), alpha=-1)
+    assert out.numpy()[0] == 255
+    out = mg.zeros((2, 2), dtype=mg.uint8).scatter(0, mg.tensor([[0, 1]]), -3)
+    np.testing.assert_array_equal(out.numpy(), [[253, 0], [0, 253]])

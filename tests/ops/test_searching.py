@@ -209,3 +209,18 @@ def test_outputs_record_no_graph():
     x = mg.tensor([1.0, 2.0, 2.0], requires_grad=True)
     for out in (mg.unique(x), mg.histc(x, 3), mg.searchsorted(x, x), mg.bucketize(x, x)):
         assert not out.requires_grad
+
+
+def test_unique_dim_with_several_empty_dims_raises_runtime_error():
+    for shape, dim in [((0, 0), 0), ((0, 0), 1), ((2, 0, 0), 1)]:
+        for f in (mg.unique, mg.unique_consecutive):
+            with pytest.raises(RuntimeError, match="zero sized dimensions"):
+                f(mg.zeros(shape), dim=dim)
+
+
+def test_a_python_number_is_searched_in_the_boundaries_dtype():
+    b = mg.tensor([1, 2, 3, 5, 6], dtype=mg.uint8)
+    assert mg.bucketize(-2, b).item() == 5  # -2 as uint8 is 254, as in torch
+    assert mg.searchsorted(b, -2).item() == 5
+    assert mg.bucketize(2.5, b).item() == 2  # a float stays a float
+    assert mg.bucketize(200, mg.tensor([1, 2, 3], dtype=mg.int8)).item() == 0  # -56

@@ -644,3 +644,9 @@ def test_view_as_refuses_what_view_refuses():
     with pytest.raises(RuntimeError, match="view size is not compatible"):
         x.view_as(mg.zeros(6))
     assert x.reshape_as(mg.zeros(6)).shape == (6,)
+
+
+def test_trace_of_bool_is_not_implemented_whatever_its_dims():
+    for shape in ((2, 2), (3,)):
+        with pytest.raises(NotImplementedError):
+            mg.trace(mg.zeros(shape, dtype=mg.bool))

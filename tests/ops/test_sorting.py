@@ -102,7 +102,27 @@ def test_zero_dim_and_errors():
         mg.tensor([1.0, 2.0]).sort(1)
     with pytest.raises(RuntimeError, match="selected index k out of range"):
         mg.tensor([1.0, 2.0]).topk(3)
-    with pytest.raises(IndexError, match="kthvalue"):
+    with pytest.raises(RuntimeError, match="kthvalue"):  # as torch: k out of range
         mg.tensor([1.0, 2.0]).kthvalue(0)
-    with pytest.raises(RuntimeError, match="cannot be empty"):
-        mg.zeros(0).median()
+    assert np.isnan(mg.zeros(0).median().item())  # as torch: no error, NaN
+
+
+def test_kthvalue_and_median_errors_and_empty_results_match_torch():
+    # k out of range is a RuntimeError; an empty reduced dim an IndexError (kthvalue, nanmedian)
+    with pytest.raises(RuntimeError):
+        mg.kthvalue(mg.zeros(3), 4)
+    for f in (mg.kthvalue, mg.nanmedian, mg.median):
+        args = (1, 1) if f is mg.kthvalue else (1,)
+        with pytest.raises(IndexError):
+            f(mg.zeros((2, 0)), *args)
+    # median()/nanmedian() of no elements: torch's NaN fill, cast as C casts it
+    for name, expected in [("float32", np.nan), ("int64", np.iinfo(np.int64).min),
+                           ("int32", np.iinfo(np.int32).min), ("int16", 0), ("uint8", 0),
+                           ("bool", True)]:  # fmt: skip
+        for f in (mg.median, mg.nanmedian):
+            out = f(mg.zeros((0, 3), dtype=getattr(mg, name)))
+            assert out.shape == () and str(out.dtype).endswith(name)
+            np.testing.assert_array_equal(out.numpy(), expected)
+    x = mg.zeros((0, 2), requires_grad=True)
+    mg.median(x).backward()
+    assert x.grad.shape == (0, 2)

@@ -385,7 +385,8 @@ def _triplet_sample(draw, dtype, *, with_p=True):
     batched = draw(st.integers(0, 3)) > 0
     n, d = draw(st.integers(0, 3)), draw(st.integers(1, 4))
     shape = (n, d) if batched else (d,)
-    a, p, q = (draw(tensors(dtype, shape, edges=False)) for _ in range(3))
+    # float32: conditioned values (a cosine distance of short vectors is ill-conditioned)
+    a, p, q = (_conditioned(draw, dtype, shape) for _ in range(3))
     kw = {"reduction": draw(REDUCTIONS), "swap": draw(st.booleans())}
     if draw(st.booleans()):
         kw["margin"] = draw(st.sampled_from([1.0, 0.0, 2.0]))
@@ -599,6 +600,10 @@ fn("instance_norm", _instance_norm, _instance_norm_sample)
 def _lrn_sample(draw, dtype):
     shape = (draw(st.integers(1, 2)), draw(st.integers(1, 5))) + draw(shapes(0, 3, 1, 3))
     x = draw(tensors(dtype, shape, edges=False))
+    if len(shape) >= 5 and x.layout == "transposed":
+        # torch 2.13 merges dims 3.. with .view(): a 5-d transposed input raises RuntimeError
+        # there (a torch bug, not semantics: contiguous inputs work); minigrad computes it
+        x = T(x.array)
     kw = {}
     if draw(st.booleans()):
         kw["alpha"] = draw(st.sampled_from([1e-4, 0.5]))

@@ -54,8 +54,10 @@ HARDSIGMOID_OP = defop("hardsigmoid",
 LOGSIGMOID_OP = defop("logsigmoid",
                    lambda xp, x: xp.minimum(x, 0) - xp.log1p(xp.exp(-xp.abs(x))),  # stable
                    x=lambda xp, g, x: g * (0.5 - 0.5 * xp.tanh(0.5 * x)))        # 1 - s(x)
+# torch composes x / (1 + |x|): its gradient is the quotient rule's two terms (NaN at +-inf)
 SOFTSIGN_OP = defop("softsign", lambda xp, x: x / (1 + xp.abs(x)),
-                 x=lambda xp, g, x: g / ((1 + xp.abs(x)) * (1 + xp.abs(x))))     # 1/(1+|x|)^2
+                 x=lambda xp, g, x: g / (1 + xp.abs(x))
+                 - g * x / ((1 + xp.abs(x)) * (1 + xp.abs(x))) * xp.sign(x))
 SOFTSHRINK_OP = defop("softshrink",
                    lambda xp, x, *, lambd: xp.where(
                        x > lambd, x - lambd, xp.where(x < -lambd, x + lambd, x * 0)),
@@ -64,9 +66,9 @@ HARDSHRINK_OP = defop("hardshrink",
                    lambda xp, x, *, lambd: xp.where(xp.abs(x) > lambd, x, x * 0),
                    x=lambda xp, g, x, lambd: xp.where(xp.abs(x) > lambd, g, g * 0))  # 1[|x|>λ]
 THRESHOLD_OP = defop("threshold",
-                  lambda xp, x, *, threshold, value: xp.where(
-                      x > threshold, x, xp.asarray(value, dtype=x.dtype)),
-                  x=lambda xp, g, x, threshold: xp.where(x > threshold, g, g * 0))  # 1[x > t]
+                  lambda xp, x, *, threshold, value: xp.where(          # NaN stays NaN
+                      x <= threshold, xp.asarray(value, dtype=x.dtype), x),
+                  x=lambda xp, g, x, threshold: xp.where(x <= threshold, g * 0, g))  # 1[!(x<=t)]
 # fmt: on
 
 
@@ -134,6 +136,8 @@ def hardtanh(
         raise ValueError("min_val cannot be greater than max_val")
     if input.dtype == dtypes.bool:
         raise RuntimeError("\"hardtanh_cpu\" not implemented for 'Bool'")
+    if input.dtype.kind == "u" and (min_val < 0 or max_val < 0):
+        raise RuntimeError("cannot do hardtanh on an unsigned type with negative limits")
     if input.dtype.kind in "iu":
         low, high = math.ceil(min_val), math.floor(max_val)  # torch casts the bounds
     else:
@@ -175,6 +179,8 @@ def logsigmoid(input: Tensor) -> Tensor:
 
 def softsign(input: Tensor) -> Tensor:
     """x / (1 + |x|) (integer inputs give floats, as in torch)."""
+    if isinstance(input, Tensor) and input.dtype == dtypes.bool:
+        raise NotImplementedError("\"abs_cpu\" not implemented for 'Bool'")  # as torch's abs
     return apply(SOFTSIGN_OP, (_ew._float_input(input, "softsign"),), {})
 
 
@@ -208,6 +214,11 @@ def hardshrink(input: Tensor, lambd: float = 0.5) -> Tensor:
 
 def tanhshrink(input: Tensor) -> Tensor:
     """x - tanh(x)."""
+    if isinstance(input, Tensor) and input.dtype == dtypes.bool:
+        raise RuntimeError(  # torch's x - tanh(x): bool subtraction
+            "Subtraction, the `-` operator, with a bool tensor is not supported. If you are "
+            "trying to invert a mask, use the `~` or `logical_not()` operator instead."
+        )
     x = _ew._float_input(input, "tanhshrink")
     return _ew.sub(x, _ew.tanh(x))
 
@@ -216,8 +227,27 @@ def threshold(input: Tensor, threshold: float, value: float, inplace: bool = Fal
     """x where x > threshold, else value."""
     if not isinstance(input, Tensor):
         raise TypeError(f"threshold(): argument 'input' must be Tensor, not {type(input).__name__}")
+    if input.dtype.kind in "iu":
+        threshold = _checked_int(threshold, input.dtype)
+        value = _checked_int(value, input.dtype)
     params = {"threshold": threshold, "value": value}
     return _maybe_inplace(input, apply(THRESHOLD_OP, (input,), params), inplace)
+
+
+def _checked_int(v, dtype) -> int:
+    """A Python scalar converted to an integer dtype as torch's c10::checked_convert does: a
+    float must lie in the dtype's range (then truncates); an int too, except that an unsigned
+    dtype takes -max..-1 (two's complement wrap, uint8: -1 is 255)."""
+    info = np.iinfo(dtype)
+    if isinstance(v, (float, np.floating)):
+        ok = info.min <= v <= info.max
+    elif dtype.kind == "u":
+        ok = -info.max <= v <= info.max
+    else:
+        ok = info.min <= v <= info.max
+    if not ok:
+        raise RuntimeError(f"value cannot be converted to type {dtype.name}_t without overflow")
+    return int(np.array(int(v)).astype(dtype))
 
 
 _threshold = threshold  # the function, for callers whose parameter is also called `threshold`
@@ -253,7 +283,8 @@ def prelu(input: Tensor, weight: Tensor) -> Tensor:
         weight = _shape.reshape(weight, (1, n) + (1,) * (x.ndim - 2))
     elif weight.ndim == 1 and x.ndim == 0:
         weight = _shape.reshape(weight, ())
-    return _ew.where(x > 0, x, _ew.mul(weight, x))
+    # weight * min(x, 0) rather than weight * x: the weight's gradient ignores x > 0 (even inf)
+    return _ew.where(x > 0, x, _ew.mul(weight, _ew.where(x > 0, 0.0, x)))
 
 
 def glu(input: Tensor, dim: int = -1) -> Tensor:
@@ -271,7 +302,9 @@ def glu(input: Tensor, dim: int = -1) -> Tensor:
         raise RuntimeError(
             f"Halving dimension must be even, but dimension {d} is size {x.shape[d]}"
         )
-    a, b = _shape.chunk(x, 2, d)
+    half = x.shape[d] // 2  # slices, not chunk: a size-0 dim gives two empty halves
+    lead = (slice(None),) * d
+    a, b = x[lead + (slice(0, half),)], x[lead + (slice(half, None),)]
     return _ew.mul(a, _ew.sigmoid(b))
 
 

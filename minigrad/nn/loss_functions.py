@@ -160,6 +160,8 @@ def triplet_margin_loss(
 ) -> Tensor:
     """max(0, d(a, p) - d(a, n) + margin), d the p-norm distance over the last dim."""
     reduction = legacy_reduction(size_average, reduce, reduction)
+    if margin <= 0:
+        raise ValueError(f"margin must be greater than 0, got {margin}")
     if anchor.ndim not in (1, 2) and anchor.ndim == positive.ndim == negative.ndim:
         raise RuntimeError(
             f"The anchor, positive, and negative tensors are expected to have 1 or 2 "
@@ -199,9 +201,13 @@ def hinge_embedding_loss(
 ) -> Tensor:
     """x where y = 1, max(0, margin - x) where y = -1."""
     reduction = legacy_reduction(size_average, reduce, reduction)
-    zero = _ew.mul(input, 0.0)
-    margin_term = _ew.where(_ew.eq(target, -1), _relu(_ew.sub(margin, input)), zero)
-    self_term = _ew.where(_ew.eq(target, 1), input, zero)
+    # torch's where(y != 1, ...) and where(y != -1, ...) against constant zeros (not input * 0,
+    # which is NaN at an infinite input); other targets get both terms
+    from minigrad.creation import zeros_like
+
+    zero = zeros_like(input)
+    margin_term = _ew.where(_ew.ne(target, 1), _relu(_ew.sub(margin, input)), zero)
+    self_term = _ew.where(_ew.ne(target, -1), input, zero)
     return _reduce(_ew.add(margin_term, self_term), reduction)
 
 
@@ -216,7 +222,8 @@ def soft_margin_loss(
             "The function 'soft_margin_loss' is not differentiable with respect to argument "
             "'target'. This input cannot have requires_grad True."
         )
-    return _reduce(_ew.softplus(_ew.neg(_ew.mul(target, input))), reduction)
+    # log1p(exp(-y x)) as torch computes it: its gradient -y e/(1 + e) is NaN where -y x = inf
+    return _reduce(_ew.log1p(_ew.exp(_ew.neg(_ew.mul(target, input)))), reduction)
 
 
 def multilabel_soft_margin_loss(

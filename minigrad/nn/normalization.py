@@ -126,6 +126,15 @@ def group_norm(
             f"Expected at least 2 dimensions for input tensor but received {input.ndim}"
         )
     n, c = input.shape[:2]
+    # torch's _verify_batch_size over [N C // G, G, *] comes first: one value per group of the
+    # reshaped batch is an error
+    if num_groups > 0:
+        size_prods = n * c // num_groups * int(np.prod(input.shape[2:], dtype=np.int64))
+        if size_prods == 1:
+            raise ValueError(
+                f"Expected more than 1 value per channel when training, got input size "
+                f"{[n * c // num_groups, num_groups] + list(input.shape[2:])}"
+            )
     if num_groups <= 0 or c % num_groups:
         raise RuntimeError(
             f"Expected number of channels in input to be divisible by num_groups, but got input "

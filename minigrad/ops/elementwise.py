@@ -49,7 +49,9 @@ EXPM1 = defop("expm1", lambda xp, x: xp.expm1(x), x=lambda g, out: g * (out + 1)
 SQRT = defop("sqrt", lambda xp, x: xp.sqrt(x), x=lambda g, out: g / (2 * out))       # 1/(2 sqrt x)
 RSQRT = defop("rsqrt", lambda xp, x: 1 / xp.sqrt(x),
               x=lambda g, out: -0.5 * g * out * out * out)                           # -x^(-3/2)/2
-ABS = defop("abs", lambda xp, x: xp.abs(x), x=lambda xp, g, x: g * xp.sign(x))        # sign(x)
+# torch's grad * sgn(x): sgn(NaN) is 0 (reaches norm(p=1), norm(p=inf) of inf - inf)
+ABS = defop("abs", lambda xp, x: xp.abs(x),
+            x=lambda xp, g, x: g * xp.where(x != x, 0, xp.sign(x)))                 # sign(x)
 # torch: sign(NaN) = 0 (NumPy: NaN)
 SIGN = defop("sign", lambda xp, x: xp.where(x != x, 0, xp.sign(x)) if x.dtype.kind == "f"
              else xp.sign(x), x=lambda xp, g: g * 0)                                 # 0

@@ -82,6 +82,14 @@ NORM2 = defop("norm",
                   _unreduce(xp, g, x.shape, axis, keepdims)
                   * x / xp.where(_unreduce(xp, out, x.shape, axis, keepdims) == 0, 1,
                                  _unreduce(xp, out, x.shape, axis, keepdims)))
+# the +-inf norm: max (min) |x|; torch's gradient splits g over the maximal |x| and the NaNs,
+# times sgn(x) (0 at NaN): unlike amax(abs(x)), NaN gives 0, not NaN (inf - inf in
+# pairwise_distance)
+NORM_INF = defop("norm_inf",
+                 lambda xp, x, *, axis, keepdims, largest: (xp.max if largest else xp.min)(
+                     xp.abs(x), axis=axis, keepdims=keepdims),
+                 x=lambda xp, g, x, out, axis, keepdims, largest: _norm_inf_grad(
+                     xp, g, x, out, axis, keepdims))
 SOFTMAX = defop("softmax", lambda xp, x, *, axis: _softmax(xp, x, axis),
                 x=lambda xp, g, out, axis:                                 # s (g - sum(g s))
                     out * (g - xp.sum(g * out, axis=axis, keepdims=True)))
@@ -211,6 +219,14 @@ def _check_nonempty(x: Tensor, axes: tuple | None, name: str, error=RuntimeError
     for d in axes:
         if x.shape[d] == 0:
             raise IndexError(f"{name}(): Expected reduction dim {d} to have non-zero size.")
+
+
+def _norm_inf_grad(xp, g, x, out, axis, keepdims):
+    a = xp.abs(x)
+    mask = (a == _unreduce(xp, out, x.shape, axis, keepdims)) | (a != a)
+    count = xp.sum(mask, axis=axis, keepdims=True).astype(x.dtype)
+    share = _unreduce(xp, g, x.shape, axis, keepdims) / xp.maximum(count, 1)
+    return xp.where(mask, share * xp.where(x != x, 0, xp.sign(x)), 0).astype(x.dtype)
 
 
 def _reduce(op, x: Tensor, dim, keepdim, axis, keepdims, **params) -> Tensor:
@@ -450,10 +466,8 @@ def norm(input: Tensor, p="fro", dim=None, keepdim: bool = False, out=None, dtyp
             )
     if p == 2:
         return _reduce(NORM2, x, dim, keepdim, None, None)
-    if p == math.inf:
-        return amax(_abs(x), dim if dim is not None else (), keepdim)
-    if p == -math.inf:
-        return amin(_abs(x), dim if dim is not None else (), keepdim)
+    if p in (math.inf, -math.inf):
+        return _reduce(NORM_INF, x, dim, keepdim, None, None, largest=p > 0)
     if p == 0:  # the count of nonzeros (NaN counts), with PyTorch's zero gradient via sign
         from minigrad.ops.elementwise import isnan as _isnan
         from minigrad.ops.elementwise import sign as _sign

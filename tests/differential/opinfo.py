@@ -521,12 +521,14 @@ def _float_tensors(out, kind) -> list:
     return [o for o in _flatten_out(out) if isinstance(o, kind) and _dtype_name(o.dtype) in FLOATS]
 
 
-def _sync_module(t_module: torch.nn.Module, mg_module) -> None:
-    """Copy torch's parameters and buffers into minigrad's module (same names)."""
-    state = {
-        k: minigrad.tensor(v.detach().numpy().copy()) for k, v in t_module.state_dict().items()
-    }
-    mg_module.load_state_dict(state)
+def _torch_state(t_module: torch.nn.Module) -> dict:
+    """A copy of torch's parameters and buffers as NumPy arrays (before the call mutates them)."""
+    return {k: v.detach().numpy().copy() for k, v in t_module.state_dict().items()}
+
+
+def _sync_module(t_state: dict, mg_module) -> None:
+    """Load torch's parameters and buffers (as before torch's call) into minigrad's module."""
+    mg_module.load_state_dict({k: minigrad.tensor(v.copy()) for k, v in t_state.items()})
 
 
 def run_one(entry: Entry, sample: Sample, weight_seed: int, log: set | None = None) -> None:
@@ -545,6 +547,9 @@ def run_one(entry: Entry, sample: Sample, weight_seed: int, log: set | None = No
     if entry.module is not None:
         torch.manual_seed(0)
         t_module = entry.module(torch)
+        # the state minigrad's module starts from: torch's call updates buffers (running stats,
+        # num_batches_tracked) in place
+        t_state = _torch_state(t_module)
         t_args = (t_module,) + t_args
     t_out = t_error = None
     try:
@@ -569,7 +574,7 @@ def run_one(entry: Entry, sample: Sample, weight_seed: int, log: set | None = No
             m_module = None
             if entry.module is not None:
                 m_module = entry.module(lib)
-                _sync_module(t_module, m_module)
+                _sync_module(t_state, m_module)
                 m_args = (m_module,) + m_args
             if t_error is not None:
                 _expect_raise(entry, lib, m_args, m_kwargs, t_error)

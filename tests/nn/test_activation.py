@@ -212,3 +212,82 @@ NONZERO = st.tuples(st.floats(0.05, 3.0), st.booleans()).map(lambda t: t[0] if t
 test_prelu = check_op(
     lambda x, w: F.prelu(x, w), ((2, 3, 2), (3,)), elements=[NONZERO, strategies.floats()]
 )
+
+
+# regressions found by the differential suite (tests/differential/table_nnact.py)
+
+
+def _grad(lib, fn, x, dtype="float64"):
+    t = lib.tensor(np.array(x, dtype), requires_grad=True)
+    out = fn(lib, t)
+    out.sum().backward()
+    return out.detach().numpy(), t.grad.numpy()
+
+
+def test_threshold_keeps_nan_as_torch():
+    for lib in (mg, torch):
+        out = lib.nn.functional.threshold(lib.tensor([float("nan"), 1.0]), 0.5, -3.0)
+        assert np.isnan(out.numpy()[0]) and out.numpy()[1] == 1.0
+    assert np.isnan(nn.Threshold(0.5, -3.0)(mg.tensor([float("nan")])).numpy()[0])
+
+
+@pytest.mark.parametrize(
+    "dtype,th,val",
+    [("uint8", 1.0, -1), ("uint8", 2.7, -1), ("uint8", -2, 5), ("uint8", -2.0, 5),
+     ("uint8", 1, -1.0), ("uint8", 1, 300), ("int8", -2.5, -1.0), ("int8", -1.5, 7.9),
+     ("int8", 1, -129), ("int8", -200.0, 1)],
+)  # fmt: skip
+def test_threshold_int_scalars_convert_as_torch(dtype, th, val):
+    x = (
+        np.array([-3, -2, -1, 0, 1, 2, 3, 100], dtype)
+        if dtype == "int8"
+        else np.array([0, 1, 2, 3, 200], dtype)
+    )
+    try:
+        want = TF.threshold(torch.from_numpy(x), th, val).numpy()
+    except RuntimeError:
+        with pytest.raises(RuntimeError, match="without overflow"):
+            F.threshold(mg.tensor(x), th, val)
+        return
+    np.testing.assert_array_equal(F.threshold(mg.tensor(x), th, val).numpy(), want)
+    np.testing.assert_array_equal(F.threshold_(mg.tensor(x), th, val).numpy(), want)
+
+
+def test_hardtanh_unsigned_negative_limits_raise():
+    with pytest.raises(RuntimeError, match="unsigned type with negative limits"):
+        F.hardtanh(mg.tensor(np.array([1, 2], np.uint8)))
+    with pytest.raises(RuntimeError, match="unsigned type with negative limits"):
+        F.hardtanh_(mg.tensor(np.array([1, 2], np.uint8)), -2.0, 1.0)
+
+
+def test_softsign_gradient_at_inf_is_nan_as_torch():
+    for x in ([np.inf, -np.inf, 2.0], [0.0, -3.0]):
+        got = _grad(mg, lambda lib, t: lib.nn.functional.softsign(t), x)
+        want = _grad(torch, lambda lib, t: lib.nn.functional.softsign(t), x)
+        np.testing.assert_allclose(got[1], want[1], rtol=1e-12)
+
+
+def test_softsign_tanhshrink_reject_bool():
+    b = mg.tensor([True, False])
+    with pytest.raises(NotImplementedError):
+        F.softsign(b)
+    with pytest.raises(RuntimeError, match="bool tensor"):
+        F.tanhshrink(b)
+
+
+def test_prelu_weight_gradient_ignores_positive_inf():
+    for n in (1, 3):
+        xs = np.array([[np.inf, -2.0, 1.0], [3.0, np.inf, -0.5]])
+        grads = []
+        for lib in (mg, torch):
+            x = lib.tensor(xs)
+            w = lib.tensor(np.full(n, 0.25), requires_grad=True)
+            lib.nn.functional.prelu(x, w).sum().backward()
+            grads.append(w.grad.numpy())
+        np.testing.assert_allclose(grads[0], grads[1])
+
+
+def test_glu_of_empty_dim_gives_two_empty_halves():
+    x = np.zeros((2, 0, 3))
+    got = F.glu(mg.tensor(x), 1)
+    assert tuple(got.shape) == tuple(TF.glu(torch.from_numpy(x), 1).shape) == (2, 0, 3)

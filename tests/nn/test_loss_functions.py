@@ -124,3 +124,44 @@ def test_gradchecks():
     assert gradcheck(lambda a, b: F.cosine_embedding_loss(a, b, mg.tensor(SIGN)), (a, b))
     v = mg.tensor(VAR, requires_grad=True)
     assert gradcheck(lambda a, b, v: F.gaussian_nll_loss(a, b, v, full=True), (a, b, v))
+
+
+# regressions found by the differential suite (tests/differential/table_nnact.py)
+
+
+def test_hinge_embedding_loss_infinite_input_and_other_targets_as_torch():
+    x = np.array([np.inf, -np.inf, 1.0, 2.0, 3.0])
+    y = np.array([1.0, -1.0, 0.0, 1.0, -1.0])
+    for reduction in ("none", "sum"):
+        got = F.hinge_embedding_loss(mg.tensor(x), mg.tensor(y), reduction=reduction).numpy()
+        want = torch.nn.functional.hinge_embedding_loss(
+            torch.tensor(x), torch.tensor(y), reduction=reduction
+        ).numpy()
+        np.testing.assert_array_equal(got, want)
+
+
+def test_soft_margin_loss_gradient_at_infinity_as_torch():
+    x, y = np.array([-np.inf, np.inf, 0.5]), np.array([1.0, 1.0, -1.0])
+    grads = []
+    for lib in (mg, torch):
+        t = lib.tensor(x, requires_grad=True)
+        lib.nn.functional.soft_margin_loss(t, lib.tensor(y), reduction="sum").backward()
+        grads.append(t.grad.numpy())
+    np.testing.assert_allclose(grads[0], grads[1], rtol=1e-12)  # NaN, -0, and a finite one
+
+
+def test_triplet_margin_loss_rejects_non_positive_margin():
+    a = mg.tensor(X1)
+    with pytest.raises(ValueError, match="margin must be greater than 0"):
+        F.triplet_margin_loss(a, a, a, margin=0.0)
+
+
+def test_pairwise_distance_p1_of_inf_minus_inf_gradient_as_torch():
+    for p in (1.0, float("inf")):
+        grads = []
+        for lib in (mg, torch):
+            a = lib.tensor(np.array(np.inf), requires_grad=True)
+            b = lib.tensor(np.array(np.inf), requires_grad=True)
+            lib.nn.functional.pairwise_distance(a, b, p=p, keepdim=True).sum().backward()
+            grads.append((a.grad.numpy(), b.grad.numpy()))
+        np.testing.assert_array_equal(grads[0], grads[1])

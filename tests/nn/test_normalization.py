@@ -146,3 +146,15 @@ def test_fused_group_norm_float32_with_a_large_mean_is_as_accurate_as_torch():
     assert ours[0].dtype == np.float32
     for mine, reference, truth in zip(ours, theirs, exact):
         assert np.abs(mine - truth).max() <= 1.5 * np.abs(reference - truth).max()
+
+
+# regressions found by the differential suite (tests/differential/table_nnact.py)
+
+
+@pytest.mark.parametrize("shape,groups", [((1, 3), 3), ((1, 3), 2), ((1, 2, 1), 2)])
+def test_group_norm_one_value_per_group_raises_value_error_first(shape, groups):
+    x = np.ones(shape)
+    with pytest.raises(ValueError):
+        torch.nn.functional.group_norm(torch.from_numpy(x), groups)
+    with pytest.raises(ValueError, match="more than 1 value per channel"):
+        F.group_norm(mg.tensor(x), groups)

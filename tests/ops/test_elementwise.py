@@ -330,3 +330,10 @@ def test_cast_to_integer_has_no_gradient():
 def test_gradcheck_rejects_float32(x):
     with pytest.raises(TypeError, match="float64"):
         gradcheck(mg.tanh, x.detach().float().requires_grad_())
+
+
+def test_abs_gradient_at_nan_is_zero_as_torch():
+    # torch's abs backward is grad * sgn(x), and sgn(NaN) is 0
+    x = mg.tensor([float("nan"), -2.0, 3.0], requires_grad=True)
+    mg.abs(x).sum().backward()
+    np.testing.assert_array_equal(x.grad.numpy(), [0.0, -1.0, 1.0])

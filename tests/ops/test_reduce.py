@@ -21,6 +21,7 @@ COVERED = {
     "prod",
     "cumsum",
     "norm",
+    "norm_inf",
     "softmax",
     "log_softmax",
 }
@@ -303,6 +304,19 @@ test_norm = check_op(
     reference=_norm_ref,
     gradgrad=True,
 )
+
+
+def test_norm_inf_gradient_at_nan_as_torch():
+    # torch splits g over the maximal |x| and the NaNs, times sgn(x) (0 at NaN)
+    torch = pytest.importorskip("torch")
+    for xs in ([np.nan, 1.0, -1.0], [[3.0, -3.0, 1.0], [np.inf, 2.0, -np.inf]]):
+        for p in (math.inf, -math.inf):
+            grads = []
+            for lib in (mg, torch):
+                a = lib.tensor(np.array(xs), requires_grad=True)
+                lib.norm(a, p, -1).sum().backward()
+                grads.append(a.grad.numpy())
+            np.testing.assert_array_equal(grads[0], grads[1])
 
 
 def test_norm_zero_vector_gradient_is_zero():

@@ -172,6 +172,7 @@ _ARRAY_SIDE_ONLY = {
     "prod": {"concatenate", "cumprod", "moveaxis", "ones"},  # reduce._prod_others
     "logcumsumexp": {"concatenate", "logaddexp", "moveaxis"},  # mathfns._logcumsumexp_grad
     "nll_loss": {"zeros"},  # functional._nll_grad
+    "cumprod": {"take", "zeros_like"},  # mathfns._cumprod_grad
     # nn.rnn's fused layers: under create_graph their rules differentiate the composed cell
     "lstm_layer": {"concatenate", "empty", "full", "zeros_like"},
     "gru_layer": {"concatenate", "empty"},

@@ -182,6 +182,12 @@ OPS = [
     ),  # fmt: skip
     ("norm", lambda a: a.norm() + a.norm(dim=1).sum(), [(3, 4)], None),
     (
+        "norm_inf",
+        lambda a: a.norm(float("inf")) + a.norm(-float("inf"), dim=1).sum(),
+        [(3, 4)],
+        None,
+    ),
+    (
         "shape",
         lambda a: (
             a.reshape(4, 3)

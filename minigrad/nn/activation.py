@@ -56,7 +56,7 @@ LOGSIGMOID_OP = defop("logsigmoid",
                    x=lambda xp, g, x: g * (0.5 - 0.5 * xp.tanh(0.5 * x)))        # 1 - s(x)
 # torch composes x / (1 + |x|): its gradient is the quotient rule's two terms (NaN at +-inf)
 SOFTSIGN_OP = defop("softsign", lambda xp, x: x / (1 + xp.abs(x)),
-                 x=lambda xp, g, x: g / (1 + xp.abs(x))
+                 x=lambda xp, g, x: g / (1 + xp.abs(x))        # 1/(1+|x|) - x sgn(x)/(1+|x|)^2
                  - g * x / ((1 + xp.abs(x)) * (1 + xp.abs(x))) * xp.sign(x))
 SOFTSHRINK_OP = defop("softshrink",
                    lambda xp, x, *, lambd: xp.where(

@@ -88,8 +88,8 @@ NORM2 = defop("norm",
 NORM_INF = defop("norm_inf",
                  lambda xp, x, *, axis, keepdims, largest: (xp.max if largest else xp.min)(
                      xp.abs(x), axis=axis, keepdims=keepdims),
-                 x=lambda xp, g, x, out, axis, keepdims, largest: _norm_inf_grad(
-                     xp, g, x, out, axis, keepdims))
+                 x=lambda xp, g, x, out, axis, keepdims, largest:  # sgn(x) / #{|x| = out}
+                     _norm_inf_grad(xp, g, x, out, axis, keepdims))
 SOFTMAX = defop("softmax", lambda xp, x, *, axis: _softmax(xp, x, axis),
                 x=lambda xp, g, out, axis:                                 # s (g - sum(g s))
                     out * (g - xp.sum(g * out, axis=axis, keepdims=True)))

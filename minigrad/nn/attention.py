@@ -116,12 +116,15 @@ def _softmax_grad(xp, p, dp, rowsum):
 def _sdpa_backward(xp, g, q, k, v, mask, out, probs, keep, spec: _Spec, needs_input_grad):
     """All input gradients of attention at once (they share dS), given the output gradient g:
 
-        dV = P'^T g    dP = (g V^T) D    dS = P (dP - rowsum(g O))    (softmax's Jacobian)
+        dV = P'^T g    dP = (g V^T) D    dS = P (dP - rowsum(dP P))    (softmax's Jacobian)
         dQ = scale dS K    dK = scale dS^T Q    d(additive mask) = dS
 
-    where D is the dropout multiplier and P' = P D. rowsum(dP P) = rowsum(g O) since O = P' V:
-    a product of [L, Ev], not of [L, S]. On arrays and, under create_graph, on Tensors (then P
-    is recomputed from q and k, so the second-order path through P is kept).
+    where D is the dropout multiplier and P' = P D. rowsum(dP P) equals rowsum(g O) (O = P' V,
+    a product of [L, Ev] rather than [L, S], as fused kernels use), but in float32 that one
+    carries O's rounding into every dS of a nearly one-hot row: weight gradients then differed
+    from torch's by 2% (tests/differential, nn.MultiHeadAttention). On arrays and, under
+    create_graph, on Tensors (then P is recomputed from q and k, so the second-order path
+    through P is kept).
     """
     if isinstance(g, Tensor):
         probs = _sdpa_probs_graph(xp, q, k, mask, spec)
@@ -137,7 +140,7 @@ def _sdpa_backward(xp, g, q, k, v, mask, out, probs, keep, spec: _Spec, needs_in
         dp = xp.matmul(gg, xp.swapaxes(v, -1, -2))
         if keep is not None:
             dp = dp * keep
-        rowsum = xp.sum(gg * _group(xp, out, groups), axis=-1, keepdims=True)
+        rowsum = xp.sum(dp * probs, axis=-1, keepdims=True)
         ds = xp.fused(_softmax_grad)(probs, dp, rowsum)
         if need_q:
             dq = _ungroup(xp, xp.matmul(ds, k) * spec.scale, groups, rows)
@@ -171,7 +174,7 @@ def _sdpa_probs_graph(xp, q, k, mask, spec: _Spec):
 
 
 _SDPA_FORMULAS = {
-    "q": "scale dS K,  dS = P (dP - rowsum(g O)),  dP = g V^T",
+    "q": "scale dS K,  dS = P (dP - rowsum(dP P)),  dP = g V^T",
     "k": "scale dS^T Q",
     "v": "P^T g  (P after dropout)",
 }

@@ -20,10 +20,6 @@ KNOWN_FAILURES: dict[str, str] = {
     "nn.BCELoss": "binary_cross_entropy(0, 0): the input's gradient at the log clamp (-100); "
     "minigrad NaN, torch 0",
     "nn.functional.binary_cross_entropy": "as nn.BCELoss: input 0, target 0",
-    "nn.BatchNorm1d": "float32 [4, 3] batch whose column holds near-equal values: torch's "
-    "output is float32 rounding noise (-1.4e-5), minigrad's 0 (the num_batches_tracked "
-    "difference once listed here was the runner copying torch's state after torch's call)",
-    "nn.BatchNorm2d": "as nn.BatchNorm1d: float32 near-constant channel, output noise",
     "nn.HuberLoss": "huber_loss with an infinite difference (-inf - -7.8): minigrad's gradient "
     "NaN, torch -delta (its linear branch does not multiply the other branch's inf by 0)",
     "nn.SmoothL1Loss": "as nn.HuberLoss: smooth_l1_loss(0, inf) gradient NaN, torch -1",
@@ -31,15 +27,6 @@ KNOWN_FAILURES: dict[str, str] = {
     "nn.KLDivLoss": "kl_div(0, target 0): the target's gradient; torch NaN (log 0 in "
     "xlogy's derivative), minigrad 0",
     "nn.functional.kl_div": "as nn.KLDivLoss",
-    "nn.LayerNorm": "float32 [1, 2, 4] input with repeated 9.073984: the weight's gradient "
-    "differs at 1e-4 relative (-0.453757 vs -0.453642): the fused layer_norm's float32 "
-    "statistics lose more than torch's on a near-constant row",
-    "nn.MultiHeadAttention.rope=False.causal=False": "float32, inputs up to +-10 (a nearly "
-    "one-hot softmax): q_proj/k_proj weight gradients differ from torch by more than atol 1e-5 "
-    "(e.g. 1.35e-4 vs 1.55e-4): minigrad's attention backward loses more "
-    "precision than torch's (not yet diagnosed)",
-    "nn.MultiHeadAttention.rope=True.causal=True": "as nn.MultiHeadAttention.rope=False."
-    "causal=False: float32 q_proj/k_proj weight gradients beyond atol",
     # sort/scatter/index ops (table_sortscatter)
     "Tensor.index_put": "index_put((tensor([0, 6, 1]),), values) on a [3, 0] tensor: torch "
     "returns the empty tensor (its kernel checks bounds per written element, and none is), "

@@ -13,6 +13,17 @@ def test_a_difference_within_torchs_own_float32_noise_passes():
     _judge_in_float64([("output", REF + 2e-5, torch_f32)], {"output": REF})
 
 
+def test_torchs_math_attention_path_is_a_second_float32_answer():
+    torch_default = REF + np.array([1e-5, 0.0, 0.0])
+    torch_math = REF + np.array([0.0, 0.0, 3e-5])  # its worst element is 3e-5 off
+    minigrad = REF + np.array([0.0, 4e-5, 0.0])
+    _judge_in_float64(
+        [("output", minigrad, torch_default)], {"output": REF}, {"output": torch_math}
+    )
+    with pytest.raises(AssertionError, match="beyond torch's own rounding"):
+        _judge_in_float64([("output", minigrad, torch_default)], {"output": REF})
+
+
 def test_a_difference_beyond_torchs_noise_fails_and_names_the_tensor():
     with pytest.raises(AssertionError, match="gradient of input 0: 1 of 3 float32 values"):
         _judge_in_float64(

@@ -259,6 +259,12 @@ OPS = [
     ("rms_norm", lambda x, w: F.rms_norm(x, (4,), w), [(3, 4), (4,)], None),
     ("cross_entropy", lambda x: F.cross_entropy(x, mg.tensor([0, 2, 1])), [(3, 4)], None),
     ("mse", lambda x, y: F.mse_loss(x, y), [(3, 4), (3, 4)], None),
+    (
+        "binary_cross_entropy",
+        lambda x, y: F.binary_cross_entropy(x.sigmoid(), y.sigmoid()),
+        [(3, 4), (3, 4)],
+        None,
+    ),
     ("embedding", lambda w: F.embedding(mg.tensor([[0, 2], [2, 1]]), w), [(3, 4)], None),
     (
         "attention",

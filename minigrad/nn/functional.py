@@ -24,6 +24,7 @@ from minigrad.nn.loss_functions import (  # noqa: F401
 )
 from minigrad.nn.loss_functions import legacy_reduction as _legacy_reduction
 from minigrad.ops import elementwise as _ew
+from minigrad.ops import mathfns as _mf
 from minigrad.ops import reduce as _red
 from minigrad.ops.elementwise import (
     gelu,
@@ -433,8 +434,11 @@ def huber_loss(
     input, target = _pair(input, target)
     d = _ew.sub(input, target)
     a = _ew.abs(d)
+    # the square reads d clamped to [-delta, delta] (equal where it is chosen): the branch not
+    # taken gets gradient 0, and 0 * d would be NaN at an infinite d (torch: +-delta there)
+    c = _ew.clamp(d, -delta, delta)
     loss = _ew.where(
-        a < delta, _ew.mul(_ew.mul(d, d), 0.5), _ew.mul(_ew.sub(a, 0.5 * delta), delta)
+        a < delta, _ew.mul(_ew.mul(c, c), 0.5), _ew.mul(_ew.sub(a, 0.5 * delta), delta)
     )
     return _weighted(loss, weight, reduction, mean_by_weight=False)
 
@@ -457,7 +461,8 @@ def smooth_l1_loss(
     input, target = _pair(input, target)
     d = _ew.sub(input, target)
     a = _ew.abs(d)
-    loss = _ew.where(a < beta, _ew.mul(_ew.mul(d, d), 0.5 / beta), _ew.sub(a, 0.5 * beta))
+    c = _ew.clamp(d, -beta, beta)  # as in huber_loss: no 0 * inf in the branch not taken
+    loss = _ew.where(a < beta, _ew.mul(_ew.mul(c, c), 0.5 / beta), _ew.sub(a, 0.5 * beta))
     return _reduce(loss, reduction)
 
 
@@ -467,6 +472,33 @@ def _same_size(name: str, input: Tensor, target: Tensor) -> None:
             f"Using a target size ({list(target.shape)}) that is different to the input size "
             f"({list(input.shape)}) is deprecated. Please ensure they have the same size. ({name})"
         )
+
+
+# binary_cross_entropy: one node, for torch's gradients; a composite of clamped logs would give
+# 0 * inf = NaN at x = 0 or 1, where torch's input gradient divides by max(x (1 - x), 1e-12).
+
+
+def _bce_forward(xp, x, t):
+    with np.errstate(divide="ignore"):  # log(0) = -inf: clamped to -100, as torch
+        log_x = xp.maximum(xp.log(x), -100.0)
+        log_1mx = xp.maximum(xp.log1p(-x), -100.0)
+    return -(t * log_x + (1 - t) * log_1mx)
+
+
+def _bce_input_grad(xp, g, x, t):
+    return g * (x - t) / xp.maximum(x * (1 - x), 1e-12)
+
+
+def _bce_target_grad(xp, g, x):
+    with np.errstate(divide="ignore"):  # +-inf at x = 0 or 1, as torch
+        return g * (xp.log1p(-x) - xp.log(x))
+
+
+# fmt: off
+BINARY_CROSS_ENTROPY = defop("binary_cross_entropy", _bce_forward,
+                             x=_bce_input_grad,   # (x - t) / max(x (1 - x), 1e-12)
+                             t=_bce_target_grad)  # log(1 - x) - log(x)
+# fmt: on
 
 
 def binary_cross_entropy(
@@ -485,10 +517,7 @@ def binary_cross_entropy(
     data = input._data
     if data.size and (bool((data < 0).any()) or bool((data > 1).any())):
         raise RuntimeError("all elements of input should be between 0 and 1")
-    with np.errstate(divide="ignore"):  # log(0) = -inf is expected: clamped to -100 below
-        log_x = _ew.clamp(_ew.log(input), min=-100.0)
-        log_1mx = _ew.clamp(_ew.log1p(_ew.neg(input)), min=-100.0)
-    loss = _ew.neg(_ew.add(_ew.mul(target, log_x), _ew.mul(_ew.sub(1.0, target), log_1mx)))
+    loss = apply(BINARY_CROSS_ENTROPY, (input, target), {})
     if weight is not None:
         loss = _ew.mul(loss, weight)
     return _reduce(loss, reduction)
@@ -741,17 +770,16 @@ def kl_div(
     reduction: str = "mean",
     log_target: bool = False,
 ) -> Tensor:
-    """target * (log target - input) pointwise (input holds log-probabilities); 0 where
-    target = 0. reduction='batchmean' divides the sum by the batch size (the true KL)."""
+    """xlogy(target, target) - target * input pointwise (input holds log-probabilities; 0
+    where target = 0, NaN where it is negative). reduction='batchmean' divides the sum by the
+    batch size (the true KL)."""
     reduction = _legacy_reduction(size_average, reduce, reduction)
     _check_reduction(reduction, ("none", "mean", "sum", "batchmean"))
     input, target = _pair(input, target)
     if log_target:
         loss = _ew.mul(_ew.exp(target), _ew.sub(target, input))
-    else:
-        safe = _ew.where(target > 0, target, 1.0)
-        loss = _ew.where(target > 0, _ew.mul(target, _ew.sub(_ew.log(safe), input)), 0.0)
-        loss = _ew.where(target >= 0, loss, math.nan)
+    else:  # torch's form, its gradients included (the target's is NaN at 0: log 0 in xlogy's)
+        loss = _ew.sub(_mf.xlogy(target, target), _ew.mul(target, input))
     if reduction == "batchmean":
         return _ew.div(_red.sum(loss), input.shape[0] if input.ndim else 1)
     return _reduce(loss, reduction)

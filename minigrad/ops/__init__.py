@@ -84,6 +84,7 @@ graph_namespace = GraphNamespace(
     dict(
         exp=elementwise.exp,
         log=elementwise.log,
+        log1p=elementwise.log1p,
         sqrt=elementwise.sqrt,
         sin=elementwise.sin,
         cos=elementwise.cos,

@@ -16,17 +16,6 @@ KNOWN_FAILURES: dict[str, str] = {
     # indexing and linalg
     "inner": "inner of [1, 3, 1] and [3, 1] holding -inf and -2.2e-308 in float64: one "
     "gradient entry of the second input is NaN in minigrad, 0 in torch (not yet diagnosed)",
-    # nn
-    "nn.BCELoss": "binary_cross_entropy(0, 0): the input's gradient at the log clamp (-100); "
-    "minigrad NaN, torch 0",
-    "nn.functional.binary_cross_entropy": "as nn.BCELoss: input 0, target 0",
-    "nn.HuberLoss": "huber_loss with an infinite difference (-inf - -7.8): minigrad's gradient "
-    "NaN, torch -delta (its linear branch does not multiply the other branch's inf by 0)",
-    "nn.SmoothL1Loss": "as nn.HuberLoss: smooth_l1_loss(0, inf) gradient NaN, torch -1",
-    "nn.functional.smooth_l1_loss": "as nn.HuberLoss: a target of -inf",
-    "nn.KLDivLoss": "kl_div(0, target 0): the target's gradient; torch NaN (log 0 in "
-    "xlogy's derivative), minigrad 0",
-    "nn.functional.kl_div": "as nn.KLDivLoss",
     # sort/scatter/index ops (table_sortscatter)
     "Tensor.index_put": "index_put((tensor([0, 6, 1]),), values) on a [3, 0] tensor: torch "
     "returns the empty tensor (its kernel checks bounds per written element, and none is), "

@@ -181,13 +181,20 @@ class TorchMHA(torch.nn.Module):
         return self.out_proj(out.transpose(1, 2).reshape(b, t, d))
 
 
+def _mha_sample(draw, dtype):
+    # |x| <= 3: at |x| ~ 10 the scores reach ~50 and a sharp softmax scales the float32 rounding
+    # of the scores into gradient errors of 2e-5 whose size is luck: over 20 seeds, 4 runs had
+    # minigrad beyond both of torch's float32 paths' errors in one element (the paths beat each
+    # other as often); on 300 random problems minigrad's mean error was below both paths'
+    shape = (draw(st.integers(1, 2)), draw(st.integers(1, 4)), 4)
+    return Sample(draw(tensors(dtype, shape, edges=False, low=-3.0, high=3.0)))
+
+
 for _rope, _causal in [(True, True), (False, False)]:
     register(
         Entry(f"nn.MultiHeadAttention.rope={_rope}.causal={_causal}",
               ("minigrad.nn.MultiHeadAttention",), lambda lib, m, x: m(x),
-              lambda draw, dtype: Sample(draw(tensors(dtype, (draw(st.integers(1, 2)),
-                                                              draw(st.integers(1, 4)), 4),
-                                                      edges=False))), ("float32",),
+              _mha_sample, ("float32",),
               module=lambda lib, _r=_rope, _c=_causal: TorchMHA(4, 2, _r, _c) if is_torch(lib)
               else lib.nn.MultiHeadAttention(4, 2, rope=_r, causal=_c)),
     )  # fmt: skip

@@ -3,15 +3,19 @@ for all reductions and options; extreme logits stay finite."""
 
 import numpy as np
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 import minigrad as mg
 import minigrad.nn.functional as F
 from minigrad import nn
+from minigrad.testing import gradcheck, gradgradcheck
 
 torch = pytest.importorskip("torch")
 TF = torch.nn.functional
 
 REDUCTIONS = ["none", "mean", "sum"]
+COVERED = {"binary_cross_entropy"}
 
 
 def pair(a, requires_grad=True):
@@ -81,6 +85,43 @@ def test_binary_cross_entropy_clamps_log_like_torch():
     np.testing.assert_allclose(ours, ref, rtol=1e-6)
     with pytest.raises(RuntimeError, match="between 0 and 1"):
         F.binary_cross_entropy(mg.tensor([1.5]), mg.tensor([1.0]))
+
+
+@given(st.integers(0, 2**16), st.sampled_from(REDUCTIONS), st.booleans())
+def test_binary_cross_entropy_gradcheck(seed, reduction, weighted):
+    rng = np.random.default_rng(seed)
+    shape = tuple(rng.integers(1, 4, size=rng.integers(0, 3)))
+    x = mg.tensor(rng.uniform(0.05, 0.95, shape), requires_grad=True)
+    t = mg.tensor(rng.uniform(0, 1, shape), requires_grad=True)
+    w = mg.tensor(rng.uniform(0.5, 2, shape)) if weighted else None
+    assert gradcheck(lambda x, t: F.binary_cross_entropy(x, t, w, reduction=reduction), (x, t))
+    assert gradgradcheck(lambda x, t: F.binary_cross_entropy(x, t, w, reduction=reduction), (x, t))
+
+
+def test_binary_cross_entropy_gradients_at_0_and_1_as_torch():
+    # torch divides the input's gradient by max(x (1 - x), 1e-12) and takes the target's from
+    # the unclamped logs: finite, +-1e12 and +-inf, where clamped logs would give NaN
+    x, tx = pair([0.0, 0.0, 1.0, 1.0, 1e-30, 0.5])
+    y, ty = pair([0.0, 1.0, 0.0, 1.0, 0.5, 0.3])
+    check(
+        F.binary_cross_entropy(x, y, reduction="none"),
+        TF.binary_cross_entropy(tx, ty, reduction="none"),
+        [x, y],
+        [tx, ty],
+    )
+
+
+@pytest.mark.parametrize("name,kwargs", [("huber_loss", {"delta": 0.7}), ("smooth_l1_loss", {})])
+def test_huber_and_smooth_l1_gradients_at_an_infinite_difference_as_torch(name, kwargs):
+    inf = float("inf")
+    x, tx = pair([-inf, 0.0, 3.0, 0.5, inf, 0.7])
+    y, ty = pair([-7.8, inf, 0.0, 0.0, 1.0, 0.0])
+    check(
+        getattr(F, name)(x, y, reduction="none", **kwargs),
+        getattr(TF, name)(tx, ty, reduction="none", **kwargs),
+        [x, y],
+        [tx, ty],
+    )
 
 
 @pytest.mark.parametrize("reduction", REDUCTIONS)
@@ -162,6 +203,14 @@ def test_kl_div(rng, reduction, log_target):
             [x0],
             [tx0],
         )
+
+
+def test_kl_div_at_zero_and_negative_targets_as_torch():
+    # xlogy(t, t) - t x: NaN at a negative target or at t = 0 with x = -inf, and the target's
+    # gradient log(t) + 1 - x is NaN at t = 0 (xlogy's derivative in its second argument)
+    x, tx = pair([-1.0, -0.3, -float("inf"), 0.1, 0.2])
+    y, ty = pair([0.0, 0.5, 0.0, 2.0, -0.5])
+    check(F.kl_div(x, y, reduction="none"), TF.kl_div(tx, ty, reduction="none"), [x, y], [tx, ty])
 
 
 @pytest.mark.parametrize("dtype", [mg.float32, mg.float64])

@@ -11,6 +11,7 @@ import builtins as _builtins
 import os as _os
 import sys as _sys
 import warnings as _warnings
+from math import e, inf, nan, pi  # torch's constants: torch.inf, torch.nan, torch.e, torch.pi
 
 from minigrad import autograd, dtypes, random
 from minigrad.autograd import (

@@ -143,6 +143,7 @@ OPS = [
     ("mul", lambda a, b: a * b, [(2, 3), (2, 3)], None),
     ("div", lambda a, b: a / b, [(2, 3), (3,)], POS),
     ("fmod", lambda a, b: mg.fmod(a, b), [(2, 3), (3,)], POS),
+    ("remainder", lambda a, b: mg.remainder(a, -b), [(2, 3), (3,)], POS),
     ("pow", lambda a, b: a**b, [(2, 3), (2, 3)], POS),
     ("scalar ops", lambda a: (2 - a) * 3 / (a + 4), [(5,)], POS),
     ("exp log", lambda a: mg.exp(a) + mg.log(a) + mg.log1p(a) + mg.expm1(a), [(4,)], POS),

@@ -91,6 +91,7 @@ graph_namespace = GraphNamespace(
         tanh=elementwise.tanh,
         sign=elementwise.sign,
         trunc=elementwise.trunc,
+        floor_divide=elementwise.floor_divide,  # piecewise constant: no gradient
         abs=elementwise.abs,
         erf=elementwise.erf,
         where=elementwise.where,

@@ -41,6 +41,10 @@ POW = defop("pow", lambda xp, a, b: _integer_pow(xp, a, b) if a.dtype.kind == "i
 FMOD = defop("fmod", lambda xp, a, b: xp.fmod(a, b),
              a=lambda g: g,                             # d fmod(a, b)/da = 1
              b=lambda xp, g, a, b: -g * xp.trunc(a / b))  # d fmod(a, b)/db = -trunc(a/b)
+REMAINDER = defop("remainder", lambda xp, a, b: _remainder(xp, a, b),
+                  a=lambda g: g,                        # d remainder(a, b)/da = 1
+                  b=lambda xp, g, a, b:                 # d remainder(a, b)/db = -floor(a/b)
+                      -g * xp.floor_divide(a, b))
 NEG = defop("neg", lambda xp, x: -x, x=lambda g: -g)                                  # -1
 EXP = defop("exp", lambda xp, x: xp.exp(x), x=lambda g, out: g * out)                 # e^x
 LOG = defop("log", lambda xp, x: xp.log(x), x=lambda g, x: g / x)                     # 1/x
@@ -381,11 +385,21 @@ def floor_divide(input, other) -> Tensor:
     return _rounded_div(input, other, "floor")
 
 
+def _remainder(xp, a, b):
+    # torch's: fmod, then b added where the signs differ. a - floor(a/b) b would be NaN at
+    # 5 % inf (5, as Python's), and NumPy's remainder gives a zero the divisor's sign
+    m = xp.fmod(a, b)
+    return xp.where((m != 0) & ((b < 0) != (m < 0)), m + b, m)
+
+
 def remainder(input, other) -> Tensor:
-    """a - floor(a/b) * b (Python's %); differentiable in a (gradient 1) like PyTorch."""
+    """a - floor(a/b) * b, with the sign of the divisor (Python's %); as PyTorch's."""
     input, other = promote(input, other)
     _check_integer_divisor(other)
-    return sub(input, mul(floor_divide(input.detach(), other.detach()), other))
+    try:
+        return apply(REMAINDER, (input, other), {})
+    except ValueError as e:
+        raise _broadcast_error(e, input, other) from None
 
 
 def fmod(input: Tensor, other) -> Tensor:

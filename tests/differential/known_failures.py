@@ -7,8 +7,6 @@ Each reason names the smallest input the runner found and what differs.
 
 KNOWN_FAILURES: dict[str, str] = {
     # elementwise
-    "Tensor.__mod__": "5 % inf: minigrad's a - floor(a/b) * b is NaN, torch (fmod, then add b "
-    "where the signs differ) gives 5, and inf for -3 % inf",
     "Tensor.__rpow__": "-3e-215 ** x: the exponent's gradient; torch takes the log of the "
     "Python scalar in double (NaN), minigrad of the scalar rounded to float32 (-0: -inf)",
     "Tensor.__itruediv__": "x /= y with y = -2.2e-308 (float64 subnormal-adjacent) or -inf: "

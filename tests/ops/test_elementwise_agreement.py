@@ -8,7 +8,7 @@ import minigrad as mg
 from minigrad.testing import strategies as S
 from minigrad.testing.opcheck import check_op
 
-COVERED = {"fmod"}
+COVERED = {"fmod", "remainder"}
 
 torch = pytest.importorskip("torch")
 
@@ -159,6 +159,13 @@ FMOD_CASES = [
     lambda m: m.tensor([-1.5, 7.0]).fmod(-2.0),
     lambda m: m.fmod(m.tensor([-5.0, 5.0]), 0.0),
     lambda m: m.tensor([-1.5, 7.0]) % -2.0,
+    # infinities and signed zeros: 5 % inf is 5 and -3 % inf is inf (Python's too); a zero
+    # result keeps the dividend's sign
+    lambda m: (
+        m.tensor([5.0, -3.0, 0.0, -0.0, -4.0, m.inf])
+        % m.tensor([m.inf, m.inf, -3.0, 2.0, 2.0, 2.0])
+    ),
+    lambda m: m.remainder(m.tensor([-3.0, 5.0, 0.0], dtype=m.float32), -m.inf),
 ]
 
 
@@ -176,6 +183,30 @@ def test_fmod_gradients_match_torch():
 
     for ours, theirs in zip(grads(mg), grads(torch)):
         np.testing.assert_array_equal(ours, theirs)
+
+
+def test_remainder_gradients_match_torch():
+    # d/db = -floor_divide(a, b): -1 at -3 % inf (the floor of -0 is taken as torch's divmod)
+    def grads(lib):
+        a = lib.tensor([-7.0, 5.5, 3.0, -2.5, 5.0, -3.0], dtype=lib.float64, requires_grad=True)
+        b = lib.tensor(
+            [2.0, -2.0, 0.5, 4.0, lib.inf, lib.inf], dtype=lib.float64, requires_grad=True
+        )
+        lib.remainder(a, b).backward(lib.tensor([1.0, 2.0, 3.0, 4.0, 5.0, 6.0], dtype=lib.float64))
+        return a.grad.numpy(), b.grad.numpy()
+
+    for ours, theirs in zip(grads(mg), grads(torch)):
+        np.testing.assert_array_equal(ours, theirs)
+
+
+test_remainder = check_op(
+    mg.remainder,
+    S.broadcastable_shapes(2),
+    elements=[S.floats(-3, 3), S.floats(-2, 2).filter(lambda v: abs(v) > 0.5)],
+    valid=lambda a, b: bool(np.all(np.abs(a / b - np.round(a / b)) > 1e-3)),
+    reference=np.remainder,
+    gradgrad=True,
+)
 
 
 test_fmod = check_op(

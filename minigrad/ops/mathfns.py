@@ -49,8 +49,8 @@ ATANH = defop("atanh", lambda xp, x: xp.arctanh(x),
               x=lambda g, x: g / (1 - x * x))                              # 1/(1 - x^2)
 EXP2 = defop("exp2", lambda xp, x: xp.exp2(x), x=lambda g, out: g * out * LN2)  # 2^x ln 2
 ATAN2 = defop("atan2", lambda xp, a, b: xp.arctan2(a, b),
-              a=lambda g, a, b: g * b / (a * a + b * b),                   # b/(a^2 + b^2)
-              b=lambda g, a, b: -g * a / (a * a + b * b))                  # -a/(a^2 + b^2)
+              a=lambda xp, g, a, b: g * b * _atan2_recip(xp, a, b),        # b/(a^2 + b^2)
+              b=lambda xp, g, a, b: -g * a * _atan2_recip(xp, a, b))       # -a/(a^2 + b^2)
 LOGADDEXP = defop("logaddexp", lambda xp, a, b: xp.logaddexp(a, b),
                   a=lambda xp, g, a, b: g / (1 + xp.exp(b - a)),           # e^a/(e^a + e^b)
                   b=lambda xp, g, a, b: g / (1 + xp.exp(a - b)))           # e^b/(e^a + e^b)
@@ -273,6 +273,13 @@ def exp2(input: Tensor) -> Tensor:
 
 arcsin, arccos, arctan = asin, acos, atan
 arcsinh, arccosh, arctanh = asinh, acosh, atanh
+
+
+def _atan2_recip(xp, a, b):
+    # 1/(a^2 + b^2), 0 where that is 0 (as torch: atan2's gradient at the origin, or where the
+    # squares underflow, is 0, not 0 * inf = NaN)
+    d = a * a + b * b
+    return xp.where(d == 0, 0, 1 / xp.where(d == 0, 1, d))
 
 
 def atan2(input: Tensor, other: Tensor) -> Tensor:

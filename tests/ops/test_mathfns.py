@@ -516,3 +516,21 @@ def test_cumprod_gradient_with_infinities_and_zeros_follows_torch():
     e = mg.zeros((0, 2), requires_grad=True)
     mg.cumprod(e, 0).sum().backward()
     assert e.grad.shape == (0, 2)
+
+
+def test_atan2_gradient_at_the_origin_and_underflow_as_torch():
+    torch = pytest.importorskip("torch")
+    inf = float("inf")
+    ys, xs = (
+        [0.0, 0.0, -0.0, inf, 1.0, inf, 1e-30, 1e-200],
+        [0.0, -0.0, 0.0, 1.0, inf, inf, 1e-30, 1e-200],
+    )
+
+    def grads(lib):
+        y = lib.tensor(ys, dtype=lib.float64, requires_grad=True)
+        x = lib.tensor(xs, dtype=lib.float64, requires_grad=True)
+        lib.atan2(y, x).sum().backward()
+        return y.grad.numpy(), x.grad.numpy()
+
+    for ours, theirs in zip(grads(mg), grads(torch)):
+        np.testing.assert_array_equal(ours, theirs)

@@ -434,11 +434,12 @@ def huber_loss(
     input, target = _pair(input, target)
     d = _ew.sub(input, target)
     a = _ew.abs(d)
-    # the square reads d clamped to [-delta, delta] (equal where it is chosen): the branch not
-    # taken gets gradient 0, and 0 * d would be NaN at an infinite d (torch: +-delta there)
-    c = _ew.clamp(d, -delta, delta)
+    # the square reads 0 where it is not chosen: its gradient there is 0, and 0 * d would be
+    # NaN at an infinite d (torch: +-delta); a NaN d takes the square (a NaN gradient, as
+    # torch's), not |d|'s sgn(NaN) = 0
+    c = _ew.where(a >= delta, 0.0, d)
     loss = _ew.where(
-        a < delta, _ew.mul(_ew.mul(c, c), 0.5), _ew.mul(_ew.sub(a, 0.5 * delta), delta)
+        a >= delta, _ew.mul(_ew.sub(a, 0.5 * delta), delta), _ew.mul(_ew.mul(c, c), 0.5)
     )
     return _weighted(loss, weight, reduction, mean_by_weight=False)
 
@@ -461,8 +462,8 @@ def smooth_l1_loss(
     input, target = _pair(input, target)
     d = _ew.sub(input, target)
     a = _ew.abs(d)
-    c = _ew.clamp(d, -beta, beta)  # as in huber_loss: no 0 * inf in the branch not taken
-    loss = _ew.where(a < beta, _ew.mul(_ew.mul(c, c), 0.5 / beta), _ew.sub(a, 0.5 * beta))
+    c = _ew.where(a >= beta, 0.0, d)  # as in huber_loss: no 0 * inf in the branch not taken
+    loss = _ew.where(a >= beta, _ew.sub(a, 0.5 * beta), _ew.mul(_ew.mul(c, c), 0.5 / beta))
     return _reduce(loss, reduction)
 
 
@@ -514,9 +515,10 @@ def binary_cross_entropy(
     _check_reduction(reduction)
     input, target = _pair(input, target)
     _same_size("binary_cross_entropy", input, target)
-    data = input._data
-    if data.size and (bool((data < 0).any()) or bool((data > 1).any())):
-        raise RuntimeError("all elements of input should be between 0 and 1")
+    for what, t in (("input", input), ("target", target)):
+        data = t._data  # NaN is out of range too, as in torch
+        if data.size and not bool(((data >= 0) & (data <= 1)).all()):
+            raise RuntimeError(f"all elements of {what} should be between 0 and 1")
     loss = apply(BINARY_CROSS_ENTROPY, (input, target), {})
     if weight is not None:
         loss = _ew.mul(loss, weight)

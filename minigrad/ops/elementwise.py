@@ -357,15 +357,21 @@ def true_divide(dividend, divisor) -> Tensor:
     return div(dividend, divisor)
 
 
-def _check_integer_divisor(b: Tensor) -> None:
-    """PyTorch raises for an integer division by zero (NumPy returns 0 with a warning)."""
+def _check_integer_divisor(a: Tensor, b: Tensor) -> None:
+    """PyTorch raises for an integer division by zero (NumPy returns 0 with a warning), when
+    some element is computed: an empty result divides nothing."""
     if b._data.dtype.kind in "iub" and bool((b._data == 0).any()):
-        raise RuntimeError("ZeroDivisionError")
+        try:
+            empty = 0 in np.broadcast_shapes(a.shape, b.shape)
+        except ValueError:  # the op itself reports the shapes
+            return
+        if not empty:
+            raise RuntimeError("ZeroDivisionError")
 
 
 def _rounded_div(a, b, rounding_mode: str) -> Tensor:
     a, b = promote(a, b)
-    _check_integer_divisor(b)
+    _check_integer_divisor(a, b)
     xp = a._backend_xp()
     try:
         if rounding_mode == "floor":
@@ -395,7 +401,7 @@ def _remainder(xp, a, b):
 def remainder(input, other) -> Tensor:
     """a - floor(a/b) * b, with the sign of the divisor (Python's %); as PyTorch's."""
     input, other = promote(input, other)
-    _check_integer_divisor(other)
+    _check_integer_divisor(input, other)
     try:
         return apply(REMAINDER, (input, other), {})
     except ValueError as e:
@@ -408,7 +414,7 @@ def fmod(input: Tensor, other) -> Tensor:
     if not isinstance(input, Tensor):
         raise TypeError(f"fmod(): argument 'input' must be Tensor, not {type(input).__name__}")
     input, other = promote(input, other)
-    _check_integer_divisor(other)
+    _check_integer_divisor(input, other)
     try:
         return apply(FMOD, (input, other), {})
     except ValueError as e:

@@ -65,7 +65,7 @@ HYPOT = defop("hypot", lambda xp, a, b: xp.hypot(a, b),
               a=lambda g, a, out: g * a / out,                             # a/hypot(a, b)
               b=lambda g, b, out: g * b / out)                             # b/hypot(a, b)
 XLOGY = defop("xlogy", lambda xp, a, b: _xlogy(xp, a, b),
-              a=lambda xp, g, a, b: g * _xlogy(xp, a != 0, b),             # log b (0 at a = 0)
+              a=lambda xp, g, a, b: g * _xlogy_grad_a(xp, a, b),  # log b (0 at a = 0, b <= 0)
               b=lambda g, a, b: g * a / b)                                 # a/b
 LERP = defop("lerp", lambda xp, start, end, weight: _lerp(xp, start, end, weight),
              start=lambda g, weight: g * (1 - weight),                     # 1 - w
@@ -95,11 +95,17 @@ def _xlogy(xp, a, b):
     return xp.where(zero, 0, a * xp.log(xp.where(zero, 1, b)))
 
 
+def _xlogy_grad_a(xp, a, b):
+    """log b, also where a = 0 (a positive b), but 0 where a = 0 and b <= 0, as torch."""
+    skip = (a == 0) & (b <= 0)
+    return xp.where(skip, 0, xp.log(xp.where(skip, 1, b)))
+
+
 def _lerp(xp, start, end, weight):
-    """start + w (end - start), from the nearer end for w >= 1/2 (PyTorch's formula: exact at
-    w = 1)."""
+    """start + w (end - start) for |w| < 1/2, else end - (end - start)(1 - w) (PyTorch's
+    formula: exact at w = 1; with an infinite end, w <= -1/2 gives NaN there too)."""
     step = end - start
-    return xp.where(weight < 0.5, start + weight * step, end - step * (1 - weight))
+    return xp.where(xp.abs(weight) < 0.5, start + weight * step, end - step * (1 - weight))
 
 
 def _cumprod_grad(xp, g, x, out, axis):

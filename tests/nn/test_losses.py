@@ -83,8 +83,15 @@ def test_binary_cross_entropy_clamps_log_like_torch():
         torch.tensor([0.0, 1.0, 0.5]), torch.tensor([1.0, 0.0, 1.0]), reduction="none"
     ).numpy()
     np.testing.assert_allclose(ours, ref, rtol=1e-6)
-    with pytest.raises(RuntimeError, match="between 0 and 1"):
+    with pytest.raises(RuntimeError, match="input should be between 0 and 1"):
         F.binary_cross_entropy(mg.tensor([1.5]), mg.tensor([1.0]))
+    with pytest.raises(RuntimeError, match="input should be between 0 and 1"):
+        F.binary_cross_entropy(mg.tensor([float("nan")]), mg.tensor([1.0]))
+    for bad in (-1.0, float("inf"), float("nan")):  # torch checks the target too
+        with pytest.raises(RuntimeError, match="target should be between 0 and 1"):
+            TF.binary_cross_entropy(torch.tensor([0.5]), torch.tensor([bad]))
+        with pytest.raises(RuntimeError, match="target should be between 0 and 1"):
+            F.binary_cross_entropy(mg.tensor([0.5]), mg.tensor([bad]))
 
 
 @given(st.integers(0, 2**16), st.sampled_from(REDUCTIONS), st.booleans())
@@ -114,8 +121,8 @@ def test_binary_cross_entropy_gradients_at_0_and_1_as_torch():
 @pytest.mark.parametrize("name,kwargs", [("huber_loss", {"delta": 0.7}), ("smooth_l1_loss", {})])
 def test_huber_and_smooth_l1_gradients_at_an_infinite_difference_as_torch(name, kwargs):
     inf = float("inf")
-    x, tx = pair([-inf, 0.0, 3.0, 0.5, inf, 0.7])
-    y, ty = pair([-7.8, inf, 0.0, 0.0, 1.0, 0.0])
+    x, tx = pair([-inf, 0.0, 3.0, 0.5, inf, 0.7, -inf])
+    y, ty = pair([-7.8, inf, 0.0, 0.0, 1.0, 0.0, -inf])  # the last: a NaN difference
     check(
         getattr(F, name)(x, y, reduction="none", **kwargs),
         getattr(TF, name)(tx, ty, reduction="none", **kwargs),

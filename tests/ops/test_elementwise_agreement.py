@@ -166,6 +166,9 @@ FMOD_CASES = [
         % m.tensor([m.inf, m.inf, -3.0, 2.0, 2.0, 2.0])
     ),
     lambda m: m.remainder(m.tensor([-3.0, 5.0, 0.0], dtype=m.float32), -m.inf),
+    # an integer zero divisor raises only when something is computed
+    lambda m: m.zeros(0, 1, dtype=m.int16) % m.tensor([0, 3], dtype=m.int16),
+    lambda m: m.fmod(m.zeros(2, 0, dtype=m.int32), m.tensor(0, dtype=m.int32)),
 ]
 
 

@@ -534,3 +534,21 @@ def test_atan2_gradient_at_the_origin_and_underflow_as_torch():
 
     for ours, theirs in zip(grads(mg), grads(torch)):
         np.testing.assert_array_equal(ours, theirs)
+
+
+def test_xlogy_and_lerp_edges_as_torch():
+    torch = pytest.importorskip("torch")
+    inf = float("inf")
+
+    def run(lib):
+        a = lib.tensor([-3.5, 0.0, 2e-16, -inf], dtype=lib.float64, requires_grad=True)
+        b = lib.tensor([8.75, 8.75, 0.0, -inf], dtype=lib.float64, requires_grad=True)
+        lib.xlogy(a, b).sum().backward()  # d/da = log b, at a = 0 too
+        s = lib.tensor([-9.5, 1.0, 2.0, 0.5], dtype=lib.float64, requires_grad=True)
+        e = lib.tensor([inf, inf, -1.0, 3.0], dtype=lib.float64, requires_grad=True)
+        w = lib.tensor([-1.0, 0.25, -0.75, 0.5], dtype=lib.float64)
+        out = lib.lerp(s, e, w)  # |w| >= 1/2 takes end - (end - start)(1 - w): NaN at inf
+        return [out.detach(), a.grad, b.grad]
+
+    for ours, theirs in zip(run(mg), run(torch)):
+        np.testing.assert_array_equal(ours.numpy(), theirs.numpy())

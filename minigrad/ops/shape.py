@@ -331,7 +331,11 @@ def squeeze(input: Tensor, dim=None, *, axis=None) -> Tensor:
     dim = dim if axis is None else axis
     if dim is None:
         return reshape(input, tuple(n for n in input.shape if n != 1))
-    dims = {_dim(d, input.ndim) for d in ((dim,) if isinstance(dim, int) else dim)}  # 0-d too
+    listed = [_dim(d, input.ndim) for d in ((dim,) if isinstance(dim, int) else dim)]  # 0-d too
+    dims = set(listed)
+    if len(dims) != len(listed):
+        twice = next(d for d in listed if listed.count(d) > 1)
+        raise RuntimeError(f"dim {twice} appears multiple times in the list of dims")
     return reshape(input, tuple(n for i, n in enumerate(input.shape) if not (i in dims and n == 1)))
 
 

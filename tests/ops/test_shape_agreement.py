@@ -266,3 +266,9 @@ def test_long_tail_gradients_match_torch(case):
         grads.append(x.grad.numpy())
     np.testing.assert_allclose(outs[1], outs[0], rtol=1e-12)
     np.testing.assert_allclose(grads[1], grads[0], rtol=1e-12)
+
+
+def test_squeeze_rejects_a_dim_listed_twice_as_torch():
+    for lib in (mg, torch):
+        with pytest.raises(RuntimeError, match="dim 3 appears multiple times"):
+            lib.ones(2, 1, 3, 1).squeeze((3, -1))
